@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Every target gets the same code-generation flags: release builds inline across modules, and
+/// without `-target-cpu` Swift targets baseline x86-64 (SSE2), where SIMD FMA and Float16
+/// conversion become library calls. Haswell is the oldest x86 core with AVX2 + FMA + F16C.
+let cpuFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"]),
+]
+let cpuCFlags: [CSetting] = [.unsafeFlags(["-march=haswell"])]
+
+let package = Package(
+    name: "Locus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "locus", targets: ["LocusCLI"]),
+        .library(name: "LocusModel", targets: ["LocusModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "LocusTensor", dependencies: ["CBLAS"], swiftSettings: cpuFlags),
+        .target(name: "LocusCheckpoint", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .target(name: "LocusTokenizer", dependencies: ["LocusCheckpoint"], swiftSettings: cpuFlags),
+        .target(
+            name: "LocusModel",
+            dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer"],
+            swiftSettings: cpuFlags),
+        .target(
+            name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
+        .executableTarget(
+            name: "LocusCLI",
+            dependencies: [
+                "LocusModel",
+                "LocusInterventions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: cpuFlags),
+        .testTarget(name: "LocusTensorTests", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusCheckpointTests", dependencies: ["LocusCheckpoint"],
+            resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusTokenizerTests", dependencies: ["LocusTokenizer"],
+            resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions"],
+            resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+    ]
+)

@@ -1,0 +1,129 @@
+import Foundation
+import LocusCheckpoint
+
+/// The shape of a llama-architecture model. `CodingKeys` keep the Hugging Face `config.json`
+/// names, so a checkpoint's config decodes directly; GGUF metadata maps onto the same fields.
+public struct LlamaConfig: Codable, Equatable, Sendable {
+    public var vocabularySize: Int  // V
+    public var hiddenSize: Int  // C
+    public var intermediateSize: Int  // F
+    public var layerCount: Int  // L
+    public var headCount: Int  // H
+    public var keyValueHeadCount: Int  // G
+    public var ropeBase: Float
+    public var rmsNormEpsilon: Float
+    public var contextLength: Int
+    public var tiedEmbeddings: Bool
+    public var bosTokenID: Int?
+    public var eosTokenID: Int?
+
+    /// D = C / H.
+    public var headWidth: Int { hiddenSize / headCount }
+    /// Width of the concatenated head outputs z (H·D), the input of o_proj.
+    public var attentionWidth: Int { headCount * headWidth }
+    /// Width of K or V for one token (G·D).
+    public var keyValueWidth: Int { keyValueHeadCount * headWidth }
+
+    enum CodingKeys: String, CodingKey {
+        case vocabularySize = "vocab_size"
+        case hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size"
+        case layerCount = "num_hidden_layers"
+        case headCount = "num_attention_heads"
+        case keyValueHeadCount = "num_key_value_heads"
+        case ropeBase = "rope_theta"
+        case rmsNormEpsilon = "rms_norm_eps"
+        case contextLength = "max_position_embeddings"
+        case tiedEmbeddings = "tie_word_embeddings"
+        case bosTokenID = "bos_token_id"
+        case eosTokenID = "eos_token_id"
+    }
+
+    public init(
+        vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
+        headCount: Int, keyValueHeadCount: Int, ropeBase: Float, rmsNormEpsilon: Float,
+        contextLength: Int, tiedEmbeddings: Bool, bosTokenID: Int? = nil, eosTokenID: Int? = nil
+    ) {
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.keyValueHeadCount = keyValueHeadCount
+        self.ropeBase = ropeBase
+        self.rmsNormEpsilon = rmsNormEpsilon
+        self.contextLength = contextLength
+        self.tiedEmbeddings = tiedEmbeddings
+        self.bosTokenID = bosTokenID
+        self.eosTokenID = eosTokenID
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        layerCount = try c.decode(Int.self, forKey: .layerCount)
+        headCount = try c.decode(Int.self, forKey: .headCount)
+        keyValueHeadCount =
+            try c.decodeIfPresent(Int.self, forKey: .keyValueHeadCount) ?? headCount
+        ropeBase = try c.decodeIfPresent(Float.self, forKey: .ropeBase) ?? 10_000
+        rmsNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .rmsNormEpsilon) ?? 1e-6
+        contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? 2048
+        tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? false
+        bosTokenID = try? c.decodeIfPresent(Int.self, forKey: .bosTokenID)
+        eosTokenID = try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)
+    }
+
+    /// Checks the invariants the forward pass relies on.
+    public func validate(file: String) throws {
+        func fail(_ why: String) -> CheckpointError {
+            CheckpointError(file: file, problem: .malformed("config: \(why)"))
+        }
+        guard vocabularySize > 0, hiddenSize > 0, intermediateSize > 0, layerCount > 0 else {
+            throw fail("sizes must be positive")
+        }
+        guard headCount > 0, hiddenSize % headCount == 0 else {
+            throw fail("hidden size \(hiddenSize) is not a multiple of head count \(headCount)")
+        }
+        guard keyValueHeadCount > 0, headCount % keyValueHeadCount == 0 else {
+            throw fail("head count \(headCount) is not a multiple of KV heads \(keyValueHeadCount)")
+        }
+        guard headWidth % 2 == 0 else { throw fail("head width \(headWidth) must be even") }
+    }
+}
+
+extension LlamaConfig {
+    /// Reads `{arch}.*` GGUF metadata (llama.cpp's key names).
+    public init(ggufMetadata m: [String: GGUFValue], tensors: TensorSource) throws {
+        let file = tensors.url.path
+        let arch = m["general.architecture"]?.string ?? "?"
+        guard arch == "llama" else {
+            throw CheckpointError(
+                file: file, problem: .malformed("architecture '\(arch)' is not supported (llama)"))
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = m["llama.\(key)"]?.int else {
+                throw CheckpointError(file: file, problem: .malformed("missing metadata llama.\(key)"))
+            }
+            return v
+        }
+        let heads = try int("attention.head_count")
+        let vocab =
+            m["llama.vocab_size"]?.int ?? m["tokenizer.ggml.tokens"]?.array?.count
+            ?? tensors.shape(of: "token_embd.weight")?.first ?? 0
+        self.init(
+            vocabularySize: vocab,
+            hiddenSize: try int("embedding_length"),
+            intermediateSize: try int("feed_forward_length"),
+            layerCount: try int("block_count"),
+            headCount: heads,
+            keyValueHeadCount: m["llama.attention.head_count_kv"]?.int ?? heads,
+            ropeBase: Float(m["llama.rope.freq_base"]?.double ?? 10_000),
+            rmsNormEpsilon: Float(m["llama.attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
+            contextLength: try int("context_length"),
+            tiedEmbeddings: !tensors.contains("output.weight"),
+            bosTokenID: m["tokenizer.ggml.bos_token_id"]?.int,
+            eosTokenID: m["tokenizer.ggml.eos_token_id"]?.int)
+    }
+}

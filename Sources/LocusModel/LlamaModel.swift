@@ -1,0 +1,184 @@
+import Foundation
+import LocusCheckpoint
+import LocusTensor
+
+/// A llama-architecture decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) over packed
+/// batches of variable-length sequences.
+///
+/// Not thread-safe: one forward call at a time (work buffers are reused between calls).
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    let rope: RoPETable
+    let work = Workspace()
+
+    public init(config: LlamaConfig, weights: LlamaWeights) {
+        self.config = config
+        self.weights = weights
+        rope = RoPETable(headWidth: config.headWidth, base: config.ropeBase)
+    }
+
+    /// Runs the model on new tokens of each sequence.
+    ///
+    /// - Parameters:
+    ///   - tokens: one id list per sequence (the new tokens; lengths may differ).
+    ///   - cache: the sequences' KV cache; new keys/values are appended to it. Without one, each
+    ///     sequence starts at position 0 and a scratch cache is used.
+    ///   - hooks: called at their sites, in order.
+    ///   - logits: which positions get logits.
+    public func forward(
+        _ tokens: [[Int]], cache: KVCache? = nil, hooks: [ActivationHook] = [],
+        logits rows: Logits.Rows = .last
+    ) throws -> Logits {
+        let spans = try plan(tokens, cache: cache)
+        let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
+        let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
+        let kv = cache ?? work.scratchCache(config: config, sequences: tokens.count, capacity: longest)
+        if cache == nil { kv.reset() }
+        rope.reserve(positions: longest)
+        work.reserve(rows: n, longest: longest, config: config)
+
+        let c = config.hiddenSize
+        let x = work.residual.pointer  // (N, C)
+        for (s, ids) in tokens.enumerated() {
+            for (i, id) in ids.enumerated() {
+                (x + (spans[s].rowStart + i) * c).update(
+                    from: weights.embedding.pointer + id * c, count: c)
+            }
+        }
+        let dispatch = HookDispatch(hooks: hooks, spans: spans, config: config)
+        for l in 0..<config.layerCount {
+            dispatch.visit(.residualPre(layer: l), x)
+            block(l, rows: n, spans: spans, cache: kv, hooks: dispatch)
+            dispatch.visit(.residualPost(layer: l), x)
+        }
+        for s in 0..<spans.count { kv.lengths[s] = spans[s].firstPosition + spans[s].rowCount }
+        return unembed(rows: rows, spans: spans, totalRows: n)
+    }
+
+    /// Checks the batch and lays the sequences out as packed rows.
+    func plan(_ tokens: [[Int]], cache: KVCache?) throws -> [SequenceSpan] {
+        guard !tokens.isEmpty else { throw ModelError.emptyBatch }
+        if let cache, cache.sequenceCount != tokens.count {
+            throw ModelError.cacheMismatch(
+                "\(tokens.count) sequences but the cache holds \(cache.sequenceCount)")
+        }
+        var spans: [SequenceSpan] = []
+        var row = 0
+        for (s, ids) in tokens.enumerated() {
+            guard !ids.isEmpty else { throw ModelError.emptySequence(index: s) }
+            if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
+                throw ModelError.tokenOutOfRange(token: bad, vocabularySize: config.vocabularySize)
+            }
+            let past = cache?.lengths[s] ?? 0
+            let end = past + ids.count
+            guard end <= config.contextLength else {
+                throw ModelError.contextExceeded(tokens: end, contextLength: config.contextLength)
+            }
+            if let cache, end > cache.capacity {
+                throw ModelError.cacheTooSmall(needed: end, capacity: cache.capacity)
+            }
+            spans.append(SequenceSpan(rowStart: row, rowCount: ids.count, firstPosition: past))
+            row += ids.count
+        }
+        return spans
+    }
+
+    /// One decoder block, in place on the residual stream `work.residual`.
+    func block(_ l: Int, rows n: Int, spans: [SequenceSpan], cache: KVCache, hooks: HookDispatch) {
+        let w = weights.layers[l]
+        let c = config.hiddenSize, f = config.intermediateSize
+        let hd = config.attentionWidth, kvw = config.keyValueWidth
+        let qkvWidth = hd + 2 * kvw
+        let x = work.residual.pointer  // (N, C)
+        let normed = work.normed.pointer  // (N, C)
+        let qkv = work.qkv.pointer  // (N, H·D + 2·G·D)
+        let z = work.heads.pointer  // (N, H·D)
+        let out = work.projected.pointer  // (N, C)
+
+        // Attention: x + o_proj(attn(rmsnorm(x)))
+        RMSNorm.forward(
+            x, weight: w.attentionNorm.pointer, rows: n, width: c,
+            epsilon: config.rmsNormEpsilon, into: normed)
+        BLAS.linear(
+            normed, rows: n, inputWidth: c, weight: w.qkv.pointer, outputWidth: qkvWidth,
+            into: qkv)
+        let shape = AttentionShape(
+            queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
+            headWidth: config.headWidth)
+        for (s, span) in spans.enumerated() {
+            let keys = cache.keys(layer: l, sequence: s)  // (capacity, G·D)
+            let values = cache.values(layer: l, sequence: s)
+            for i in 0..<span.rowCount {
+                let r = qkv + (span.rowStart + i) * qkvWidth
+                let p = span.firstPosition + i
+                rope.rotate(r, heads: config.headCount, position: p)
+                rope.rotate(r + hd, heads: config.keyValueHeadCount, position: p)
+                (keys + p * kvw).update(from: r + hd, count: kvw)
+                (values + p * kvw).update(from: r + hd + kvw, count: kvw)
+            }
+            CausalAttention.forward(
+                q: qkv + span.rowStart * qkvWidth, qStride: qkvWidth,
+                keys: keys, values: values, kvStride: kvw,
+                past: span.firstPosition, tokens: span.rowCount, shape: shape,
+                z: z + span.rowStart * hd, zStride: hd,
+                probabilities: work.probabilities.pointer)
+        }
+        hooks.visit(.headOutput(layer: l), z)
+        BLAS.linear(z, rows: n, inputWidth: hd, weight: w.output.pointer, outputWidth: c, into: out)
+        hooks.visit(.attentionOut(layer: l), out)
+        add(out, into: x, count: n * c)
+        hooks.visit(.residualMid(layer: l), x)
+
+        // MLP: x + down(silu(gate(rmsnorm(x))) ⊙ up(rmsnorm(x)))
+        RMSNorm.forward(
+            x, weight: w.mlpNorm.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
+            into: normed)
+        let gateUp = work.gateUp.pointer  // (N, 2F)
+        let hidden = work.hidden.pointer  // (N, F)
+        BLAS.linear(
+            normed, rows: n, inputWidth: c, weight: w.gateUp.pointer, outputWidth: 2 * f,
+            into: gateUp)
+        SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden)
+        hooks.visit(.mlpHidden(layer: l), hidden)
+        BLAS.linear(hidden, rows: n, inputWidth: f, weight: w.down.pointer, outputWidth: c, into: out)
+        hooks.visit(.mlpOut(layer: l), out)
+        add(out, into: x, count: n * c)
+    }
+
+    /// Final RMSNorm and unembedding of the requested rows.
+    func unembed(rows: Logits.Rows, spans: [SequenceSpan], totalRows n: Int) -> Logits {
+        let c = config.hiddenSize, v = config.vocabularySize
+        let x = work.residual.pointer
+        let normed = work.normed.pointer
+        var count = 0
+        switch rows {
+        case .none: break
+        case .all:
+            RMSNorm.forward(
+                x, weight: weights.finalNorm.pointer, rows: n, width: c,
+                epsilon: config.rmsNormEpsilon, into: normed)
+            count = n
+        case .last:
+            for (s, span) in spans.enumerated() {
+                let r = span.rowStart + span.rowCount - 1
+                RMSNorm.forward(
+                    x + r * c, weight: weights.finalNorm.pointer, rows: 1, width: c,
+                    epsilon: config.rmsNormEpsilon, into: normed + s * c)
+            }
+            count = spans.count
+        }
+        let buffer = work.logitsBuffer(count: count * v)
+        if count > 0 {
+            BLAS.linear(
+                normed, rows: count, inputWidth: c, weight: weights.unembedding.pointer,
+                outputWidth: v, into: buffer.pointer)
+        }
+        return Logits(buffer: buffer, vocabularySize: v, rows: rows, sequences: spans)
+    }
+
+    @inline(__always)
+    func add(_ a: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { b[i] += a[i] }
+    }
+}

@@ -1,0 +1,67 @@
+import LocusTensor
+
+/// Work buffers of the forward pass, allocated once and grown when a larger batch arrives
+/// (first touch of fresh memory is slow; reuse is not).
+final class Workspace {
+    let residual = FloatBuffer(count: 0)  // (N, C)
+    let normed = FloatBuffer(count: 0)  // (N, C)
+    let qkv = FloatBuffer(count: 0)  // (N, H·D + 2·G·D)
+    let heads = FloatBuffer(count: 0)  // (N, H·D)
+    let projected = FloatBuffer(count: 0)  // (N, C)
+    let gateUp = FloatBuffer(count: 0)  // (N, 2F)
+    let hidden = FloatBuffer(count: 0)  // (N, F)
+    let probabilities = FloatBuffer(count: 0)  // (H, T, P+T) of the longest sequence
+    private var logits = FloatBuffer(count: 0)
+    private var cache: KVCache?
+
+    func reserve(rows n: Int, longest: Int, config: LlamaConfig) {
+        residual.reserve(n * config.hiddenSize)
+        normed.reserve(n * config.hiddenSize)
+        qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
+        heads.reserve(n * config.attentionWidth)
+        projected.reserve(n * config.hiddenSize)
+        gateUp.reserve(n * 2 * config.intermediateSize)
+        hidden.reserve(n * config.intermediateSize)
+        probabilities.reserve(config.headCount * longest * longest)
+    }
+
+    /// A cache for stateless calls, reused when its geometry fits.
+    func scratchCache(config: LlamaConfig, sequences: Int, capacity: Int) -> KVCache {
+        if let cache, cache.fits(sequences: sequences, capacity: capacity, config: config) {
+            return cache
+        }
+        let fresh = KVCache(config: config, sequences: sequences, capacity: capacity)
+        cache = fresh
+        return fresh
+    }
+
+    /// The buffer for this call's logits: the previous one when no `Logits` still holds it.
+    func logitsBuffer(count: Int) -> FloatBuffer {
+        if !isKnownUniquelyReferenced(&logits) { logits = FloatBuffer(count: 0) }
+        logits.reserve(count)
+        return logits
+    }
+}
+
+/// Routes each site's activation to the hooks that asked for it.
+struct HookDispatch {
+    private var bySite: [ActivationSite: [ActivationHook]] = [:]
+    let spans: [SequenceSpan]
+    let config: LlamaConfig
+
+    init(hooks: [ActivationHook], spans: [SequenceSpan], config: LlamaConfig) {
+        self.spans = spans
+        self.config = config
+        for hook in hooks {
+            for site in hook.sites { bySite[site, default: []].append(hook) }
+        }
+    }
+
+    /// Calls the hooks of `site` (if any) on `values`, shaped (N, width of the site).
+    func visit(_ site: ActivationSite, _ values: UnsafeMutablePointer<Float>) {
+        guard let hooks = bySite[site] else { return }
+        let batch = ActivationBatch(
+            site: site, values: values, width: site.width(in: config), sequences: spans)
+        for hook in hooks { hook.visit(batch) }
+    }
+}

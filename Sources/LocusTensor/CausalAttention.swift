@@ -1,0 +1,98 @@
+import Foundation
+
+/// Grouped-query causal attention of one sequence, all heads:
+///
+///     S_h = (Q_h · K_gᵀ) / √D,  masked so query i sees keys 0...(P + i)
+///     A_h = softmax(S_h) (row-wise),   Z_h = A_h · V_g,   g = h / (H / G)
+///
+/// Q holds the T new tokens, K and V hold all P + T tokens (the cache plus the new ones).
+public struct AttentionShape: Sendable {
+    public var queryHeads: Int  // H
+    public var keyValueHeads: Int  // G
+    public var headWidth: Int  // D
+    public init(queryHeads: Int, keyValueHeads: Int, headWidth: Int) {
+        self.queryHeads = queryHeads
+        self.keyValueHeads = keyValueHeads
+        self.headWidth = headWidth
+    }
+    public var groupSize: Int { queryHeads / keyValueHeads }
+}
+
+public enum CausalAttention {
+    /// - q: (T, H·D) at row stride `qStride`
+    /// - keys, values: (P + T, G·D) at row stride `kvStride`
+    /// - z: (T, H·D) at row stride `zStride`
+    /// - probabilities: (H, T, P + T) scratch, receives A (zero where masked) for the backward pass
+    public static func forward(
+        q: UnsafePointer<Float>, qStride: Int,
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+        past: Int, tokens: Int, shape: AttentionShape,
+        z: UnsafeMutablePointer<Float>, zStride: Int,
+        probabilities: UnsafeMutablePointer<Float>
+    ) {
+        let d = shape.headWidth
+        let total = past + tokens
+        let scale = 1 / Float(d).squareRoot()
+        for h in 0..<shape.queryHeads {
+            let g = h / shape.groupSize
+            let a = probabilities + h * tokens * total  // (T, P+T)
+            BLAS.gemm(
+                transposeB: true, m: tokens, n: total, k: d, alpha: scale,
+                a: q + h * d, lda: qStride, b: keys + g * d, ldb: kvStride,
+                c: a, ldc: total)
+            for i in 0..<tokens {
+                softmaxRow(a + i * total, visible: past + i + 1, count: total)
+            }
+            BLAS.gemm(
+                m: tokens, n: d, k: total, a: a, lda: total, b: values + g * d, ldb: kvStride,
+                c: z + h * d, ldc: zStride)
+        }
+    }
+
+    /// In-place softmax of the first `visible` entries; the rest of the row becomes 0.
+    @inline(__always)
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count: Int) {
+        var m = -Float.infinity
+        for j in 0..<visible { m = max(m, row[j]) }
+        var sum: Float = 0
+        for j in 0..<visible {
+            let e = Foundation.exp(row[j] - m)
+            row[j] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for j in 0..<visible { row[j] *= inv }
+        for j in visible..<count { row[j] = 0 }
+    }
+
+    /// Naive twin for tests: explicit loops in `Double`, same layout as `forward` with packed strides.
+    public static func naive(
+        q: [Float], keys: [Float], values: [Float], past: Int, tokens: Int, shape: AttentionShape
+    ) -> [Float] {
+        let d = shape.headWidth, h = shape.queryHeads, g = shape.keyValueHeads
+        var z = [Float](repeating: 0, count: tokens * h * d)
+        for head in 0..<h {
+            let kv = head / shape.groupSize
+            for i in 0..<tokens {
+                let visible = past + i + 1
+                var scores = [Double](repeating: 0, count: visible)
+                for j in 0..<visible {
+                    var s = 0.0
+                    for c in 0..<d {
+                        s += Double(q[i * h * d + head * d + c]) * Double(keys[j * g * d + kv * d + c])
+                    }
+                    scores[j] = s / Double(d).squareRoot()
+                }
+                let m = scores.max()!
+                let e = scores.map { Foundation.exp($0 - m) }
+                let total = e.reduce(0, +)
+                for c in 0..<d {
+                    var s = 0.0
+                    for j in 0..<visible { s += e[j] / total * Double(values[j * g * d + kv * d + c]) }
+                    z[i * h * d + head * d + c] = Float(s)
+                }
+            }
+        }
+        return z
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Root-mean-square normalisation, row by row:
+///
+///     r = (mean_i x_i² + ε)^(-1/2),   y_i = w_i · (x_i · r)
+///
+/// The product is taken in that order (x·r first, then w), as the reference implementation does.
+public enum RMSNorm {
+    /// - x: (rows, width); weight: (width); y: (rows, width), may alias x.
+    /// - inverseRMS: when given, receives r per row (rows), which `backward` needs.
+    public static func forward(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, rows: Int, width: Int,
+        epsilon: Float, into y: UnsafeMutablePointer<Float>,
+        inverseRMS: UnsafeMutablePointer<Float>? = nil
+    ) {
+        for row in 0..<rows {
+            let xr = x + row * width
+            let yr = y + row * width
+            var sum: Float = 0
+            for i in 0..<width { sum += xr[i] * xr[i] }
+            let r = 1 / (sum / Float(width) + epsilon).squareRoot()
+            inverseRMS?[row] = r
+            for i in 0..<width { yr[i] = weight[i] * (xr[i] * r) }
+        }
+    }
+
+    /// Backward of `forward`, accumulating into `dx` (and `dWeight` when given):
+    ///
+    ///     dx_i += r·w_i·dy_i − (r³/C)·x_i·Σ_j w_j·dy_j·x_j
+    ///     dw_i += Σ_rows dy_i·x_i·r
+    public static func backward(
+        _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        inverseRMS: UnsafePointer<Float>, rows: Int, width: Int,
+        dx: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>? = nil
+    ) {
+        for row in 0..<rows {
+            let xr = x + row * width
+            let dyr = dy + row * width
+            let dxr = dx + row * width
+            let r = inverseRMS[row]
+            var dot: Float = 0
+            for j in 0..<width { dot += weight[j] * dyr[j] * xr[j] }
+            let c = r * r * r * dot / Float(width)
+            for i in 0..<width { dxr[i] += r * weight[i] * dyr[i] - c * xr[i] }
+            if let dWeight {
+                for i in 0..<width { dWeight[i] += dyr[i] * xr[i] * r }
+            }
+        }
+    }
+}
