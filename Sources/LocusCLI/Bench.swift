@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import LocusModel
+import LocusTensor
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prefill and decode throughput (compare with scripts/bench/compare.sh).",
+        subcommands: [Forward.self, Decode.self])
+
+    struct Result {
+        let benchmark: String
+        let tokensPerSecond: Double
+        let seconds: Double
+        let runs: [Double]
+        let batch: Int
+        let tokens: Int
+        let threads: Int
+        let peakRSSMegabytes: Double
+        let loadSeconds: Double
+        let impl = "locus"
+    }
+
+    struct Forward: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prefill: B sequences of T tokens, logits at every position; median of runs.")
+        @OptionGroup var options: ModelOptions
+        @Option(help: "Sequences per batch.") var batch: Int = 4
+        @Option(help: "Tokens per sequence.") var tokens: Int = 128
+        @Option(help: "Timed runs (after one warm-up).") var runs: Int = 5
+        @Option(help: "Seed of the random token ids.") var seed: UInt64 = 0
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            let start = Date()
+            let lm = try options.load()
+            let loadSeconds = Date().timeIntervalSince(start)
+            var rng = SeededGenerator(seed: seed)
+            let vocabulary = lm.config.vocabularySize
+            let ids = (0..<batch).map { _ in
+                (0..<tokens).map { _ in Int(rng.next() % UInt64(vocabulary)) }
+            }
+            _ = try lm.model.forward(ids, logits: .all)
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let t = Date()
+                _ = try lm.model.forward(ids, logits: .all)
+                times.append(Date().timeIntervalSince(t))
+            }
+            let median = times.sorted()[times.count / 2]
+            try Bench.report(
+                Result(
+                    benchmark: "forward", tokensPerSecond: Double(batch * tokens) / median,
+                    seconds: median, runs: times, batch: batch, tokens: tokens,
+                    threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
+                    loadSeconds: loadSeconds), json: json)
+        }
+    }
+
+    struct Decode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Greedy generation of N tokens from one short prompt (EOS ignored).")
+        @OptionGroup var options: ModelOptions
+        @Option(help: "New tokens to generate.") var tokens: Int = 64
+        @Option(help: "Timed runs (after one warm-up).") var runs: Int = 3
+        @Option(help: "The prompt.") var prompt = "The history of the city begins"
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            let start = Date()
+            let lm = try options.load()
+            let loadSeconds = Date().timeIntervalSince(start)
+            let ids = lm.tokenizer.encode(prompt)
+            func once() throws -> Double {
+                let t = Date()
+                let out = try lm.model.generateGreedy(prompt: ids, maxTokens: tokens, stopTokens: [])
+                precondition(out.count == tokens)
+                return Date().timeIntervalSince(t)
+            }
+            _ = try once()
+            let times = try (0..<runs).map { _ in try once() }
+            let median = times.sorted()[times.count / 2]
+            try Bench.report(
+                Result(
+                    benchmark: "decode", tokensPerSecond: Double(tokens) / median,
+                    seconds: median, runs: times, batch: 1, tokens: tokens,
+                    threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
+                    loadSeconds: loadSeconds), json: json)
+        }
+    }
+
+    static func report(_ result: Result, json: Bool) throws {
+        if json {
+            printJSON(
+                .object([
+                    ("tokens_per_second", .double(result.tokensPerSecond)),
+                    ("benchmark", .string(result.benchmark)), ("impl", .string(result.impl)),
+                    ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSON.double))),
+                    ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
+                    ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
+                    ("load_seconds", .double(result.loadSeconds)),
+                ]))
+            return
+        }
+        print(
+            "\(result.benchmark): \(String(format: "%.1f", result.tokensPerSecond)) tokens/s "
+                + "(median of \(result.runs.count) runs, \(String(format: "%.3f", result.seconds)) s; "
+                + "batch \(result.batch) × \(result.tokens) tokens, \(result.threads) threads; "
+                + "peak RSS \(String(format: "%.0f", result.peakRSSMegabytes)) MB)")
+    }
+}
+
+/// Peak resident set size of this process in MB (Linux reports ru_maxrss in KiB).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import LocusModel
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a prompt greedily, printing the continuation as it is produced.")
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Maximum number of new tokens.") var maxTokens: Int = 64
+    @Flag(help: "Wrap the prompt in the ChatML user/assistant template.") var chat = false
+    @Argument(help: "The prompt.") var prompt: String
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    func run() throws {
+        let lm = try options.load()
+        let text =
+            chat ? "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n" : prompt
+        let ids = lm.tokenizer.encode(text)
+        guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
+        var produced: [Int] = []
+        var printedScalars = 0
+        func flush(final: Bool) {
+            // A token may end inside a UTF-8 sequence (decoded as U+FFFD): wait for the rest.
+            let scalars = lm.tokenizer.decode(produced).unicodeScalars
+            guard final || scalars.last != "\u{FFFD}", scalars.count > printedScalars else { return }
+            var text = String.UnicodeScalarView()
+            text.append(contentsOf: scalars.dropFirst(printedScalars))
+            FileHandle.standardOutput.write(Data(String(text).utf8))
+            printedScalars = scalars.count
+        }
+        _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens) { token in
+            produced.append(token)
+            flush(final: false)
+        }
+        flush(final: true)
+        print()
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import LocusModel
+import LocusTensor
+
+/// Options every model-running command shares.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "A GGUF file or a Hugging Face directory (config.json + safetensors).")
+    var model: String?
+
+    @Option(help: "Worker threads for BLAS (results differ in the last bits between counts).")
+    var threads: Int = 2
+
+    static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// The checkpoint to use: --model, then $LOCUS_MODEL, then models/<default> in the current
+    /// directory or any parent, or next to the executable's package.
+    func resolvedURL() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        if let env = ProcessInfo.processInfo.environment["LOCUS_MODEL"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        for start in starts {
+            var dir = start.standardizedFileURL
+            for _ in 0..<6 {
+                let candidate = dir.appendingPathComponent("models/\(Self.defaultModelName)")
+                if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+                dir.deleteLastPathComponent()
+            }
+        }
+        throw ValidationError(
+            "no --model given and models/\(Self.defaultModelName) not found: "
+                + "run scripts/fetch-model.sh, or pass --model PATH")
+    }
+
+    /// Sets the thread count and loads model and tokenizer.
+    func load() throws -> LanguageModel {
+        BLAS.setThreadCount(threads)
+        return try LanguageModel.load(from: resolvedURL())
+    }
+}

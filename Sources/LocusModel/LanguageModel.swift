@@ -1,0 +1,36 @@
+import Foundation
+import LocusCheckpoint
+import LocusTokenizer
+
+/// A model with its tokenizer, loaded from one checkpoint (a GGUF file, or a Hugging Face
+/// directory with config.json, safetensors and tokenizer.json).
+public final class LanguageModel: @unchecked Sendable {
+    public let model: LlamaModel
+    public let tokenizer: any Tokenizer
+    /// The checkpoint path as given.
+    public let url: URL
+
+    public var config: LlamaConfig { model.config }
+
+    public init(model: LlamaModel, tokenizer: any Tokenizer, url: URL) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.url = url
+    }
+
+    public static func load(from url: URL) throws -> LanguageModel {
+        let source = try openCheckpoint(url)
+        let model = try LlamaModel.load(from: source, directory: url)
+        let tokenizer: BPETokenizer
+        if let gguf = source as? GGUFFile {
+            tokenizer = BPETokenizer(
+                vocabulary: try BPEVocabulary(ggufMetadata: gguf.metadata, file: url.path))
+        } else {
+            let folder = url.hasDirectoryPath ? url : url.deletingLastPathComponent()
+            tokenizer = BPETokenizer(
+                vocabulary: try BPEVocabulary(
+                    tokenizerJSON: folder.appendingPathComponent("tokenizer.json")))
+        }
+        return LanguageModel(model: model, tokenizer: tokenizer, url: url)
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what Locus needs on a fresh Debian machine (idempotent): OpenBLAS, the default model,
+# and a check that the shared data matches the manifest's checksums.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
+    echo "ensure-deps: installing libopenblas-dev" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas-dev >/dev/null
+fi
+"$root/scripts/fetch-model.sh"
+"$root/scripts/verify-data.sh"
