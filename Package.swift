@@ -30,11 +30,31 @@ let package = Package(
             swiftSettings: cpuFlags),
         .target(
             name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
+        // Data sets (TruthfulQA, preference pairs, CounterFact, known facts, text corpora).
+        .target(name: "LocusData", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        // SVG figures: no model dependency, so reports can be redrawn from records alone.
+        .target(name: "LocusFigures", swiftSettings: cpuFlags),
+        // Methods, each on the interventions layer; none reaches into another.
+        .target(
+            name: "LocusProbing", dependencies: ["LocusInterventions", "LocusData"],
+            swiftSettings: cpuFlags),
+        .target(
+            name: "LocusSteering", dependencies: ["LocusInterventions", "LocusData"],
+            swiftSettings: cpuFlags),
+        // Evaluation of any intervention (hooks) on TruthfulQA and side-effect text.
+        .target(
+            name: "LocusEvaluation", dependencies: ["LocusInterventions", "LocusData"],
+            swiftSettings: cpuFlags),
         .executableTarget(
             name: "LocusCLI",
             dependencies: [
                 "LocusModel",
                 "LocusInterventions",
+                "LocusData",
+                "LocusFigures",
+                "LocusProbing",
+                "LocusSteering",
+                "LocusEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),
@@ -45,6 +65,18 @@ let package = Package(
         .testTarget(
             name: "LocusTokenizerTests", dependencies: ["LocusTokenizer"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        .testTarget(name: "LocusDataTests", dependencies: ["LocusData"], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusFiguresTests", dependencies: ["LocusFigures"], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusProbingTests", dependencies: ["LocusProbing", "LocusModel"],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusSteeringTests", dependencies: ["LocusSteering", "LocusModel"],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel"],
+            swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),

@@ -1,0 +1,63 @@
+import Foundation
+import LocusModel
+import LocusTensor
+import XCTest
+
+/// Tiny random-weight llama checkpoints in Hugging Face format (safetensors + config.json),
+/// written by the reference script: F32 untied, F32 tied, F16 and BF16 storage.
+///
+/// These exercise the safetensors path, the Q/K permutation from rotate-half to adjacent-pair
+/// RoPE, untied output and logits at every position. Tolerance 1e-4: values are O(1) and the
+/// model has two layers, so float32 reordering error is ~1e-6.
+final class TinyLlamaTests: XCTestCase {
+    func check(_ name: String) throws {
+        BLAS.setThreadCount(1)
+        let folder = TestSupport.fixtures.appendingPathComponent(name, isDirectory: true)
+        let model = try LlamaModel.load(from: folder)
+        let reference = try TestSupport.json("\(name)/reference.json")
+        for case let sequence as [String: Any] in reference.list("sequences") {
+            let ids = sequence.list("ids").ints
+            let logits = try model.forward([ids], logits: .all)
+            for (p, row) in sequence.list("logits").enumerated() {
+                let expected = (row as! [Any]).floats
+                XCTAssertLessThan(
+                    maxAbsDifference(logits.row(sequence: 0, position: p), expected), 1e-4,
+                    "\(name) length \(ids.count) position \(p)")
+            }
+        }
+        let greedy = reference.dict("greedy")
+        let expected = greedy.list("greedy_ids").ints
+        XCTAssertEqual(
+            try model.generateGreedy(
+                prompt: greedy.list("ids").ints, maxTokens: expected.count, stopTokens: []),
+            expected, name)
+    }
+
+    func testUntiedFloat32() throws { try check("tiny-llama") }
+    func testTiedFloat32() throws { try check("tiny-llama-tied") }
+    func testFloat16Storage() throws { try check("tiny-llama-f16") }
+    func testBFloat16Storage() throws { try check("tiny-llama-bf16") }
+
+    func testSiteNamesRoundTrip() {
+        let sites: [ActivationSite] = [
+            .residualPre(layer: 0), .residualMid(layer: 3), .residualPost(layer: 29),
+            .attentionOut(layer: 1), .headOutput(layer: 12), .mlpHidden(layer: 5), .mlpOut(layer: 7),
+        ]
+        for site in sites { XCTAssertEqual(ActivationSite(name: site.description), site) }
+        XCTAssertEqual(ActivationSite(name: "blocks.9.attn.hook_z"), .headOutput(layer: 9))
+        XCTAssertNil(ActivationSite(name: "blocks.x.attn.hook_z"))
+        XCTAssertNil(ActivationSite(name: "blocks.1.attn.hook_q"))
+    }
+
+    func testMissingConfigIsAClearError() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "locus-no-config-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let source = TestSupport.fixtures.appendingPathComponent("tiny-llama/model.safetensors")
+        try FileManager.default.copyItem(at: source, to: empty.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try LlamaModel.load(from: empty)) { error in
+            XCTAssertTrue("\(error)".contains("config.json"), "\(error)")
+        }
+    }
+}
