@@ -16,10 +16,23 @@ public protocol TensorSource: AnyObject {
     /// - Throws: `CheckpointError` naming the file and the tensor when it is missing, of an
     ///   unsupported type, or its bytes run past the end of the file.
     func floats(named name: String) throws -> [Float]
+    /// The same elements written into `buffer`, which must hold exactly the tensor's element
+    /// count, so that a loader can fill one preallocated parameter block without a temporary
+    /// array. The default implementation copies from `floats(named:)`.
+    func floats(named name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws
 }
 
 public extension TensorSource {
     func contains(_ name: String) -> Bool { shape(of: name) != nil }
+
+    func floats(named name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        let values = try floats(named: name)
+        guard values.count == buffer.count else {
+            throw CheckpointError(file: url.path, problem: .shapeMismatch(
+                tensor: name, expected: [buffer.count], found: shape(of: name) ?? [values.count]))
+        }
+        _ = buffer.update(fromContentsOf: values)
+    }
 }
 
 
