@@ -338,6 +338,13 @@ def tiny_tokenizer() -> dict:
 
 
 def main() -> None:
+    if "--export-only" in sys.argv:
+        # Only the (ignored) faithful tokenizer.json the Swift loader test reads; used by
+        # scripts/ensure-deps.sh on a fresh machine.
+        _, reference, _ = smollm2_reference()
+        reference.save(str(FULL_JSON))
+        print(f"wrote {FULL_JSON}")
+        return
     texts = corpus_texts()
     questions = truthfulqa_questions()
     wiki = wikitext_slices()
