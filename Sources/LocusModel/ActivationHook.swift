@@ -30,6 +30,16 @@ public struct ActivationBatch {
     public let width: Int
     public let sequences: [SequenceSpan]
 
+    public init(
+        site: ActivationSite, values: UnsafeMutablePointer<Float>, width: Int,
+        sequences: [SequenceSpan]
+    ) {
+        self.site = site
+        self.values = values
+        self.width = width
+        self.sequences = sequences
+    }
+
     public var rowCount: Int { sequences.last.map { $0.rowStart + $0.rowCount } ?? 0 }
 
     /// The row of absolute position `position` of sequence `sequence`, or `nil` if not in this call.

@@ -35,10 +35,20 @@ public final class LlamaModel: @unchecked Sendable {
         let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
         let kv = cache ?? work.scratchCache(config: config, sequences: tokens.count, capacity: longest)
         if cache == nil { kv.reset() }
-        rope.reserve(positions: longest)
         work.reserve(rows: n, longest: longest, config: config)
+        run(tokens, spans: spans, cache: kv, hooks: hooks, tape: nil)
+        return unembed(rows: rows, spans: spans, totalRows: n)
+    }
 
+    /// Embeds the tokens into `work.residual` and runs every block; with a tape, each block's
+    /// activations are kept for the backward pass.
+    func run(
+        _ tokens: [[Int]], spans: [SequenceSpan], cache: KVCache, hooks: [ActivationHook],
+        tape: ForwardTape?
+    ) {
         let c = config.hiddenSize
+        let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
+        rope.reserve(positions: spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0)
         let x = work.residual.pointer  // (N, C)
         for (s, ids) in tokens.enumerated() {
             for (i, id) in ids.enumerated() {
@@ -49,11 +59,11 @@ public final class LlamaModel: @unchecked Sendable {
         let dispatch = HookDispatch(hooks: hooks, spans: spans, config: config)
         for l in 0..<config.layerCount {
             dispatch.visit(.residualPre(layer: l), x)
-            block(l, rows: n, spans: spans, cache: kv, hooks: dispatch)
+            let buffers = tape?.layers[l].buffers ?? work.layerBuffers
+            block(l, rows: n, spans: spans, cache: cache, hooks: dispatch, buffers: buffers)
             dispatch.visit(.residualPost(layer: l), x)
         }
-        for s in 0..<spans.count { kv.lengths[s] = spans[s].firstPosition + spans[s].rowCount }
-        return unembed(rows: rows, spans: spans, totalRows: n)
+        for s in 0..<spans.count { cache.lengths[s] = spans[s].firstPosition + spans[s].rowCount }
     }
 
     /// Checks the batch and lays the sequences out as packed rows.
@@ -85,27 +95,32 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// One decoder block, in place on the residual stream `work.residual`.
-    func block(_ l: Int, rows n: Int, spans: [SequenceSpan], cache: KVCache, hooks: HookDispatch) {
+    func block(
+        _ l: Int, rows n: Int, spans: [SequenceSpan], cache: KVCache, hooks: HookDispatch,
+        buffers b: LayerBuffers
+    ) {
         let w = weights.layers[l]
         let c = config.hiddenSize, f = config.intermediateSize
         let hd = config.attentionWidth, kvw = config.keyValueWidth
         let qkvWidth = hd + 2 * kvw
         let x = work.residual.pointer  // (N, C)
-        let normed = work.normed.pointer  // (N, C)
-        let qkv = work.qkv.pointer  // (N, H·D + 2·G·D)
-        let z = work.heads.pointer  // (N, H·D)
+        let normed = b.normedAttention  // (N, C)
+        let qkv = b.qkv  // (N, H·D + 2·G·D)
+        let z = b.heads  // (N, H·D)
         let out = work.projected.pointer  // (N, C)
 
         // Attention: x + o_proj(attn(rmsnorm(x)))
+        b.input?.update(from: x, count: n * c)
         RMSNorm.forward(
             x, weight: w.attentionNorm.pointer, rows: n, width: c,
-            epsilon: config.rmsNormEpsilon, into: normed)
+            epsilon: config.rmsNormEpsilon, into: normed, inverseRMS: b.attentionInverseRMS)
         BLAS.linear(
             normed, rows: n, inputWidth: c, weight: w.qkv.pointer, outputWidth: qkvWidth,
             into: qkv)
         let shape = AttentionShape(
             queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
             headWidth: config.headWidth)
+        var probabilities = b.probabilities
         for (s, span) in spans.enumerated() {
             let keys = cache.keys(layer: l, sequence: s)  // (capacity, G·D)
             let values = cache.values(layer: l, sequence: s)
@@ -122,7 +137,11 @@ public final class LlamaModel: @unchecked Sendable {
                 keys: keys, values: values, kvStride: kvw,
                 past: span.firstPosition, tokens: span.rowCount, shape: shape,
                 z: z + span.rowStart * hd, zStride: hd,
-                probabilities: work.probabilities.pointer)
+                probabilities: probabilities)
+            if b.keepsProbabilities {
+                let total = span.firstPosition + span.rowCount
+                probabilities += config.headCount * span.rowCount * total
+            }
         }
         hooks.visit(.headOutput(layer: l), z)
         BLAS.linear(z, rows: n, inputWidth: hd, weight: w.output.pointer, outputWidth: c, into: out)
@@ -131,13 +150,14 @@ public final class LlamaModel: @unchecked Sendable {
         hooks.visit(.residualMid(layer: l), x)
 
         // MLP: x + down(silu(gate(rmsnorm(x))) ⊙ up(rmsnorm(x)))
+        b.mid?.update(from: x, count: n * c)
         RMSNorm.forward(
             x, weight: w.mlpNorm.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
-            into: normed)
-        let gateUp = work.gateUp.pointer  // (N, 2F)
-        let hidden = work.hidden.pointer  // (N, F)
+            into: b.normedMLP, inverseRMS: b.mlpInverseRMS)
+        let gateUp = b.gateUp  // (N, 2F)
+        let hidden = b.hidden  // (N, F)
         BLAS.linear(
-            normed, rows: n, inputWidth: c, weight: w.gateUp.pointer, outputWidth: 2 * f,
+            b.normedMLP, rows: n, inputWidth: c, weight: w.gateUp.pointer, outputWidth: 2 * f,
             into: gateUp)
         SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden)
         hooks.visit(.mlpHidden(layer: l), hidden)

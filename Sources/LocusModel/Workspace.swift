@@ -25,6 +25,14 @@ final class Workspace {
         probabilities.reserve(config.headCount * longest * longest)
     }
 
+    /// Inference: every layer writes the same scratch buffers and keeps nothing.
+    var layerBuffers: LayerBuffers {
+        LayerBuffers(
+            normedAttention: normed.pointer, qkv: qkv.pointer, heads: heads.pointer,
+            probabilities: probabilities.pointer, keepsProbabilities: false,
+            normedMLP: normed.pointer, gateUp: gateUp.pointer, hidden: hidden.pointer)
+    }
+
     /// A cache for stateless calls, reused when its geometry fits.
     func scratchCache(config: LlamaConfig, sequences: Int, capacity: Int) -> KVCache {
         if let cache, cache.fits(sequences: sequences, capacity: capacity, config: config) {
@@ -64,4 +72,24 @@ struct HookDispatch {
             site: site, values: values, width: site.width(in: config), sequences: spans)
         for hook in hooks { hook.visit(batch) }
     }
+}
+
+/// Where one block writes its intermediate activations: the shared scratch buffers during
+/// inference, or a layer's own tape buffers when the backward pass will need them.
+struct LayerBuffers {
+    var normedAttention: UnsafeMutablePointer<Float>  // (N, C)
+    var qkv: UnsafeMutablePointer<Float>  // (N, H·D + 2·G·D), Q and K after RoPE
+    var heads: UnsafeMutablePointer<Float>  // (N, H·D) z, after hooks
+    /// Attention probabilities: one sequence's (H, T, P+T) reused, or all sequences' kept
+    /// back to back when `keepsProbabilities`.
+    var probabilities: UnsafeMutablePointer<Float>
+    var keepsProbabilities: Bool
+    var normedMLP: UnsafeMutablePointer<Float>  // (N, C)
+    var gateUp: UnsafeMutablePointer<Float>  // (N, 2F)
+    var hidden: UnsafeMutablePointer<Float>  // (N, F), after hooks
+    /// Training only: the residual entering the block and after attention, and the norms' r.
+    var input: UnsafeMutablePointer<Float>? = nil  // (N, C)
+    var mid: UnsafeMutablePointer<Float>? = nil  // (N, C)
+    var attentionInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N)
+    var mlpInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N)
 }

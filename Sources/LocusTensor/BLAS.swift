@@ -33,6 +33,29 @@ public enum BLAS {
             beta, y, Int32(yStride ?? outputWidth))
     }
 
+    /// Backward of `linear` toward its input: `dx = dy·W` (+ `dx` when `accumulate`).
+    /// - dy: (rows, outputWidth); weight: (outputWidth, inputWidth); dx: (rows, inputWidth)
+    public static func linearInputGradient(
+        _ dy: UnsafePointer<Float>, rows: Int, outputWidth: Int,
+        weight: UnsafePointer<Float>, inputWidth: Int,
+        into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false
+    ) {
+        gemm(
+            m: rows, n: inputWidth, k: outputWidth, a: dy, lda: outputWidth, b: weight,
+            ldb: inputWidth, beta: accumulate ? 1 : 0, c: dx, ldc: inputWidth)
+    }
+
+    /// Backward of `linear` toward its weight, accumulated: `dW += dyᵀ·x`.
+    /// - dy: (rows, outputWidth); x: (rows, inputWidth); dW: (outputWidth, inputWidth)
+    public static func linearWeightGradient(
+        _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, outputWidth: Int,
+        inputWidth: Int, into dW: UnsafeMutablePointer<Float>
+    ) {
+        gemm(
+            transposeA: true, m: outputWidth, n: inputWidth, k: rows, a: dy, lda: outputWidth,
+            b: x, ldb: inputWidth, beta: 1, c: dW, ldc: inputWidth)
+    }
+
     /// General `C = α·op(A)·op(B) + β·C`, row-major, with explicit leading dimensions.
     /// op(A) is (m, k), op(B) is (k, n), C is (m, n).
     public static func gemm(

@@ -49,6 +49,52 @@ public enum CausalAttention {
         }
     }
 
+    /// Backward of `forward` for a sequence with no cached past (P = 0), accumulating into
+    /// dQ, dK, dV (K and V gradients summed over the heads of each group):
+    ///
+    ///     dA = dZ_h · V_gᵀ,   dS = A ⊙ (dA − rowsum(A ⊙ dA)),
+    ///     dQ_h += dS · K_g / √D,   dK_g += dSᵀ · Q_h / √D,   dV_g += Aᵀ · dZ_h
+    ///
+    /// - dz: (T, H·D) at `zStride`; probabilities: (H, T, T) as saved by `forward`
+    /// - dq, dk, dv: (T, ·) at `dqStride` / `dkvStride`, accumulated
+    /// - scratch: (T, T)
+    public static func backward(
+        dz: UnsafePointer<Float>, zStride: Int,
+        q: UnsafePointer<Float>, qStride: Int,
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+        probabilities: UnsafePointer<Float>, tokens: Int, shape: AttentionShape,
+        dq: UnsafeMutablePointer<Float>, dqStride: Int,
+        dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, dkvStride: Int,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        let d = shape.headWidth, t = tokens
+        let scale = 1 / Float(d).squareRoot()
+        for h in 0..<shape.queryHeads {
+            let g = h / shape.groupSize
+            let a = probabilities + h * t * t  // (T, T)
+            let ds = scratch  // (T, T)
+            BLAS.gemm(
+                transposeB: true, m: t, n: t, k: d, a: dz + h * d, lda: zStride,
+                b: values + g * d, ldb: kvStride, c: ds, ldc: t)
+            for i in 0..<t {
+                let ai = a + i * t, di = ds + i * t
+                var dot: Float = 0
+                for j in 0...i { dot += ai[j] * di[j] }
+                for j in 0...i { di[j] = ai[j] * (di[j] - dot) }
+                for j in (i + 1)..<t { di[j] = 0 }
+            }
+            BLAS.gemm(
+                m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: keys + g * d, ldb: kvStride,
+                beta: 1, c: dq + h * d, ldc: dqStride)
+            BLAS.gemm(
+                transposeA: true, m: t, n: d, k: t, alpha: scale, a: ds, lda: t,
+                b: q + h * d, ldb: qStride, beta: 1, c: dk + g * d, ldc: dkvStride)
+            BLAS.gemm(
+                transposeA: true, m: t, n: d, k: t, a: a, lda: t, b: dz + h * d, ldb: zStride,
+                beta: 1, c: dv + g * d, ldc: dkvStride)
+        }
+    }
+
     /// In-place softmax of the first `visible` entries; the rest of the row becomes 0.
     @inline(__always)
     static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count: Int) {

@@ -113,6 +113,80 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
+    func testAttentionBackwardMatchesFiniteDifferences() {
+        let shape = AttentionShape(queryHeads: 4, keyValueHeads: 2, headWidth: 4)
+        let t = 5, hd = 16, kvw = 8
+        let q = random(t * hd), k = random(t * kvw), v = random(t * kvw), dz = random(t * hd)
+        func loss(_ q: [Float], _ k: [Float], _ v: [Float]) -> Double {
+            var z = [Float](repeating: 0, count: t * hd)
+            var p = [Float](repeating: 0, count: 4 * t * t)
+            CausalAttention.forward(
+                q: q, qStride: hd, keys: k, values: v, kvStride: kvw, past: 0, tokens: t,
+                shape: shape, z: &z, zStride: hd, probabilities: &p)
+            return zip(z, dz).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        var z = [Float](repeating: 0, count: t * hd)
+        var probs = [Float](repeating: 0, count: 4 * t * t)
+        CausalAttention.forward(
+            q: q, qStride: hd, keys: k, values: v, kvStride: kvw, past: 0, tokens: t,
+            shape: shape, z: &z, zStride: hd, probabilities: &probs)
+        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count)
+        var dv = [Float](repeating: 0, count: v.count), scratch = [Float](repeating: 0, count: t * t)
+        CausalAttention.backward(
+            dz: dz, zStride: hd, q: q, qStride: hd, keys: k, values: v, kvStride: kvw,
+            probabilities: probs, tokens: t, shape: shape, dq: &dq, dqStride: hd, dk: &dk, dv: &dv,
+            dkvStride: kvw, scratch: &scratch)
+        let e: Float = 1e-2
+        for i in 0..<q.count {
+            var p = q, m = q
+            p[i] += e; m[i] -= e
+            XCTAssertEqual(Double(dq[i]), (loss(p, k, v) - loss(m, k, v)) / Double(2 * e), accuracy: 2e-3)
+        }
+        for i in 0..<k.count {
+            var p = k, m = k
+            p[i] += e; m[i] -= e
+            XCTAssertEqual(Double(dk[i]), (loss(q, p, v) - loss(q, m, v)) / Double(2 * e), accuracy: 2e-3)
+            p = v; m = v
+            p[i] += e; m[i] -= e
+            XCTAssertEqual(Double(dv[i]), (loss(q, k, p) - loss(q, k, m)) / Double(2 * e), accuracy: 2e-3)
+        }
+    }
+
+    func testLinearGradientsMatchNaive() {
+        let rows = 3, input = 5, output = 4
+        let x = random(rows * input), w = random(output * input), dy = random(rows * output)
+        var dx = [Float](repeating: 0, count: rows * input), dw = [Float](repeating: 0, count: output * input)
+        BLAS.linearInputGradient(dy, rows: rows, outputWidth: output, weight: w, inputWidth: input, into: &dx)
+        BLAS.linearWeightGradient(dy, x: x, rows: rows, outputWidth: output, inputWidth: input, into: &dw)
+        for r in 0..<rows {
+            for i in 0..<input {
+                let expected = (0..<output).reduce(Float(0)) { $0 + dy[r * output + $1] * w[$1 * input + i] }
+                XCTAssertEqual(dx[r * input + i], expected, accuracy: 1e-5)
+            }
+        }
+        for o in 0..<output {
+            for i in 0..<input {
+                let expected = (0..<rows).reduce(Float(0)) { $0 + dy[$1 * output + o] * x[$1 * input + i] }
+                XCTAssertEqual(dw[o * input + i], expected, accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testRoPEBackwardIsTheTransposedRotation() {
+        // For a rotation R, ⟨R x, g⟩ = ⟨x, Rᵀ g⟩ with Rᵀ the inverse rotation.
+        let table = RoPETable(headWidth: 6, base: 500)
+        table.reserve(positions: 9)
+        var rx = random(12)
+        let x = rx
+        var rg = random(12)
+        let g = rg
+        table.rotate(&rx, heads: 2, position: 8)
+        table.rotate(&rg, heads: 2, position: 8, inverse: true)
+        let lhs = zip(rx, g).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        let rhs = zip(x, rg).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        XCTAssertEqual(lhs, rhs, accuracy: 1e-5)
+    }
+
     func testLogSumExpIsStableAndExact() {
         let row: [Float] = [1000, 1000, 999]
         let lse = LogSoftmax.logSumExp(row, count: 3)

@@ -1,0 +1,107 @@
+import LocusTensor
+
+/// The activations a training forward pass keeps for `backward`, one set per layer, in buffers
+/// that are reused from step to step (they grow to the largest batch seen and never shrink).
+public final class ForwardTape: @unchecked Sendable {
+    final class LayerTape {
+        let input = FloatBuffer(count: 0)  // (N, C)
+        let normedAttention = FloatBuffer(count: 0)  // (N, C)
+        let attentionInverseRMS = FloatBuffer(count: 0)  // (N)
+        let qkv = FloatBuffer(count: 0)  // (N, H·D + 2·G·D)
+        let probabilities = FloatBuffer(count: 0)  // Σ_s (H, T_s, T_s)
+        let heads = FloatBuffer(count: 0)  // (N, H·D)
+        let mid = FloatBuffer(count: 0)  // (N, C)
+        let normedMLP = FloatBuffer(count: 0)  // (N, C)
+        let mlpInverseRMS = FloatBuffer(count: 0)  // (N)
+        let gateUp = FloatBuffer(count: 0)  // (N, 2F)
+        let hidden = FloatBuffer(count: 0)  // (N, F)
+
+        func reserve(rows n: Int, probabilityCount: Int, config: LlamaConfig) {
+            let c = config.hiddenSize
+            for buffer in [input, normedAttention, mid, normedMLP] { buffer.reserve(n * c) }
+            attentionInverseRMS.reserve(n)
+            mlpInverseRMS.reserve(n)
+            qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
+            probabilities.reserve(probabilityCount)
+            heads.reserve(n * config.attentionWidth)
+            gateUp.reserve(n * 2 * config.intermediateSize)
+            hidden.reserve(n * config.intermediateSize)
+        }
+
+        var buffers: LayerBuffers {
+            LayerBuffers(
+                normedAttention: normedAttention.pointer, qkv: qkv.pointer, heads: heads.pointer,
+                probabilities: probabilities.pointer, keepsProbabilities: true,
+                normedMLP: normedMLP.pointer, gateUp: gateUp.pointer, hidden: hidden.pointer,
+                input: input.pointer, mid: mid.pointer,
+                attentionInverseRMS: attentionInverseRMS.pointer,
+                mlpInverseRMS: mlpInverseRMS.pointer)
+        }
+    }
+
+    var layers: [LayerTape] = []
+    /// The batch layout of the recorded pass.
+    public internal(set) var sequences: [SequenceSpan] = []
+    /// The targets whose log-probabilities were computed, and the rows that predict them.
+    public internal(set) var targets: [TokenTarget] = []
+    var targetRows: [Int] = []
+    /// For each target, the index of its row in `targetRows`.
+    var rowOfTarget: [Int] = []
+    /// Work buffers of the backward pass.
+    let gradients = BackwardBuffers()
+    /// Final-norm input rows and their r, and softmax of the target rows' logits.
+    let finalInput = FloatBuffer(count: 0)  // (R, C)
+    let finalInverseRMS = FloatBuffer(count: 0)  // (R)
+    let probabilities = FloatBuffer(count: 0)  // (R, V)
+
+    public init() {}
+
+    func reserve(rows n: Int, probabilityCount: Int, targetRows r: Int, config: LlamaConfig) {
+        while layers.count < config.layerCount { layers.append(LayerTape()) }
+        for layer in layers {
+            layer.reserve(rows: n, probabilityCount: probabilityCount, config: config)
+        }
+        finalInput.reserve(r * config.hiddenSize)
+        finalInverseRMS.reserve(r)
+        probabilities.reserve(r * config.vocabularySize)
+    }
+}
+
+/// A token whose log-probability a training loss uses: `log p(token | sequence[0...position])`,
+/// read from the logits at `position` (so `token` is the one at `position + 1` when it is part
+/// of the input).
+public struct TokenTarget: Hashable, Sendable {
+    public var sequence: Int
+    public var position: Int
+    public var token: Int
+
+    public init(sequence: Int, position: Int, token: Int) {
+        self.sequence = sequence
+        self.position = position
+        self.token = token
+    }
+}
+
+/// Work buffers of `backward`, reused between steps.
+final class BackwardBuffers {
+    let residual = FloatBuffer(count: 0)  // (N, C) ∂x, the running residual gradient
+    let normed = FloatBuffer(count: 0)  // (max(N, R), C)
+    let scratchRows = FloatBuffer(count: 0)  // (R, C)
+    let hidden = FloatBuffer(count: 0)  // (N, F)
+    let gateUp = FloatBuffer(count: 0)  // (N, 2F)
+    let heads = FloatBuffer(count: 0)  // (N, H·D)
+    let qkv = FloatBuffer(count: 0)  // (N, H·D + 2·G·D)
+    let attentionScratch = FloatBuffer(count: 0)  // (T, T)
+
+    func reserve(rows n: Int, longest: Int, targetRows r: Int, config: LlamaConfig) {
+        let c = config.hiddenSize
+        residual.reserve(n * c)
+        normed.reserve(max(n, r) * c)
+        scratchRows.reserve(r * c)
+        hidden.reserve(n * config.intermediateSize)
+        gateUp.reserve(n * 2 * config.intermediateSize)
+        heads.reserve(n * config.attentionWidth)
+        qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
+        attentionScratch.reserve(longest * longest)
+    }
+}

@@ -1,0 +1,227 @@
+import LocusTensor
+
+/// A weight matrix whose gradient the backward pass can accumulate (only when asked).
+public enum WeightSelector: Hashable, Sendable, Codable {
+    /// Block l's MLP down projection, (C, F): ROME's and FT-L's edited matrix.
+    case mlpDown(layer: Int)
+    /// Block l's attention output projection o_proj, (C, H·D).
+    case attentionOutput(layer: Int)
+
+    var layer: Int {
+        switch self {
+        case .mlpDown(let l), .attentionOutput(let l): l
+        }
+    }
+}
+
+/// The result of `backward`: ∂loss/∂activation at the requested sites (whole packed batch,
+/// (N, width) row-major, with respect to the activation *after* the hooks ran) and ∂loss/∂W of
+/// the requested weights.
+public struct Gradients: @unchecked Sendable {
+    public internal(set) var sites: [ActivationSite: [Float]] = [:]
+    public internal(set) var weights: [WeightSelector: [Float]] = [:]
+    public let sequences: [SequenceSpan]
+}
+
+extension LlamaModel {
+    /// A forward pass that keeps what `backward` needs, returning log p(target) for each target.
+    ///
+    /// No KV cache: every sequence starts at position 0. Hooks run as in `forward`; the backward
+    /// pass treats them as additive edits (the gradient passes through them unchanged), which is
+    /// exact for vector additions such as steering.
+    public func forwardForTraining(
+        _ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook] = [],
+        tape: ForwardTape
+    ) throws -> [Float] {
+        let spans = try plan(tokens, cache: nil)
+        let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
+        let longest = spans.map(\.rowCount).max() ?? 0
+        var rowOfTarget: [Int] = []
+        var uniqueRows: [Int] = []
+        var indexOfRow: [Int: Int] = [:]
+        for target in targets {
+            guard target.sequence >= 0, target.sequence < spans.count,
+                let row = spans[target.sequence].row(ofPosition: target.position)
+            else {
+                throw ModelError.cacheMismatch("target \(target) is outside the batch")
+            }
+            guard target.token >= 0, target.token < config.vocabularySize else {
+                throw ModelError.tokenOutOfRange(
+                    token: target.token, vocabularySize: config.vocabularySize)
+            }
+            if indexOfRow[row] == nil {
+                indexOfRow[row] = uniqueRows.count
+                uniqueRows.append(row)
+            }
+            rowOfTarget.append(indexOfRow[row]!)
+        }
+        let probabilityCount = spans.reduce(0) { $0 + config.headCount * $1.rowCount * $1.rowCount }
+        tape.reserve(
+            rows: n, probabilityCount: probabilityCount, targetRows: uniqueRows.count,
+            config: config)
+        work.reserve(rows: n, longest: longest, config: config)
+        let kv = work.scratchCache(config: config, sequences: tokens.count, capacity: longest)
+        kv.reset()
+        run(tokens, spans: spans, cache: kv, hooks: hooks, tape: tape)
+        tape.sequences = spans
+        tape.targets = targets
+        tape.targetRows = uniqueRows
+
+        // Final norm and logits of the target rows only; keep softmax for the backward pass.
+        let c = config.hiddenSize, v = config.vocabularySize
+        let normed = work.normed.pointer  // (R, C)
+        for (k, row) in uniqueRows.enumerated() {
+            (tape.finalInput.pointer + k * c).update(
+                from: work.residual.pointer + row * c, count: c)
+        }
+        RMSNorm.forward(
+            tape.finalInput.pointer, weight: weights.finalNorm.pointer, rows: uniqueRows.count,
+            width: c, epsilon: config.rmsNormEpsilon, into: normed,
+            inverseRMS: tape.finalInverseRMS.pointer)
+        let probabilities = tape.probabilities.pointer  // (R, V), logits until converted
+        BLAS.linear(
+            normed, rows: uniqueRows.count, inputWidth: c, weight: weights.unembedding.pointer,
+            outputWidth: v, into: probabilities)
+        var logSumExps: [Float] = []
+        for k in 0..<uniqueRows.count {
+            logSumExps.append(LogSoftmax.logSumExp(probabilities + k * v, count: v))
+        }
+        let logProbabilities = targets.enumerated().map { i, target in
+            probabilities[rowOfTarget[i] * v + target.token] - logSumExps[rowOfTarget[i]]
+        }
+        for k in 0..<uniqueRows.count {
+            let row = probabilities + k * v
+            for j in 0..<v { row[j] = Foundation.exp(row[j] - logSumExps[k]) }
+        }
+        tape.rowOfTarget = rowOfTarget
+        return logProbabilities
+    }
+
+    /// Backpropagates ∂loss/∂log p(target) (one value per target of the last
+    /// `forwardForTraining`) down to the lowest requested layer. Only the requested site and
+    /// weight gradients are kept; weight gradients of everything else are never formed.
+    ///
+    /// Consumes the tape's softmax: call once per training forward.
+    public func backward(
+        _ tape: ForwardTape, logProbabilityGradients g: [Float],
+        sites: Set<ActivationSite>, weights requested: Set<WeightSelector> = []
+    ) -> Gradients {
+        precondition(g.count == tape.targets.count, "one gradient per target")
+        var result = Gradients(sequences: tape.sequences)
+        let lowest = (sites.map(\.layer) + requested.map(\.layer)).min()
+        guard let lowest else { return result }
+        let c = config.hiddenSize, v = config.vocabularySize, f = config.intermediateSize
+        let hd = config.attentionWidth, kvw = config.keyValueWidth, qkvWidth = hd + 2 * kvw
+        let spans = tape.sequences
+        let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
+        let r = tape.targetRows.count
+        let grads = tape.gradients
+        grads.reserve(rows: n, longest: spans.map(\.rowCount).max() ?? 0, targetRows: r, config: config)
+        let dx = grads.residual.pointer  // (N, C)
+        dx.update(repeating: 0, count: n * c)
+
+        // log p_t = logit_t − lse  ⇒  ∂/∂logits = g·(onehot(t) − softmax)
+        let dLogits = tape.probabilities.pointer  // (R, V), overwritten in place
+        var rowWeight = [Float](repeating: 0, count: r)
+        for (i, gi) in g.enumerated() { rowWeight[tape.rowOfTarget[i]] += gi }
+        for k in 0..<r {
+            let row = dLogits + k * v
+            let w = -rowWeight[k]
+            for j in 0..<v { row[j] *= w }
+        }
+        for (i, target) in tape.targets.enumerated() {
+            dLogits[tape.rowOfTarget[i] * v + target.token] += g[i]
+        }
+        let dNormed = grads.normed.pointer  // (R, C)
+        BLAS.linearInputGradient(
+            dLogits, rows: r, outputWidth: v, weight: weights.unembedding.pointer,
+            inputWidth: c, into: dNormed)
+        let dFinal = grads.scratchRows.pointer  // (R, C)
+        dFinal.update(repeating: 0, count: r * c)
+        RMSNorm.backward(
+            dNormed, x: tape.finalInput.pointer, weight: weights.finalNorm.pointer,
+            inverseRMS: tape.finalInverseRMS.pointer, rows: r, width: c, dx: dFinal)
+        for (k, row) in tape.targetRows.enumerated() {
+            let target = dx + row * c, source = dFinal + k * c
+            for i in 0..<c { target[i] += source[i] }
+        }
+
+        func keep(_ site: ActivationSite, _ values: UnsafePointer<Float>, width: Int) {
+            guard sites.contains(site) else { return }
+            result.sites[site] = Array(UnsafeBufferPointer(start: values, count: n * width))
+        }
+        let shape = AttentionShape(
+            queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
+            headWidth: config.headWidth)
+        for l in stride(from: config.layerCount - 1, through: lowest, by: -1) {
+            let w = weights.layers[l], saved = tape.layers[l]
+            keep(.residualPost(layer: l), dx, width: c)
+            // x₂ = x₁ + down(h): ∂m = ∂x₂
+            keep(.mlpOut(layer: l), dx, width: c)
+            if requested.contains(.mlpDown(layer: l)) {
+                var dW = [Float](repeating: 0, count: c * f)
+                BLAS.linearWeightGradient(
+                    dx, x: saved.hidden.pointer, rows: n, outputWidth: c, inputWidth: f, into: &dW)
+                result.weights[.mlpDown(layer: l)] = dW
+            }
+            let dHidden = grads.hidden.pointer  // (N, F)
+            BLAS.linearInputGradient(
+                dx, rows: n, outputWidth: c, weight: w.down.pointer, inputWidth: f, into: dHidden)
+            keep(.mlpHidden(layer: l), dHidden, width: f)
+            let dGateUp = grads.gateUp.pointer  // (N, 2F)
+            dGateUp.update(repeating: 0, count: n * 2 * f)
+            SwiGLU.backward(dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp)
+            let dNormedMLP = grads.normed.pointer  // (N, C)
+            BLAS.linearInputGradient(
+                dGateUp, rows: n, outputWidth: 2 * f, weight: w.gateUp.pointer, inputWidth: c,
+                into: dNormedMLP)
+            RMSNorm.backward(
+                dNormedMLP, x: saved.mid.pointer, weight: w.mlpNorm.pointer,
+                inverseRMS: saved.mlpInverseRMS.pointer, rows: n, width: c, dx: dx)
+            keep(.residualMid(layer: l), dx, width: c)
+            // x₁ = x₀ + o_proj(z): ∂a = ∂x₁
+            keep(.attentionOut(layer: l), dx, width: c)
+            if requested.contains(.attentionOutput(layer: l)) {
+                var dW = [Float](repeating: 0, count: c * hd)
+                BLAS.linearWeightGradient(
+                    dx, x: saved.heads.pointer, rows: n, outputWidth: c, inputWidth: hd, into: &dW)
+                result.weights[.attentionOutput(layer: l)] = dW
+            }
+            let dz = grads.heads.pointer  // (N, H·D)
+            BLAS.linearInputGradient(
+                dx, rows: n, outputWidth: c, weight: w.output.pointer, inputWidth: hd, into: dz)
+            keep(.headOutput(layer: l), dz, width: hd)
+            let dqkv = grads.qkv.pointer  // (N, H·D + 2·G·D)
+            dqkv.update(repeating: 0, count: n * qkvWidth)
+            var probabilities = saved.probabilities.pointer
+            for span in spans {
+                let t = span.rowCount, base = span.rowStart * qkvWidth
+                CausalAttention.backward(
+                    dz: dz + span.rowStart * hd, zStride: hd,
+                    q: saved.qkv.pointer + base, qStride: qkvWidth,
+                    keys: saved.qkv.pointer + base + hd, values: saved.qkv.pointer + base + hd + kvw,
+                    kvStride: qkvWidth, probabilities: probabilities, tokens: t, shape: shape,
+                    dq: dqkv + base, dqStride: qkvWidth, dk: dqkv + base + hd,
+                    dv: dqkv + base + hd + kvw, dkvStride: qkvWidth,
+                    scratch: grads.attentionScratch.pointer)
+                probabilities += config.headCount * t * t
+                for i in 0..<t {
+                    let row = dqkv + base + i * qkvWidth
+                    rope.rotate(row, heads: config.headCount, position: i, inverse: true)
+                    rope.rotate(row + hd, heads: config.keyValueHeadCount, position: i, inverse: true)
+                }
+            }
+            let dNormedAttention = grads.normed.pointer  // (N, C)
+            BLAS.linearInputGradient(
+                dqkv, rows: n, outputWidth: qkvWidth, weight: w.qkv.pointer, inputWidth: c,
+                into: dNormedAttention)
+            RMSNorm.backward(
+                dNormedAttention, x: saved.input.pointer, weight: w.attentionNorm.pointer,
+                inverseRMS: saved.attentionInverseRMS.pointer, rows: n, width: c, dx: dx)
+            keep(.residualPre(layer: l), dx, width: c)
+        }
+        return result
+    }
+}
+
+import Foundation
