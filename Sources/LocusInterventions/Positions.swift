@@ -12,6 +12,8 @@ public enum Positions: Codable, Equatable, Sendable {
     /// Positions `from ..< sequence end`, e.g. the answer tokens after a prompt of that length;
     /// one start per sequence.
     case from([Int])
+    /// Positions `0 ..< bound`, e.g. the prompt tokens before an answer; one bound per sequence.
+    case before([Int])
 
     /// The rows of `span` (sequence number `sequence`) that this selection covers.
     public func rows(of span: SequenceSpan, sequence: Int) -> [Int] {
@@ -24,6 +26,9 @@ public enum Positions: Codable, Equatable, Sendable {
         case .from(let starts):
             let start = max(starts[min(sequence, starts.count - 1)], first)
             return start < end ? Array((span.rowStart + start - first)..<(span.rowStart + span.rowCount)) : []
+        case .before(let bounds):
+            let bound = min(bounds[min(sequence, bounds.count - 1)], end)
+            return bound > first ? Array(span.rowStart..<(span.rowStart + bound - first)) : []
         }
     }
 }

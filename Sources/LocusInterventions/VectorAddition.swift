@@ -30,7 +30,7 @@ public final class VectorAddition: ActivationHook {
 
 /// Overwrites the activation at one site and positions with stored values (activation patching):
 /// `replacement[s]` holds one row per selected position of sequence s, full width.
-public final class ActivationReplacement: ActivationHook {
+public final class ActivationReplacement: DifferentiableHook {
     public let site: ActivationSite
     public let positions: Positions
     public let replacement: [[Float]]
@@ -51,6 +51,17 @@ public final class ActivationReplacement: ActivationHook {
                     (batch.values + r * batch.width).update(
                         from: source.baseAddress! + k * batch.width, count: batch.width)
                 }
+            }
+        }
+    }
+}
+
+extension ActivationReplacement {
+    /// Replaced rows no longer depend on the original activation: their gradient is zero.
+    public func backpropagate(_ gradient: ActivationBatch) {
+        for (s, span) in gradient.sequences.enumerated() {
+            for r in positions.rows(of: span, sequence: s) {
+                (gradient.values + r * gradient.width).update(repeating: 0, count: gradient.width)
             }
         }
     }

@@ -61,3 +61,13 @@ public protocol ActivationHook: AnyObject {
     /// before anything downstream reads it. Writes to `batch.values` change the forward pass.
     func visit(_ batch: ActivationBatch)
 }
+
+/// A hook whose edit is not a constant shift, so the backward pass must carry the gradient
+/// through it: given ∂loss/∂(activation after the hook), it writes ∂loss/∂(activation before
+/// the hook), in place. Hooks that do not conform are treated as additive edits (Jacobian = I),
+/// which is exact for vector additions.
+public protocol DifferentiableHook: ActivationHook {
+    /// `gradient.values` holds ∂loss/∂a′ for the whole batch at `gradient.site`; replace it by
+    /// ∂loss/∂a. Uses what the hook saw in its last `visit`.
+    func backpropagate(_ gradient: ActivationBatch)
+}

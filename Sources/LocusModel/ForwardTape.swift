@@ -44,6 +44,8 @@ public final class ForwardTape: @unchecked Sendable {
     public internal(set) var sequences: [SequenceSpan] = []
     /// The targets whose log-probabilities were computed, and the rows that predict them.
     public internal(set) var targets: [TokenTarget] = []
+    /// The hooks of the recorded pass that the backward pass must differentiate through.
+    var differentiableHooks: [ActivationSite: [DifferentiableHook]] = [:]
     var targetRows: [Int] = []
     /// For each target, the index of its row in `targetRows`.
     var rowOfTarget: [Int] = []
@@ -92,6 +94,7 @@ final class BackwardBuffers {
     let heads = FloatBuffer(count: 0)  // (N, H·D)
     let qkv = FloatBuffer(count: 0)  // (N, H·D + 2·G·D)
     let attentionScratch = FloatBuffer(count: 0)  // (T, T)
+    let branch = FloatBuffer(count: 0)  // (N, C) ∂ of attention/MLP output when a hook edits it
 
     func reserve(rows n: Int, longest: Int, targetRows r: Int, config: LlamaConfig) {
         let c = config.hiddenSize
@@ -103,5 +106,6 @@ final class BackwardBuffers {
         heads.reserve(n * config.attentionWidth)
         qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
         attentionScratch.reserve(longest * longest)
+        branch.reserve(n * c)
     }
 }

@@ -27,8 +27,8 @@ extension LlamaModel {
     /// A forward pass that keeps what `backward` needs, returning log p(target) for each target.
     ///
     /// No KV cache: every sequence starts at position 0. Hooks run as in `forward`; the backward
-    /// pass treats them as additive edits (the gradient passes through them unchanged), which is
-    /// exact for vector additions such as steering.
+    /// pass carries gradients through `DifferentiableHook`s and treats other hooks as additive
+    /// edits (the gradient passes through unchanged), which is exact for vector additions.
     public func forwardForTraining(
         _ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook] = [],
         tape: ForwardTape
@@ -65,6 +65,10 @@ extension LlamaModel {
         run(tokens, spans: spans, cache: kv, hooks: hooks, tape: tape)
         tape.sequences = spans
         tape.targets = targets
+        tape.differentiableHooks = [:]
+        for case let hook as DifferentiableHook in hooks {
+            for site in hook.sites { tape.differentiableHooks[site, default: []].append(hook) }
+        }
         tape.targetRows = uniqueRows
 
         // Final norm and logits of the target rows only; keep softmax for the backward pass.
@@ -146,28 +150,47 @@ extension LlamaModel {
             for i in 0..<c { target[i] += source[i] }
         }
 
-        func keep(_ site: ActivationSite, _ values: UnsafePointer<Float>, width: Int) {
-            guard sites.contains(site) else { return }
-            result.sites[site] = Array(UnsafeBufferPointer(start: values, count: n * width))
+        /// Keeps ∂loss/∂(activation after hooks) if requested, then carries the gradient back
+        /// through the site's differentiable hooks (last applied first).
+        func visit(_ site: ActivationSite, _ values: UnsafeMutablePointer<Float>, width: Int) {
+            if sites.contains(site) {
+                result.sites[site] = Array(UnsafeBufferPointer(start: values, count: n * width))
+            }
+            for hook in (tape.differentiableHooks[site] ?? []).reversed() {
+                hook.backpropagate(
+                    ActivationBatch(site: site, values: values, width: width, sequences: spans))
+            }
+        }
+        /// The gradient of a branch output (attention or MLP) when hooks edit it: a copy of
+        /// the residual gradient carried back through them; otherwise the residual gradient.
+        func branchGradient(_ site: ActivationSite) -> UnsafeMutablePointer<Float> {
+            guard tape.differentiableHooks[site] != nil else {
+                visit(site, dx, width: c)
+                return dx
+            }
+            let branch = grads.branch.pointer
+            branch.update(from: dx, count: n * c)
+            visit(site, branch, width: c)
+            return branch
         }
         let shape = AttentionShape(
             queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
             headWidth: config.headWidth)
         for l in stride(from: config.layerCount - 1, through: lowest, by: -1) {
             let w = weights.layers[l], saved = tape.layers[l]
-            keep(.residualPost(layer: l), dx, width: c)
-            // x₂ = x₁ + down(h): ∂m = ∂x₂
-            keep(.mlpOut(layer: l), dx, width: c)
+            visit(.residualPost(layer: l), dx, width: c)
+            // x₂ = x₁ + down(h): ∂m = ∂x₂ (through the mlpOut hooks)
+            let dm = branchGradient(.mlpOut(layer: l))
             if requested.contains(.mlpDown(layer: l)) {
                 var dW = [Float](repeating: 0, count: c * f)
                 BLAS.linearWeightGradient(
-                    dx, x: saved.hidden.pointer, rows: n, outputWidth: c, inputWidth: f, into: &dW)
+                    dm, x: saved.hidden.pointer, rows: n, outputWidth: c, inputWidth: f, into: &dW)
                 result.weights[.mlpDown(layer: l)] = dW
             }
             let dHidden = grads.hidden.pointer  // (N, F)
             BLAS.linearInputGradient(
-                dx, rows: n, outputWidth: c, weight: w.down.pointer, inputWidth: f, into: dHidden)
-            keep(.mlpHidden(layer: l), dHidden, width: f)
+                dm, rows: n, outputWidth: c, weight: w.down.pointer, inputWidth: f, into: dHidden)
+            visit(.mlpHidden(layer: l), dHidden, width: f)
             let dGateUp = grads.gateUp.pointer  // (N, 2F)
             dGateUp.update(repeating: 0, count: n * 2 * f)
             SwiGLU.backward(dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp)
@@ -178,19 +201,19 @@ extension LlamaModel {
             RMSNorm.backward(
                 dNormedMLP, x: saved.mid.pointer, weight: w.mlpNorm.pointer,
                 inverseRMS: saved.mlpInverseRMS.pointer, rows: n, width: c, dx: dx)
-            keep(.residualMid(layer: l), dx, width: c)
-            // x₁ = x₀ + o_proj(z): ∂a = ∂x₁
-            keep(.attentionOut(layer: l), dx, width: c)
+            visit(.residualMid(layer: l), dx, width: c)
+            // x₁ = x₀ + o_proj(z): ∂a = ∂x₁ (through the attentionOut hooks)
+            let da = branchGradient(.attentionOut(layer: l))
             if requested.contains(.attentionOutput(layer: l)) {
                 var dW = [Float](repeating: 0, count: c * hd)
                 BLAS.linearWeightGradient(
-                    dx, x: saved.heads.pointer, rows: n, outputWidth: c, inputWidth: hd, into: &dW)
+                    da, x: saved.heads.pointer, rows: n, outputWidth: c, inputWidth: hd, into: &dW)
                 result.weights[.attentionOutput(layer: l)] = dW
             }
             let dz = grads.heads.pointer  // (N, H·D)
             BLAS.linearInputGradient(
-                dx, rows: n, outputWidth: c, weight: w.output.pointer, inputWidth: hd, into: dz)
-            keep(.headOutput(layer: l), dz, width: hd)
+                da, rows: n, outputWidth: c, weight: w.output.pointer, inputWidth: hd, into: dz)
+            visit(.headOutput(layer: l), dz, width: hd)
             let dqkv = grads.qkv.pointer  // (N, H·D + 2·G·D)
             dqkv.update(repeating: 0, count: n * qkvWidth)
             var probabilities = saved.probabilities.pointer
@@ -218,7 +241,7 @@ extension LlamaModel {
             RMSNorm.backward(
                 dNormedAttention, x: saved.input.pointer, weight: w.attentionNorm.pointer,
                 inverseRMS: saved.attentionInverseRMS.pointer, rows: n, width: c, dx: dx)
-            keep(.residualPre(layer: l), dx, width: c)
+            visit(.residualPre(layer: l), dx, width: c)
         }
         return result
     }

@@ -1,0 +1,241 @@
+import Foundation
+import LocusData
+import LocusInterventions
+import LocusModel
+import LocusTokenizer
+
+/// Everything that defines a steering run; stored in its record so it can be reproduced.
+public struct SteeringConfiguration: Codable, Equatable, Sendable {
+    /// The head selection as given (`L12H3,…`, `all`, `random:K:SEED`, `top:K:FILE`).
+    public var headSelection: String
+    public var heads: [AttentionHead]
+    public var parameterization: SteeringParameterization
+    public var positions: SteeringPositions
+    public var objective: PreferenceObjective
+    /// Use mean instead of summed answer-token log-probs (TRL does this for IPO).
+    public var lengthNormalized: Bool
+    public var learningRate: Double
+    public var weightDecay: Double
+    public var epochs: Int
+    public var batchSize: Int
+    /// Global L2 norm the gradient is clipped to; nil for no clipping.
+    public var gradientClipNorm: Double?
+    public var warmupSteps: Int
+    public var seed: UInt64
+
+    public init(
+        headSelection: String, heads: [AttentionHead],
+        parameterization: SteeringParameterization = .headVectors,
+        positions: SteeringPositions = .all, objective: PreferenceObjective = .ipo(tau: 0.1),
+        lengthNormalized: Bool = false, learningRate: Double = 5e-4, weightDecay: Double = 0,
+        epochs: Int = 2, batchSize: Int = 4, gradientClipNorm: Double? = 1.0,
+        warmupSteps: Int = 0, seed: UInt64 = 0
+    ) {
+        self.headSelection = headSelection
+        self.heads = heads
+        self.parameterization = parameterization
+        self.positions = positions
+        self.objective = objective
+        self.lengthNormalized = lengthNormalized
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.gradientClipNorm = gradientClipNorm
+        self.warmupSteps = warmupSteps
+        self.seed = seed
+    }
+
+    /// METHODS.md's defaults: lr 1e-4 for all heads, 5e-4 for a set of heads, 2e-3 for one head.
+    public static func defaultLearningRate(headCount: Int, totalHeads: Int) -> Double {
+        headCount == 1 ? 2e-3 : headCount >= totalHeads ? 1e-4 : 5e-4
+    }
+}
+
+/// A preference pair as token ids (the prompt and each answer tokenized separately).
+public struct TokenizedPair: Sendable, Equatable, Codable {
+    public var prompt: [Int]
+    public var chosen: [Int]
+    public var rejected: [Int]
+    public var group: Int
+
+    public init(prompt: [Int], chosen: [Int], rejected: [Int], group: Int) {
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+        self.group = group
+    }
+
+    public init(_ pair: PreferencePair, tokenizer: any Tokenizer) {
+        self.init(
+            prompt: tokenizer.encode(pair.prompt), chosen: tokenizer.encode(pair.chosen),
+            rejected: tokenizer.encode(pair.rejected), group: pair.group)
+    }
+}
+
+/// log π(y⁺|x) and log π(y⁻|x) of one pair (summed or length-normalised).
+public struct PairLogProbabilities: Codable, Equatable, Sendable {
+    public var chosen: Double
+    public var rejected: Double
+
+    public init(chosen: Double, rejected: Double) {
+        self.chosen = chosen
+        self.rejected = rejected
+    }
+}
+
+/// Loss, mean margin and preference accuracy (share of pairs with h > 0) over a set of pairs.
+public struct PreferenceMetrics: Codable, Equatable, Sendable {
+    public var loss: Double
+    public var margin: Double
+    public var accuracy: Double
+}
+
+public enum SteeringError: Error, CustomStringConvertible {
+    case nonFinite(step: Int, what: String)
+    case emptyAnswer(pair: Int)
+    case noPairs
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let step, let what):
+            "training stopped at step \(step): \(what) is not finite (NaN or ±∞); "
+                + "the parameters of the last good step are kept — lower the learning rate"
+        case .emptyAnswer(let i): "pair \(i) has an empty answer after tokenization"
+        case .noPairs: "no preference pairs to train on"
+        }
+    }
+}
+
+/// Trains steering parameters with a preference objective; gradients flow only to them.
+public final class SteeringTrainer {
+    public let model: LlamaModel
+    public let configuration: SteeringConfiguration
+    public internal(set) var parameters: SteeringParameters
+    public internal(set) var optimizer: AdamW
+    let tape = ForwardTape()
+
+    public init(model: LlamaModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil) {
+        self.model = model
+        self.configuration = configuration
+        let initial =
+            parameters
+            ?? SteeringParameters(
+                parameterization: configuration.parameterization, heads: configuration.heads,
+                headWidth: model.config.headWidth, seed: configuration.seed)
+        self.parameters = initial
+        optimizer = AdamW(parameterCount: initial.values.count, weightDecay: configuration.weightDecay)
+    }
+
+    /// Sequences, targets and prompt lengths of a batch: for each pair, x+y⁺ then x+y⁻.
+    func layout(_ pairs: [TokenizedPair]) -> (tokens: [[Int]], targets: [TokenTarget], spans: [Range<Int>], prompts: [Int]) {
+        var tokens: [[Int]] = [], targets: [TokenTarget] = [], spans: [Range<Int>] = [], prompts: [Int] = []
+        for pair in pairs {
+            for answer in [pair.chosen, pair.rejected] {
+                let s = tokens.count
+                tokens.append(pair.prompt + answer)
+                prompts.append(pair.prompt.count)
+                let first = targets.count
+                for (i, token) in answer.enumerated() {
+                    targets.append(TokenTarget(sequence: s, position: pair.prompt.count - 1 + i, token: token))
+                }
+                spans.append(first..<targets.count)
+            }
+        }
+        return (tokens, targets, spans, prompts)
+    }
+
+    func sequenceScores(_ logProbabilities: [Float], spans: [Range<Int>]) -> [Double] {
+        spans.map { span in
+            let sum = span.reduce(0.0) { $0 + Double(logProbabilities[$1]) }
+            return configuration.lengthNormalized ? sum / Double(span.count) : sum
+        }
+    }
+
+    /// Log-probs of the pairs under the model with the current edit (or none, for π₀).
+    public func logProbabilities(_ pairs: [TokenizedPair], steered: Bool) throws -> [PairLogProbabilities] {
+        var out: [PairLogProbabilities] = []
+        let size = max(1, configuration.batchSize)
+        for start in stride(from: 0, to: pairs.count, by: size) {
+            let batch = Array(pairs[start..<min(start + size, pairs.count)])
+            let (tokens, targets, spans, prompts) = layout(batch)
+            let hooks: [ActivationHook] =
+                steered ? parameters.hooks(positions: configuration.positions.positions(promptLengths: prompts)) : []
+            let lp = try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: tape)
+            let scores = sequenceScores(lp, spans: spans)
+            for i in 0..<batch.count { out.append(PairLogProbabilities(chosen: scores[2 * i], rejected: scores[2 * i + 1])) }
+        }
+        return out
+    }
+
+    /// Margins h and metrics of the steered model against reference log-probs.
+    public func evaluate(_ pairs: [TokenizedPair], reference: [PairLogProbabilities]) throws -> PreferenceMetrics {
+        guard !pairs.isEmpty else { throw SteeringError.noPairs }
+        let steered = try logProbabilities(pairs, steered: true)
+        var loss = 0.0, margin = 0.0, correct = 0.0
+        for (s, r) in zip(steered, reference) {
+            let h = (s.chosen - r.chosen) - (s.rejected - r.rejected)
+            loss += configuration.objective.loss(margin: h).value
+            margin += h
+            correct += s.chosen > s.rejected ? 1 : 0
+        }
+        let n = Double(pairs.count)
+        return PreferenceMetrics(loss: loss / n, margin: margin / n, accuracy: correct / n)
+    }
+
+    /// The batch loss, mean margin and ∂loss/∂θ at the current parameters.
+    func lossAndGradient(
+        _ batch: [TokenizedPair], reference: [PairLogProbabilities]
+    ) throws -> (loss: Double, margin: Double, gradient: [Float]) {
+        let (tokens, targets, spans, prompts) = layout(batch)
+        let hooks = parameters.hooks(positions: configuration.positions.positions(promptLengths: prompts))
+        let lp = try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: tape)
+        let scores = sequenceScores(lp, spans: spans)
+        let b = Double(batch.count)
+        var loss = 0.0, margin = 0.0
+        var upstream = [Float](repeating: 0, count: targets.count)
+        for i in 0..<batch.count {
+            let h = (scores[2 * i] - reference[i].chosen) - (scores[2 * i + 1] - reference[i].rejected)
+            let (value, dh) = configuration.objective.loss(margin: h)
+            loss += value / b
+            margin += h / b
+            for (sign, span) in [(1.0, spans[2 * i]), (-1.0, spans[2 * i + 1])] {
+                let scale = configuration.lengthNormalized ? 1 / Double(span.count) : 1
+                for t in span { upstream[t] = Float(sign * dh * scale / b) }
+            }
+        }
+        let gradients = model.backward(tape, logProbabilityGradients: upstream, sites: parameters.gradientSites)
+        return (loss, margin, parameters.gradient(from: gradients, hooks: hooks))
+    }
+
+    /// ∂loss/∂θ of a batch at the current parameters (no update).
+    public func lossGradient(_ batch: [TokenizedPair], reference: [PairLogProbabilities]) throws -> [Float] {
+        try lossAndGradient(batch, reference: reference).gradient
+    }
+
+    /// One optimiser step on a batch; returns the batch loss, mean margin and gradient norm.
+    /// Throws `SteeringError.nonFinite` (parameters untouched) when anything is NaN or ±∞.
+    public func step(
+        _ batch: [TokenizedPair], reference: [PairLogProbabilities], learningRate: Double,
+        stepIndex: Int
+    ) throws -> (loss: Double, margin: Double, gradientNorm: Double) {
+        let (loss, margin, gradient) = try lossAndGradient(batch, reference: reference)
+        var g = gradient
+        guard loss.isFinite else { throw SteeringError.nonFinite(step: stepIndex, what: "the loss") }
+        let norm = g.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        guard norm.isFinite else { throw SteeringError.nonFinite(step: stepIndex, what: "the gradient") }
+        if let clip = configuration.gradientClipNorm, norm > clip {
+            let s = Float(clip / norm)
+            for i in g.indices { g[i] *= s }
+        }
+        var updated = parameters.values
+        var nextOptimizer = optimizer
+        nextOptimizer.update(&updated, gradient: g, learningRate: learningRate)
+        guard updated.allSatisfy(\.isFinite) else {
+            throw SteeringError.nonFinite(step: stepIndex, what: "the updated parameters")
+        }
+        parameters.values = updated
+        optimizer = nextOptimizer
+        return (loss, margin, norm)
+    }
+}
