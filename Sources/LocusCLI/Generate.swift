@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LocusModel
+import LocusSteering
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,6 +10,8 @@ struct Generate: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(help: "Maximum number of new tokens.") var maxTokens: Int = 64
     @Flag(help: "Wrap the prompt in the ChatML user/assistant template.") var chat = false
+    @Option(help: "A steering file from `locus steer`, applied at the positions it records.")
+    var steering: String?
     @Argument(help: "The prompt.") var prompt: String
 
     func validate() throws {
@@ -32,7 +35,8 @@ struct Generate: ParsableCommand {
             FileHandle.standardOutput.write(Data(String(text).utf8))
             printedScalars = scalars.count
         }
-        _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens) { token in
+        let hooks = try steering.map { try SteeringFile.load(URL(fileURLWithPath: $0)).hooks(promptLengths: [ids.count]) } ?? []
+        _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens, hooks: hooks) { token in
             produced.append(token)
             flush(final: false)
         }

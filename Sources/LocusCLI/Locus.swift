@@ -11,6 +11,6 @@ struct Locus: ParsableCommand {
             or the path in $LOCUS_MODEL.
             """,
         subcommands: [
-            Inspect.self, Tokenize.self, LogitsCommand.self, Generate.self, Bench.self,
+            Inspect.self, Tokenize.self, LogitsCommand.self, Generate.self, Bench.self, Steer.self,
         ])
 }

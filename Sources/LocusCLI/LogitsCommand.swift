@@ -1,5 +1,6 @@
 import ArgumentParser
 import LocusModel
+import LocusSteering
 import LocusTensor
 
 struct LogitsCommand: ParsableCommand {
@@ -9,6 +10,8 @@ struct LogitsCommand: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(help: "How many of the highest logits to show.") var top: Int = 10
     @Flag(help: "Print one JSON object: ids, top, logsumexp.") var json = false
+    @Option(help: "A steering file from `locus steer`, applied at the positions it records.")
+    var steering: String?
     @Argument(help: "The prompt.") var prompt: String
 
     struct Entry {
@@ -25,7 +28,8 @@ struct LogitsCommand: ParsableCommand {
         let lm = try options.load()
         let ids = lm.tokenizer.encode(prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
-        let logits = try lm.model.forward([ids], logits: .last)
+        let hooks = try steering.map { try SteeringFile.load(URL(fileURLWithPath: $0)).hooks(promptLengths: [ids.count]) } ?? []
+        let logits = try lm.model.forward([ids], hooks: hooks, logits: .last)
         let row = logits.last(sequence: 0)
         let lse = LogSoftmax.logSumExp(row.baseAddress!, count: row.count)
         let best = topIndices(row, count: min(top, row.count))

@@ -1,0 +1,222 @@
+import ArgumentParser
+import Foundation
+import LocusData
+import LocusInterventions
+import LocusModel
+import LocusSteering
+
+struct Steer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train per-head steering parameters with a preference loss (IPO or DPO).",
+        discussion: """
+            Writes OUTPUT (safetensors: the steering parameters), OUTPUT.json (everything needed \
+            to reproduce the run: model hash, heads, loss, τ/β, learning rate, seed, data split, \
+            loss curves) and, after each epoch, OUTPUT.checkpoint.json, from which an interrupted \
+            run resumes when started again with the same options.
+            """)
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Heads: L12H3,L5H0 | all | random:K:SEED | top:K:RANKING.json")
+    var heads: String
+    @Option(help: "truthfulqa, or a preference file (.csv with a header or .jsonl).")
+    var data = "truthfulqa"
+    @Option(help: "Column/field names of a preference file: prompt,chosen,rejected[,group].")
+    var columns = "prompt,chosen,rejected"
+    @Option(help: "ipo or dpo.") var loss = "ipo"
+    @Option(help: "IPO τ (target margin 1/(2τ)).") var tau = 0.1
+    @Option(help: "DPO β.") var beta = 0.1
+    @Flag(help: "Length-normalise answer log-probs (mean instead of sum).") var lengthNormalize = false
+    @Option(help: "head-vectors or rank-one.") var parameterization = "head-vectors"
+    @Option(help: "Where the edit fires: all, prompt or answer.") var positions = "all"
+    @Option(help: "Learning rate (default: 1e-4 all heads, 5e-4 a set, 2e-3 one head).")
+    var lr: Double?
+    @Option(help: "AdamW decoupled weight decay.") var weightDecay = 0.0
+    @Option(help: "Epochs.") var epochs = 2
+    @Option(help: "Preference pairs per step.") var batchSize = 4
+    @Option(help: "Clip the gradient's global L2 norm to this (0 = off).") var clip = 1.0
+    @Option(help: "Seed of parameter init and shuffling.") var seed: UInt64 = 0
+    @Option(help: "Seed of the question-level train/validation/test split.") var splitSeed: UInt64 = 0
+    @Option(help: "Use at most this many training pairs (seeded sample; 0 = all).")
+    var maxTrainPairs = 0
+    @Option(help: "Use at most this many validation pairs (seeded sample; 0 = all).")
+    var maxValidationPairs = 0
+    @Option(help: "Output steering file (.safetensors).") var output = "runs/steering.safetensors"
+
+    func validate() throws {
+        guard ["ipo", "dpo"].contains(loss) else { throw ValidationError("--loss must be ipo or dpo") }
+        guard SteeringParameterization(rawValue: parameterization) != nil else {
+            throw ValidationError("--parameterization must be head-vectors or rank-one")
+        }
+        guard SteeringPositions(rawValue: positions) != nil else {
+            throw ValidationError("--positions must be all, prompt or answer")
+        }
+        guard epochs >= 1, batchSize >= 1, tau > 0, beta > 0 else {
+            throw ValidationError("--epochs, --batch-size, --tau and --beta must be positive")
+        }
+    }
+
+    func run() throws {
+        let lm = try options.load()
+        let selection = try HeadSelection(parsing: heads)
+        let chosenHeads = try selection.resolve(in: lm.config)
+        let split = try loadPairs()
+        let tokenize = { (pairs: [PreferencePair]) in pairs.map { TokenizedPair($0, tokenizer: lm.tokenizer) } }
+        let train = tokenize(split.train), validation = tokenize(split.validation)
+        let rate = lr ?? SteeringConfiguration.defaultLearningRate(
+            headCount: chosenHeads.count, totalHeads: lm.config.layerCount * lm.config.headCount)
+        let configuration = SteeringConfiguration(
+            headSelection: heads, heads: chosenHeads,
+            parameterization: SteeringParameterization(rawValue: parameterization)!,
+            positions: SteeringPositions(rawValue: positions)!,
+            objective: loss == "ipo" ? .ipo(tau: tau) : .dpo(beta: beta),
+            lengthNormalized: lengthNormalize, learningRate: rate, weightDecay: weightDecay,
+            epochs: epochs, batchSize: batchSize, gradientClipNorm: clip > 0 ? clip : nil, seed: seed)
+        let outputURL = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(
+            at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let checkpointURL = outputURL.appendingPathExtension("checkpoint.json")
+        let recordURL = outputURL.deletingPathExtension().appendingPathExtension("json")
+
+        let trainer = SteeringTrainer(model: lm.model, configuration: configuration)
+        var state: SteeringState
+        if let saved = try? Self.decoder.decode(SteeringState.self, from: Data(contentsOf: checkpointURL)),
+            saved.configuration == configuration, saved.trainReference.count == train.count
+        {
+            state = saved
+            printError("resuming from \(checkpointURL.path) after epoch \(saved.completedEpochs)")
+        } else {
+            printError(
+                "steer: \(chosenHeads.count) heads, \(train.count) train / \(validation.count) "
+                    + "validation pairs, \(configuration.objective), lr \(rate); computing π₀ log-probs…")
+            state = try trainer.initialState(train: train, validation: validation)
+        }
+        let started = Date()
+        var status = "completed"
+        do {
+            state = try trainer.train(
+                from: state, train: train, validation: validation,
+                onStep: { p in
+                    let line = String(
+                        format: "\repoch %d/%d step %d/%d  loss %.4f  margin %+.3f  lr %.2e  ETA %@",
+                        p.epoch + 1, configuration.epochs, p.step, p.stepsPerEpoch, p.loss, p.margin,
+                        p.learningRate, formatDuration(p.etaSeconds))
+                    FileHandle.standardError.write(Data(line.utf8))
+                },
+                onEpoch: { s in
+                    printError("")
+                    if let last = s.curve.last {
+                        printError(
+                            String(
+                                format: "epoch %d: train loss %.4f margin %+.3f | validation loss %.4f margin %+.3f accuracy %.3f",
+                                last.epoch, last.trainLoss, last.trainMargin, last.validation.loss,
+                                last.validation.margin, last.validation.accuracy))
+                    }
+                    try Self.encoder.encode(s).write(to: checkpointURL, options: .atomic)
+                })
+        } catch let error as SteeringError {
+            status = "stopped: \(error)"
+            state.parameters = trainer.parameters
+            printError("\n\(error)")
+        }
+        try SteeringFile(parameters: state.parameters, positions: configuration.positions).write(to: outputURL)
+        let record = SteeringRecord(
+            tool: "locus steer", status: status, created: ISO8601DateFormatter().string(from: Date()),
+            model: lm.url.path, modelSHA256: try SHA256.hex(ofFile: lm.url),
+            data: data, promptFormat: data == "truthfulqa" ? TruthfulQA.preferencePromptFormat : "as in file",
+            splitSeed: splitSeed, trainGroups: split.trainGroups, validationGroups: split.validationGroups,
+            testGroups: split.testGroups, trainPairs: train.count, validationPairs: validation.count,
+            configuration: configuration, threads: options.threads,
+            initialValidation: state.initialValidation, curve: state.curve,
+            trainingSeconds: Date().timeIntervalSince(started), steeringFile: outputURL.path)
+        try Self.encoder.encode(record).write(to: recordURL, options: .atomic)
+        print("wrote \(outputURL.path) and \(recordURL.path)")
+        if let last = state.curve.last {
+            print(
+                String(
+                    format: "validation margin %+.4f → %+.4f, preference accuracy %.3f → %.3f",
+                    state.initialValidation.margin, last.validation.margin,
+                    state.initialValidation.accuracy, last.validation.accuracy))
+        }
+        if status != "completed" { throw ExitCode(2) }
+    }
+
+    /// Question-level split 60 / 20 / 20 (train / validation / test) for TruthfulQA; for a
+    /// preference file the same fractions over its groups.
+    func loadPairs() throws -> (train: [PreferencePair], validation: [PreferencePair],
+        trainGroups: [Int], validationGroups: [Int], testGroups: [Int]) {
+        let all: [PreferencePair]
+        var groups: [Int]
+        if data == "truthfulqa" {
+            let location = try DataLocation.resolve(searchFrom: [
+                URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            ])
+            let tqa = try TruthfulQA.load(from: location)
+            groups = Array(0..<tqa.count)
+            all = tqa.preferencePairs(questionIDs: groups)
+        } else {
+            let names = columns.split(separator: ",").map(String.init)
+            guard names.count == 3 || names.count == 4 else {
+                throw ValidationError("--columns needs prompt,chosen,rejected[,group]")
+            }
+            all = try PreferenceFile.load(
+                URL(fileURLWithPath: data),
+                columns: .init(prompt: names[0], chosen: names[1], rejected: names[2], group: names.count == 4 ? names[3] : nil))
+            groups = Array(Set(all.map(\.group))).sorted()
+        }
+        let parts = QuestionSplit.partition(groups, fractions: [0.6, 0.2, 0.2], seed: splitSeed)
+        func pairs(_ ids: [Int], limit: Int, salt: UInt64) -> [PreferencePair] {
+            let set = Set(ids)
+            let chosen = all.filter { set.contains($0.group) }
+            guard limit > 0, chosen.count > limit else { return chosen }
+            let order = QuestionSplit.permutation(count: chosen.count, seed: seed &+ salt)
+            return order.prefix(limit).sorted().map { chosen[$0] }
+        }
+        return (pairs(parts[0], limit: maxTrainPairs, salt: 101), pairs(parts[1], limit: maxValidationPairs, salt: 202),
+                parts[0], parts[1], parts[2])
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }()
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }()
+}
+
+/// The JSON record written beside a steering file.
+struct SteeringRecord: Codable {
+    var tool: String
+    var status: String
+    var created: String
+    var model: String
+    var modelSHA256: String
+    var data: String
+    var promptFormat: String
+    var splitSeed: UInt64
+    var trainGroups: [Int]
+    var validationGroups: [Int]
+    var testGroups: [Int]
+    var trainPairs: Int
+    var validationPairs: Int
+    var configuration: SteeringConfiguration
+    var threads: Int
+    var initialValidation: PreferenceMetrics
+    var curve: [SteeringState.EpochRecord]
+    var trainingSeconds: Double
+    var steeringFile: String
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
+}
