@@ -73,7 +73,7 @@ let package = Package(
             swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusSteeringTests", dependencies: ["LocusSteering", "LocusModel"],
-            swiftSettings: cpuFlags),
+            resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel"],
             swiftSettings: cpuFlags),
