@@ -1,0 +1,169 @@
+import Foundation
+import LocusData
+
+/// An attention head, (layer, head).
+public struct HeadID: Codable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var layer: Int
+    public var head: Int
+
+    public init(layer: Int, head: Int) {
+        self.layer = layer
+        self.head = head
+    }
+
+    public static func < (a: HeadID, b: HeadID) -> Bool { (a.layer, a.head) < (b.layer, b.head) }
+
+    /// `L12H3`.
+    public var description: String { "L\(layer)H\(head)" }
+}
+
+/// One entry of a ranking: a head and its probe's validation accuracy.
+public struct RankedHead: Codable, Equatable, Sendable {
+    public var layer: Int
+    public var head: Int
+    public var accuracy: Double
+
+    public init(layer: Int, head: Int, accuracy: Double) {
+        self.layer = layer
+        self.head = head
+        self.accuracy = accuracy
+    }
+
+    public var id: HeadID { HeadID(layer: layer, head: head) }
+
+    /// Sorted by accuracy, best first; ties broken by (layer, head) so rankings are reproducible.
+    public static func sorted(_ heads: [RankedHead]) -> [RankedHead] {
+        heads.sorted {
+            $0.accuracy != $1.accuracy ? $0.accuracy > $1.accuracy : $0.id < $1.id
+        }
+    }
+}
+
+/// A unit direction in one head's z space and the standard deviation σ of the training fold's
+/// activations projected on it (population std, numpy's default).
+public struct HeadDirection: Codable, Equatable, Sendable {
+    public var direction: [Float]
+    public var sigma: Double
+
+    public init(direction: [Float], sigma: Double) {
+        self.direction = direction
+        self.sigma = sigma
+    }
+}
+
+/// The probe of one head in one fold, with both ITI directions.
+public struct HeadProbe: Codable, Equatable, Sendable {
+    public var layer: Int
+    public var head: Int
+    /// Accuracy on the fold's validation questions (the ranking criterion).
+    public var validationAccuracy: Double
+    public var trainAccuracy: Double
+    /// θ = mean(true) − mean(false) over the training fold (train + validation questions), unit norm.
+    public var massMean: HeadDirection
+    /// θ = the probe's weight vector, unit norm.
+    public var probe: HeadDirection
+    public var probeWeights: [Float]
+    public var probeBias: Double
+    public var newtonIterations: Int
+
+    public var id: HeadID { HeadID(layer: layer, head: head) }
+}
+
+/// One cross-validation fold: which questions trained, validated and were held out, and the
+/// probes trained on it. ITI evaluated with this fold's heads and directions may only be scored on
+/// `heldOutQuestions`.
+public struct ProbeFold: Codable, Equatable, Sendable {
+    public var fold: Int
+    public var trainQuestions: [Int]
+    public var validationQuestions: [Int]
+    public var heldOutQuestions: [Int]
+    /// The seed of the train/validation split inside the training fold.
+    public var validationSplitSeed: UInt64
+    /// All heads by validation accuracy, best first.
+    public var heads: [RankedHead]
+    /// Every head's probe, layer-major ((0,0), (0,1), …).
+    public var probes: [HeadProbe]
+
+    /// The training fold: train and validation questions (what directions and σ are computed on).
+    public var trainingFoldQuestions: [Int] { (trainQuestions + validationQuestions).sorted() }
+
+    public func probe(_ id: HeadID, headCount: Int) -> HeadProbe {
+        probes[id.layer * headCount + id.head]
+    }
+}
+
+/// The output of `locus probe`: per-head probe accuracies, directions and σ, and the splits.
+///
+/// `heads` (top level) ranks heads by validation accuracy averaged over the folds; it is the
+/// single ranking for consumers that need one (e.g. "top-K heads" for steering). ITI evaluation
+/// uses each fold's own `heads` so that held-out questions never influence head choice.
+public struct ProbeRanking: Codable, Equatable, Sendable {
+    public static let currentFormat = "locus.probe-ranking/1"
+
+    public struct Model: Codable, Equatable, Sendable {
+        public var file: String
+        public var sha256: String
+    }
+
+    public struct Cache: Codable, Equatable, Sendable {
+        public var directory: String
+        public var key: String
+    }
+
+    public var format: String = ProbeRanking.currentFormat
+    public var model: Model
+    public var activationCache: Cache
+    public var promptFormat: ProbePromptFormat
+    public var site: String = "blocks.{layer}.attn.hook_z, head h = columns h*headWidth..<(h+1)*headWidth"
+    public var position: String = "last token"
+    public var seed: UInt64
+    public var foldCount: Int
+    public var validationFraction: Double
+    /// Inverse L2 strength (scikit-learn's C).
+    public var c: Double
+    public var layerCount: Int
+    public var headCount: Int
+    public var headWidth: Int
+    public var sampleCount: Int
+    public var questionCount: Int
+    public var headsRankedBy: String = "mean validation accuracy over folds"
+    /// All heads, best first: `{"layer": l, "head": h, "accuracy": a}`.
+    public var heads: [RankedHead]
+    public var folds: [ProbeFold]
+
+    /// The first k heads of `heads` (or of a fold's ranking).
+    public func top(_ k: Int, fold: Int? = nil) -> [HeadID] {
+        let list = fold.map { folds[$0].heads } ?? heads
+        return list.prefix(k).map(\.id)
+    }
+
+    /// Mean validation accuracy per (layer, head), as [layer][head].
+    public var meanAccuracyGrid: [[Double]] {
+        var grid = [[Double]](repeating: [Double](repeating: .nan, count: headCount), count: layerCount)
+        for h in heads { grid[h.layer][h.head] = h.accuracy }
+        return grid
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try encoder.encode(self).write(to: url)
+    }
+
+    public static func load(_ url: URL) throws -> ProbeRanking {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw DataError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
+        }
+        let ranking: ProbeRanking
+        do { ranking = try JSONDecoder().decode(ProbeRanking.self, from: data) } catch {
+            throw DataError(file: url.path, problem: "not a probe ranking: \(error)")
+        }
+        guard ranking.format == currentFormat else {
+            throw DataError(file: url.path, problem: "format \(ranking.format), expected \(currentFormat)")
+        }
+        return ranking
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import LocusData
+import LocusProbing
+import LocusTensor
+import XCTest
+
+/// The probing pipeline on synthetic activations: 2 layers × 2 heads × D = 3, 60 questions of
+/// 4 choices; only head L1H0 carries the label.
+final class HeadProberTests: XCTestCase {
+    func synthetic(perturbQuestions: Set<Int> = []) -> HeadActivations {
+        let layers = 2, heads = 2, d = 3, questions = 60, choices = 4
+        var g = SeededGenerator(seed: 11)
+        var ids: [Int] = [], labels: [Bool] = []
+        for q in 0..<questions {
+            for c in 0..<choices {
+                ids.append(q)
+                labels.append(c < 2)
+            }
+        }
+        let n = ids.count, width = heads * d
+        var values = [Float](repeating: 0, count: layers * n * width)
+        for l in 0..<layers {
+            for s in 0..<n {
+                for j in 0..<width {
+                    var v = Float(g.nextNormal())
+                    if l == 1 && j == 0 { v += labels[s] ? 2 : -2 }
+                    if perturbQuestions.contains(ids[s]) { v = v * 50 + 7 }
+                    values[(l * n + s) * width + j] = v
+                }
+            }
+        }
+        let header = HeadActivationHeader(
+            modelFile: "synthetic", modelSHA256: "0", promptFormat: .iti, layerCount: layers,
+            headCount: heads, headWidth: d, sampleCount: n, samplesSHA256: "s", questionIDs: ids,
+            labels: labels, tokenCount: 0, seconds: 0)
+        return HeadActivations(header: header, values: values)
+    }
+
+    func testSplitsAreDisjointByQuestionAndSignalHeadWins() throws {
+        let ranking = HeadProber.run(
+            synthetic(), settings: ProbeSettings(seed: 3), modelFile: "m", cacheDirectory: "c")
+        XCTAssertEqual(ranking.folds.count, 2)
+        var heldOutUnion = Set<Int>()
+        for fold in ranking.folds {
+            let train = Set(fold.trainQuestions), validation = Set(fold.validationQuestions)
+            let heldOut = Set(fold.heldOutQuestions)
+            XCTAssertTrue(train.isDisjoint(with: validation))
+            XCTAssertTrue(train.union(validation).isDisjoint(with: heldOut))
+            XCTAssertEqual(train.union(validation).union(heldOut), Set(0..<60))
+            XCTAssertEqual(fold.validationQuestions.count, 6)  // 20% of 30
+            heldOutUnion.formUnion(heldOut)
+            XCTAssertEqual(fold.heads.first?.id, HeadID(layer: 1, head: 0))
+            XCTAssertGreaterThan(fold.heads.first!.accuracy, 0.9)
+            let best = fold.probe(HeadID(layer: 1, head: 0), headCount: 2)
+            XCTAssertGreaterThan(abs(best.massMean.direction[0]), 0.95)
+            XCTAssertGreaterThan(best.massMean.direction[0], 0)  // true − false points up
+        }
+        XCTAssertEqual(heldOutUnion, Set(0..<60))
+        XCTAssertEqual(ranking.heads.count, 4)
+        XCTAssertEqual(ranking.top(1), [HeadID(layer: 1, head: 0)])
+        XCTAssertEqual(ranking.heads.map(\.accuracy), ranking.heads.map(\.accuracy).sorted(by: >))
+    }
+
+    /// σ, directions and probes of a fold must not depend on its held-out questions at all.
+    func testHeldOutActivationsNeverLeakIntoTheFold() throws {
+        let settings = ProbeSettings(seed: 3)
+        let clean = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        let heldOut = Set(clean.folds[0].heldOutQuestions)
+        let perturbed = HeadProber.run(
+            synthetic(perturbQuestions: heldOut), settings: settings, modelFile: "m",
+            cacheDirectory: "c")
+        XCTAssertEqual(clean.folds[0].probes, perturbed.folds[0].probes)
+        XCTAssertNotEqual(clean.folds[1].probes, perturbed.folds[1].probes)
+    }
+
+    func testDeterministicAndRankingFileRoundTrips() throws {
+        let settings = ProbeSettings(seed: 8)
+        let a = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        let b = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        XCTAssertEqual(a, b)
+        let url = try ProbingTestSupport.temporaryDirectory("ranking").appendingPathComponent("r.json")
+        try a.write(to: url)
+        XCTAssertEqual(try ProbeRanking.load(url), a)
+        // The steering side reads `heads` as {"layer", "head", "accuracy"} objects, best first.
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let heads = json["heads"] as! [[String: Any]]
+        XCTAssertEqual(Set(heads[0].keys), ["layer", "head", "accuracy"])
+        XCTAssertEqual(heads[0]["layer"] as? Int, 1)
+        XCTAssertEqual(heads[0]["head"] as? Int, 0)
+    }
+
+    func testRandomDirectionSigmaUsesTrainingFoldOnly() throws {
+        let activations = synthetic()
+        let ranking = HeadProber.run(
+            activations, settings: ProbeSettings(seed: 3), modelFile: "m", cacheDirectory: "c")
+        let heads = [HeadID(layer: 0, head: 1), HeadID(layer: 1, head: 0)]
+        let edit = try ITIEdit.make(
+            ranking: ranking, fold: 0, heads: heads, direction: .random, alpha: 5, seed: 9,
+            activations: activations, selection: "test")
+        let perturbed = try ITIEdit.make(
+            ranking: ranking, fold: 0, heads: heads, direction: .random, alpha: 5, seed: 9,
+            activations: synthetic(perturbQuestions: Set(ranking.folds[0].heldOutQuestions)),
+            selection: "test")
+        XCTAssertEqual(edit, perturbed)
+        for shift in edit.heads {
+            let norm = shift.direction.reduce(0) { $0 + $1 * $1 }
+            XCTAssertEqual(norm, 1, accuracy: 1e-5)
+            XCTAssertGreaterThan(shift.sigma, 0.3)
+        }
+        XCTAssertThrowsError(
+            try ITIEdit.make(
+                ranking: ranking, fold: 0, heads: heads, direction: .random, alpha: 5,
+                selection: "no cache"))
+        let massMean = try ITIEdit.make(
+            ranking: ranking, fold: 1, heads: heads, direction: .massMean, alpha: 5,
+            selection: "test")
+        XCTAssertEqual(
+            massMean.heads[1].direction,
+            ranking.folds[1].probe(heads[1], headCount: 2).massMean.direction)
+    }
+}
