@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs the whole test suite in release mode (the parity tests run
-# the real 135M-parameter model; debug builds are too slow for that).
+# the real 135M-parameter model; debug builds are too slow for that). -enable-testing lets
+# the suites that use @testable import build in release mode.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/ensure-deps.sh"
 cd "$root"
-swift test -c release "$@"
+swift test -c release -Xswiftc -enable-testing "$@"

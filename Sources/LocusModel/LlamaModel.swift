@@ -159,7 +159,7 @@ public final class LlamaModel: @unchecked Sendable {
         BLAS.linear(
             b.normedMLP, rows: n, inputWidth: c, weight: w.gateUp.pointer, outputWidth: 2 * f,
             into: gateUp)
-        SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden)
+        SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden, threads: BLAS.threadCount)
         hooks.visit(.mlpHidden(layer: l), hidden)
         BLAS.linear(hidden, rows: n, inputWidth: f, weight: w.down.pointer, outputWidth: c, into: out)
         hooks.visit(.mlpOut(layer: l), out)

@@ -5,8 +5,12 @@ public enum BLAS {
     /// Sets OpenBLAS's worker-thread count (process-wide). Results differ in the last bits between
     /// thread counts, so reference tests pin it.
     public static func setThreadCount(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+        threadCount = max(1, count)
+        openblas_set_num_threads(Int32(threadCount))
     }
+
+    /// The thread count last set; Locus's own kernels split their work over as many threads.
+    nonisolated(unsafe) public private(set) static var threadCount = 1
 
     /// A linear layer without bias: `y = x·Wᵀ` (+ `y` when `accumulate`).
     ///

@@ -100,12 +100,9 @@ public enum CausalAttention {
     static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count: Int) {
         var m = -Float.infinity
         for j in 0..<visible { m = max(m, row[j]) }
+        VectorExp.apply(row, shift: -m, count: visible, into: row)
         var sum: Float = 0
-        for j in 0..<visible {
-            let e = Foundation.exp(row[j] - m)
-            row[j] = e
-            sum += e
-        }
+        for j in 0..<visible { sum += row[j] }
         let inv = 1 / sum
         for j in 0..<visible { row[j] *= inv }
         for j in visible..<count { row[j] = 0 }

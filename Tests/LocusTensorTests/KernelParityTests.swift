@@ -187,6 +187,17 @@ final class KernelParityTests: XCTestCase {
         XCTAssertEqual(lhs, rhs, accuracy: 1e-5)
     }
 
+    func testVectorExpMatchesFoundationExp() {
+        var x = (0..<2001).map { Float($0 - 1000) * 0.0875 }  // −87.5 … 87.5
+        x += random(37, scale: 5)
+        var y = [Float](repeating: 0, count: x.count)
+        VectorExp.apply(x, shift: 0.25, count: x.count, into: &y)
+        for (xi, yi) in zip(x, y) where xi + 0.25 > -87 {
+            let exact = Foundation.exp(Double(xi) + 0.25)
+            XCTAssertEqual(Double(yi), exact, accuracy: 2e-7 * exact, "x = \(xi)")
+        }
+    }
+
     func testLogSumExpIsStableAndExact() {
         let row: [Float] = [1000, 1000, 999]
         let lse = LogSoftmax.logSumExp(row, count: 3)
