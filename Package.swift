@@ -41,9 +41,22 @@ let package = Package(
         .target(
             name: "LocusSteering", dependencies: ["LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
+        .target(
+            name: "LocusTracing", dependencies: ["LocusInterventions", "LocusData", "LocusFigures"],
+            swiftSettings: cpuFlags),
+        .target(
+            name: "LocusEditing", dependencies: ["LocusInterventions", "LocusData"],
+            swiftSettings: cpuFlags),
+        .target(
+            name: "LocusScrubbing", dependencies: ["LocusInterventions", "LocusData"],
+            swiftSettings: cpuFlags),
         // Evaluation of any intervention (hooks) on TruthfulQA and side-effect text.
         .target(
             name: "LocusEvaluation", dependencies: ["LocusInterventions", "LocusData"],
+            swiftSettings: cpuFlags),
+        // Experiment recipes, the resumable sharded sweep runner and reports; methods plug in.
+        .target(
+            name: "LocusRecipes", dependencies: ["LocusData", "LocusFigures"],
             swiftSettings: cpuFlags),
         .executableTarget(
             name: "LocusCLI",
@@ -77,6 +90,17 @@ let package = Package(
         .testTarget(
             name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel"],
             swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusTracingTests", dependencies: ["LocusTracing", "LocusModel"],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusEditingTests", dependencies: ["LocusEditing", "LocusModel"],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusScrubbingTests", dependencies: ["LocusScrubbing", "LocusModel"],
+            swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusRecipesTests", dependencies: ["LocusRecipes"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
