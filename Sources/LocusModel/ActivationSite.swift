@@ -17,11 +17,20 @@ public enum ActivationSite: Hashable, Sendable, Codable, CustomStringConvertible
     case mlpHidden(layer: Int)
     /// Block l's MLP output, down(hidden). (T, C)
     case mlpOut(layer: Int)
+    /// Block l's queries before RoPE, head h = columns h·D..<(h+1)·D. (T, H·D) Forward only:
+    /// the backward pass does not differentiate through hooks here. Within a head, columns are
+    /// in GGUF's adjacent-pair RoPE order.
+    case queries(layer: Int)
+    /// Block l's keys before RoPE, KV head g = columns g·D..<(g+1)·D. (T, G·D) Forward only.
+    case keys(layer: Int)
+    /// Block l's values, KV head g = columns g·D..<(g+1)·D. (T, G·D) Forward only.
+    case values(layer: Int)
 
     public var layer: Int {
         switch self {
         case .residualPre(let l), .residualMid(let l), .residualPost(let l), .attentionOut(let l),
-            .headOutput(let l), .mlpHidden(let l), .mlpOut(let l):
+            .headOutput(let l), .mlpHidden(let l), .mlpOut(let l), .queries(let l), .keys(let l),
+            .values(let l):
             l
         }
     }
@@ -31,6 +40,8 @@ public enum ActivationSite: Hashable, Sendable, Codable, CustomStringConvertible
         switch self {
         case .headOutput: config.attentionWidth
         case .mlpHidden: config.intermediateSize
+        case .queries: config.attentionWidth
+        case .keys, .values: config.keyValueWidth
         default: config.hiddenSize
         }
     }
@@ -45,6 +56,9 @@ public enum ActivationSite: Hashable, Sendable, Codable, CustomStringConvertible
         case .headOutput: .headOutput(layer: l)
         case .mlpHidden: .mlpHidden(layer: l)
         case .mlpOut: .mlpOut(layer: l)
+        case .queries: .queries(layer: l)
+        case .keys: .keys(layer: l)
+        case .values: .values(layer: l)
         }
     }
 
@@ -56,6 +70,9 @@ public enum ActivationSite: Hashable, Sendable, Codable, CustomStringConvertible
         ("attn.hook_z", { .headOutput(layer: $0) }),
         ("mlp.hook_post", { .mlpHidden(layer: $0) }),
         ("hook_mlp_out", { .mlpOut(layer: $0) }),
+        ("attn.hook_q", { .queries(layer: $0) }),
+        ("attn.hook_k", { .keys(layer: $0) }),
+        ("attn.hook_v", { .values(layer: $0) }),
     ]
 
     /// The TransformerLens-style name, e.g. `blocks.9.attn.hook_z`.
@@ -69,6 +86,9 @@ public enum ActivationSite: Hashable, Sendable, Codable, CustomStringConvertible
             case .headOutput: "attn.hook_z"
             case .mlpHidden: "mlp.hook_post"
             case .mlpOut: "hook_mlp_out"
+            case .queries: "attn.hook_q"
+            case .keys: "attn.hook_k"
+            case .values: "attn.hook_v"
             }
         return "blocks.\(layer).\(suffix)"
     }

@@ -117,6 +117,11 @@ public final class LlamaModel: @unchecked Sendable {
         BLAS.linear(
             normed, rows: n, inputWidth: c, weight: w.qkv.pointer, outputWidth: qkvWidth,
             into: qkv)
+        for (site, offset) in [
+            (ActivationSite.queries(layer: l), 0), (.keys(layer: l), hd), (.values(layer: l), hd + kvw),
+        ] {
+            hooks.visit(site, qkv, rowStride: qkvWidth, offset: offset, rows: n, scratch: work.siteScratch)
+        }
         let shape = AttentionShape(
             queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
             headWidth: config.headWidth)

@@ -11,6 +11,7 @@ final class Workspace {
     let gateUp = FloatBuffer(count: 0)  // (N, 2F)
     let hidden = FloatBuffer(count: 0)  // (N, F)
     let probabilities = FloatBuffer(count: 0)  // (H, T, P+T) of the longest sequence
+    let siteScratch = FloatBuffer(count: 0)  // (N, H·D) hooked slice of a fused buffer
     private var logits = FloatBuffer(count: 0)
     private var cache: KVCache?
 
@@ -71,6 +72,20 @@ struct HookDispatch {
         let batch = ActivationBatch(
             site: site, values: values, width: site.width(in: config), sequences: spans)
         for hook in hooks { hook.visit(batch) }
+    }
+
+    /// Calls the hooks of `site` on columns `offset..<offset + width` of rows with stride
+    /// `rowStride` (a slice of a fused buffer): copied out contiguously, visited, copied back.
+    func visit(
+        _ site: ActivationSite, _ base: UnsafeMutablePointer<Float>, rowStride: Int, offset: Int,
+        rows n: Int, scratch: FloatBuffer
+    ) {
+        guard bySite[site] != nil else { return }
+        let width = site.width(in: config)
+        scratch.reserve(n * width)
+        for r in 0..<n { (scratch.pointer + r * width).update(from: base + r * rowStride + offset, count: width) }
+        visit(site, scratch.pointer)
+        for r in 0..<n { (base + r * rowStride + offset).update(from: scratch.pointer + r * width, count: width) }
     }
 }
 

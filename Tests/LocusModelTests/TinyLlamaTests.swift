@@ -1,4 +1,5 @@
 import Foundation
+import LocusInterventions
 import LocusModel
 import LocusTensor
 import XCTest
@@ -42,11 +43,31 @@ final class TinyLlamaTests: XCTestCase {
         let sites: [ActivationSite] = [
             .residualPre(layer: 0), .residualMid(layer: 3), .residualPost(layer: 29),
             .attentionOut(layer: 1), .headOutput(layer: 12), .mlpHidden(layer: 5), .mlpOut(layer: 7),
+            .queries(layer: 2), .keys(layer: 3), .values(layer: 4),
         ]
         for site in sites { XCTAssertEqual(ActivationSite(name: site.description), site) }
         XCTAssertEqual(ActivationSite(name: "blocks.9.attn.hook_z"), .headOutput(layer: 9))
         XCTAssertNil(ActivationSite(name: "blocks.x.attn.hook_z"))
         XCTAssertNil(ActivationSite(name: "blocks.1.attn.hook_q"))
+    }
+
+    func testQueryKeyValueSites() throws {
+        BLAS.setThreadCount(1)
+        let model = try LlamaModel.load(from: TestSupport.fixtures.appendingPathComponent("tiny-llama"))
+        let tokens = [[5, 17, 200, 33, 9], [7, 8]]
+        let plain = try model.forward(tokens, logits: .all)
+        let plainRow = Array(plain.row(sequence: 0, position: 4))
+        let recorder = ActivationRecorder(sites: [.queries(layer: 1), .keys(layer: 0), .values(layer: 1)])
+        let recorded = try model.forward(tokens, hooks: [recorder], logits: .all)
+        XCTAssertEqual(Array(recorded.row(sequence: 0, position: 4)), plainRow, "reading q/k/v changes nothing")
+        XCTAssertEqual(recorder.recorded[.queries(layer: 1)]?[0].count, 5 * model.config.attentionWidth)
+        XCTAssertEqual(recorder.recorded[.keys(layer: 0)]?[1].count, 2 * model.config.keyValueWidth)
+        // z = softmax(qkᵀ)·V, so zero values give zero head outputs: the two edits must agree.
+        let viaValues = try model.forward(tokens, hooks: [Zeroing(site: .values(layer: 0))], logits: .all)
+        let viaHeads = try model.forward(tokens, hooks: [Zeroing(site: .headOutput(layer: 0))], logits: .all)
+        XCTAssertLessThan(
+            maxAbsDifference(viaValues.row(sequence: 0, position: 4), Array(viaHeads.row(sequence: 0, position: 4))), 1e-6)
+        XCTAssertGreaterThan(maxAbsDifference(viaValues.row(sequence: 0, position: 4), plainRow), 1e-3)
     }
 
     func testMissingConfigIsAClearError() throws {
@@ -59,5 +80,15 @@ final class TinyLlamaTests: XCTestCase {
         XCTAssertThrowsError(try LlamaModel.load(from: empty)) { error in
             XCTAssertTrue("\(error)".contains("config.json"), "\(error)")
         }
+    }
+}
+
+/// Sets a whole site to zero (test helper).
+private final class Zeroing: ActivationHook {
+    let site: ActivationSite
+    var sites: Set<ActivationSite> { [site] }
+    init(site: ActivationSite) { self.site = site }
+    func visit(_ batch: ActivationBatch) {
+        batch.values.update(repeating: 0, count: batch.rowCount * batch.width)
     }
 }
