@@ -1,0 +1,118 @@
+/// What a method kind accepts in a recipe: its parameters, their types, which are grid axes
+/// (arrays whose every value becomes its own run), defaults, and whether it pairs with head sets.
+///
+/// Built-in kinds are `iti`, `ipo` and `dpo` (METHODS.md §2–3). Other methods register by adding
+/// a schema to the table passed to `Recipe.parse(_:schemas:)`; `trace`, `rome` and `scrub` are
+/// pre-registered as *open* kinds (any parameters; every array is a grid axis) so recipes for
+/// them parse today and their modules can tighten the schema later.
+public struct MethodSchema: Sendable {
+    public enum ValueType: Sendable, Equatable {
+        case number, integer, string, bool
+        /// One of these strings.
+        case choice([String])
+
+        var noun: String {
+            switch self {
+            case .number: "a number"
+            case .integer: "an integer"
+            case .string: "a string"
+            case .bool: "true or false"
+            case .choice(let options): "one of " + options.map { "\"\($0)\"" }.joined(separator: ", ")
+            }
+        }
+        var plural: String {
+            switch self {
+            case .number: "numbers"
+            case .integer: "integers"
+            case .string: "strings"
+            case .bool: "booleans"
+            case .choice(let options): "strings from " + options.joined(separator: ", ")
+            }
+        }
+
+        func accepts(_ v: JSONValue) -> Bool {
+            switch self {
+            case .number: v.number?.isFinite == true
+            case .integer: v.int != nil
+            case .string: v.string != nil
+            case .bool: v.bool != nil
+            case .choice(let options): v.string.map(options.contains) ?? false
+            }
+        }
+    }
+
+    public struct Parameter: Sendable {
+        public var name: String
+        public var type: ValueType
+        /// A grid axis: the recipe gives an array, and each element becomes its own run.
+        public var grid: Bool
+        public var required: Bool
+        /// Filled in when the recipe leaves the parameter out (nil: left out of the run).
+        public var defaultValue: JSONValue?
+        public var help: String
+
+        public init(
+            _ name: String, _ type: ValueType, grid: Bool = false, required: Bool = false,
+            default defaultValue: JSONValue? = nil, help: String = ""
+        ) {
+            self.name = name
+            self.type = type
+            self.grid = grid
+            self.required = required
+            self.defaultValue = defaultValue
+            self.help = help
+        }
+    }
+
+    public var kind: String
+    public var parameters: [Parameter]
+    /// Runs of this method are paired with the recipe's head sets.
+    public var usesHeadSets: Bool
+    /// Open kinds accept any parameters (arrays become grid axes).
+    public var open: Bool
+
+    public init(kind: String, parameters: [Parameter], usesHeadSets: Bool, open: Bool = false) {
+        self.kind = kind
+        self.parameters = parameters
+        self.usesHeadSets = usesHeadSets
+        self.open = open
+    }
+
+    static let preferenceCommon: [Parameter] = [
+        Parameter("lr", .number, grid: true, help: "learning rates (default: by head count, METHODS §3)"),
+        Parameter("epochs", .integer, default: 2),
+        Parameter("batchSize", .integer, default: 4),
+        Parameter("parameterization", .choice(["headVectors", "rankOne"]), default: "headVectors"),
+        Parameter("positions", .choice(["all", "prompt", "answer"]), default: "all"),
+        Parameter("lengthNormalized", .bool, default: false),
+        Parameter("weightDecay", .number, default: 0),
+    ]
+
+    public static let iti = MethodSchema(
+        kind: "iti",
+        parameters: [
+            Parameter("alpha", .number, grid: true, required: true, help: "ITI strengths α"),
+            Parameter("direction", .choice(["massMean", "probe", "random"]), default: "massMean"),
+            Parameter("ranking", .string, required: true, help: "probe ranking file (σ, θ, folds)"),
+        ], usesHeadSets: true)
+
+    public static let ipo = MethodSchema(
+        kind: "ipo",
+        parameters: [Parameter("tau", .number, grid: true, required: true, help: "IPO τ")] + preferenceCommon,
+        usesHeadSets: true)
+
+    public static let dpo = MethodSchema(
+        kind: "dpo",
+        parameters: [Parameter("beta", .number, grid: true, required: true, help: "DPO β")] + preferenceCommon,
+        usesHeadSets: true)
+
+    public static func openKind(_ kind: String, usesHeadSets: Bool = false) -> MethodSchema {
+        MethodSchema(kind: kind, parameters: [], usesHeadSets: usesHeadSets, open: true)
+    }
+
+    /// The table `Recipe.parse` uses by default.
+    public static let builtIn: [String: MethodSchema] = [
+        "iti": .iti, "ipo": .ipo, "dpo": .dpo,
+        "trace": .openKind("trace"), "rome": .openKind("rome"), "scrub": .openKind("scrub"),
+    ]
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// One line of a results file: a finished run (status "ok") or a failed one ("error").
+///
+///     {"format":"locus.run-record/1","runID":"…","status":"ok","spec":{…},"metrics":{…},
+///      "seconds":12.3,"finished":"2026-11-23T19:00:00Z","shard":"0/1"}
+public struct RunRecord: Sendable, Equatable {
+    public static let format = "locus.run-record/1"
+
+    public var runID: String
+    public var status: String
+    public var spec: RunSpec
+    public var metrics: JSONValue
+    public var error: String?
+    public var seconds: Double
+    public var finished: String
+    public var shard: String
+
+    public init(
+        spec: RunSpec, status: String, metrics: JSONValue = .object([]), error: String? = nil,
+        seconds: Double, finished: String, shard: String
+    ) {
+        runID = spec.runID
+        self.status = status
+        self.spec = spec
+        self.metrics = metrics
+        self.error = error
+        self.seconds = seconds
+        self.finished = finished
+        self.shard = shard
+    }
+
+    public var isOK: Bool { status == "ok" }
+
+    /// A metric as a number (nil if absent or not numeric).
+    public func metric(_ name: String) -> Double? { metrics[name]?.number }
+
+    public var json: JSONValue {
+        var f: [JSONValue.Field] = [
+            .init("format", .string(Self.format)), .init("runID", .string(runID)),
+            .init("status", .string(status)), .init("spec", spec.json), .init("metrics", metrics),
+        ]
+        if let error { f.append(.init("error", .string(error))) }
+        f += [
+            .init("seconds", .number(seconds)), .init("finished", .string(finished)),
+            .init("shard", .string(shard)),
+        ]
+        return .object(f)
+    }
+
+    public init(json: JSONValue) throws {
+        guard json["format"]?.string == Self.format else {
+            throw RecipeError(path: "format", "not a \(Self.format) record")
+        }
+        guard let status = json["status"]?.string, let spec = json["spec"] else {
+            throw RecipeError(path: "", "record lacks status or spec")
+        }
+        self.init(
+            spec: try RunSpec(json: spec), status: status, metrics: json["metrics"] ?? .object([]),
+            error: json["error"]?.string, seconds: json["seconds"]?.number ?? 0,
+            finished: json["finished"]?.string ?? "", shard: json["shard"]?.string ?? "")
+        if let id = json["runID"]?.string { runID = id }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+/// Runs one `RunSpec` and returns its metrics (e.g. `mc2`, `truth_bleu_acc`, `kl`). Methods
+/// implement this in the CLI layer, which has the model.
+public protocol RunExecutor {
+    func execute(_ run: RunSpec) throws -> [String: JSONValue]
+}
+
+/// An executor from a closure.
+public struct ClosureExecutor: RunExecutor {
+    let body: (RunSpec) throws -> [String: JSONValue]
+    public init(_ body: @escaping (RunSpec) throws -> [String: JSONValue]) { self.body = body }
+    public func execute(_ run: RunSpec) throws -> [String: JSONValue] { try body(run) }
+}
+
+/// Executors by method kind: a method plugs in with one `register` line.
+public struct ExecutorRegistry: RunExecutor {
+    private var executors: [String: any RunExecutor] = [:]
+    public init() {}
+
+    public mutating func register(_ kind: String, _ executor: any RunExecutor) { executors[kind] = executor }
+    public var kinds: [String] { executors.keys.sorted() }
+    public func supports(_ kind: String) -> Bool { executors[kind] != nil }
+
+    public func execute(_ run: RunSpec) throws -> [String: JSONValue] {
+        guard let e = executors[run.method] else {
+            throw RecipeError(
+                path: "method", "no executor for method '\(run.method)' (have: \(kinds.joined(separator: ", ")))")
+        }
+        return try e.execute(run)
+    }
+}
+
+/// What a sweep did.
+public struct SweepSummary: Sendable, Equatable {
+    /// Runs of the recipe in this shard.
+    public var total: Int
+    /// Already finished before this start (skipped).
+    public var alreadyDone: Int
+    /// Finished now.
+    public var completed: Int
+    /// Failed now (an error record was written).
+    public var failed: Int
+    public var seconds: Double
+}
+
+/// Executes the runs of a shard that the results file does not hold yet, appending one record
+/// per run. Failure policy: a failing run writes an `"error"` record and the sweep goes on;
+/// the next start retries it (error records never count as done) unless `retryFailed` is false.
+public final class SweepRunner {
+    public let runs: [RunSpec]
+    public let shard: Shard
+    public let results: ResultsFile
+    public let executor: any RunExecutor
+    public var retryFailed: Bool
+    /// Called before each run and after it (for progress bars).
+    public var progress: SweepProgress?
+    /// Stop after this many runs (0 = no limit).
+    public var limit: Int = 0
+
+    public init(
+        runs: [RunSpec], results: ResultsFile, shard: Shard = .whole, executor: any RunExecutor,
+        retryFailed: Bool = true
+    ) {
+        self.runs = runs
+        self.results = results
+        self.shard = shard
+        self.executor = executor
+        self.retryFailed = retryFailed
+    }
+
+    /// Runs of this shard.
+    public var shardRuns: [RunSpec] { runs.filter { shard.contains($0.runID) } }
+
+    /// IDs counting as done: ok records, and error records too when not retrying.
+    public var doneIDs: Set<String> {
+        Set(results.records.filter { $0.isOK || !retryFailed }.map(\.runID))
+    }
+
+    /// Runs of this shard not yet done, in recipe order.
+    public var pending: [RunSpec] {
+        let done = doneIDs
+        return shardRuns.filter { !done.contains($0.runID) }
+    }
+
+    @discardableResult
+    public func run() throws -> SweepSummary {
+        let mine = shardRuns
+        var todo = pending
+        if limit > 0 { todo = Array(todo.prefix(limit)) }
+        var summary = SweepSummary(
+            total: mine.count, alreadyDone: mine.count - pending.count, completed: 0, failed: 0, seconds: 0)
+        let start = Date()
+        let formatter = ISO8601DateFormatter()
+        progress?.begin(total: mine.count, done: summary.alreadyDone, pending: todo.count)
+        for run in todo {
+            progress?.starting(run, done: summary.alreadyDone + summary.completed + summary.failed)
+            let t0 = Date()
+            let record: RunRecord
+            do {
+                let metrics = try executor.execute(run)
+                record = RunRecord(
+                    spec: run, status: "ok", metrics: JSONValue(metrics), seconds: Date().timeIntervalSince(t0),
+                    finished: formatter.string(from: Date()), shard: shard.description)
+                summary.completed += 1
+            } catch {
+                record = RunRecord(
+                    spec: run, status: "error", error: "\(error)", seconds: Date().timeIntervalSince(t0),
+                    finished: formatter.string(from: Date()), shard: shard.description)
+                summary.failed += 1
+            }
+            try results.append(record)
+            progress?.finished(record, done: summary.alreadyDone + summary.completed + summary.failed)
+        }
+        summary.seconds = Date().timeIntervalSince(start)
+        progress?.end(summary)
+        return summary
+    }
+}
+
+/// Progress callbacks of a sweep.
+public protocol SweepProgress: AnyObject {
+    func begin(total: Int, done: Int, pending: Int)
+    func starting(_ run: RunSpec, done: Int)
+    func finished(_ record: RunRecord, done: Int)
+    func end(_ summary: SweepSummary)
+}
+
+/// A progress bar on standard error: runs done/total, the current run, elapsed time and ETA
+/// (mean seconds per run finished in this session × runs left), redrawn in place.
+public final class ProgressBar: SweepProgress {
+    private var total = 0
+    private var startDone = 0
+    private var started = Date()
+    private var current = ""
+    private var done = 0
+    private var sessionSeconds = 0.0
+    private var sessionRuns = 0
+    private let width = 24
+    private let output: (String) -> Void
+
+    public init(output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.output = output
+    }
+
+    public func begin(total: Int, done: Int, pending: Int) {
+        self.total = total
+        startDone = done
+        self.done = done
+        started = Date()
+        output("sweep: \(total) runs in this shard, \(done) already done, \(pending) to run\n")
+    }
+
+    public func starting(_ run: RunSpec, done: Int) {
+        self.done = done
+        current = "\(run.runID.prefix(8)) \(run.label)"
+        draw()
+    }
+
+    public func finished(_ record: RunRecord, done: Int) {
+        self.done = done
+        sessionRuns += 1
+        sessionSeconds += record.seconds
+        if !record.isOK {
+            output("\rrun \(record.runID) failed: \(record.error ?? "?")\n")
+        }
+        draw()
+    }
+
+    public func end(_ summary: SweepSummary) {
+        output(
+            "\nsweep: \(summary.completed) completed, \(summary.failed) failed, "
+                + "\(summary.alreadyDone) skipped (already done) in \(Self.clock(summary.seconds))\n")
+    }
+
+    public static func line(
+        done: Int, total: Int, width: Int, current: String, elapsed: Double, eta: Double?
+    ) -> String {
+        let fraction = total > 0 ? Double(done) / Double(total) : 1
+        let filled = min(width, Int((fraction * Double(width)).rounded(.down)))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        return "[\(bar)] \(done)/\(total) runs  elapsed \(clock(elapsed))  ETA \(eta.map(clock) ?? "--:--")  \(current)"
+    }
+
+    private func draw() {
+        let left = total - done
+        let eta = sessionRuns > 0 ? sessionSeconds / Double(sessionRuns) * Double(left) : nil
+        var text = Self.line(
+            done: done, total: total, width: width, current: current,
+            elapsed: Date().timeIntervalSince(started), eta: eta)
+        if text.count > 160 { text = String(text.prefix(157)) + "..." }
+        output("\r" + text + "\u{1B}[K")
+    }
+
+    public static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "--:--" }
+        let s = Int(seconds.rounded())
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+            : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
