@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import LocusInterventions
 import LocusModel
+import LocusSteering
 import LocusTensor
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure prefill and decode throughput (compare with scripts/bench/compare.sh).",
-        subcommands: [Forward.self, Decode.self])
+        subcommands: [Forward.self, Decode.self, SteerStep.self])
 
     struct Result {
         let benchmark: String
@@ -84,6 +86,54 @@ struct Bench: ParsableCommand {
                 Result(
                     benchmark: "decode", tokensPerSecond: Double(tokens) / median,
                     seconds: median, runs: times, batch: 1, tokens: tokens,
+                    threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
+                    loadSeconds: loadSeconds), json: json)
+        }
+    }
+
+    struct SteerStep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "steer",
+            abstract: "One IPO steering training step (forward + backward to the head vectors + Adam).",
+            discussion: "Same shapes as scripts/bench/peer_steer.py: 2·pairs sequences of prompt + answer random ids.")
+        @OptionGroup var options: ModelOptions
+        @Option(help: "Preference pairs per step.") var pairs = 4
+        @Option(help: "Prompt tokens.") var prompt = 24
+        @Option(help: "Answer tokens.") var answer = 12
+        @Option(help: "Random heads steered.") var heads = 16
+        @Option(help: "Timed runs (after one warm-up).") var runs = 5
+        @Option(help: "Seed of the ids and heads.") var seed: UInt64 = 0
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            let start = Date()
+            let lm = try options.load()
+            let loadSeconds = Date().timeIntervalSince(start)
+            var rng = SeededGenerator(seed: seed)
+            let v = UInt64(lm.config.vocabularySize)
+            let ids = { (n: Int) in (0..<n).map { _ in Int(rng.next() % v) } }
+            let batch = (0..<pairs).map { i in
+                TokenizedPair(prompt: ids(prompt), chosen: ids(answer), rejected: ids(answer), group: i)
+            }
+            let chosen = try HeadSelection.random(count: heads, seed: seed).resolve(in: lm.config)
+            let trainer = SteeringTrainer(
+                model: lm.model,
+                configuration: SteeringConfiguration(
+                    headSelection: "random:\(heads):\(seed)", heads: chosen, batchSize: pairs,
+                    gradientClipNorm: nil))
+            let reference = try trainer.logProbabilities(batch, steered: false)
+            func once(_ i: Int) throws -> Double {
+                let t = Date()
+                _ = try trainer.step(batch, reference: reference, learningRate: 5e-4, stepIndex: i)
+                return Date().timeIntervalSince(t)
+            }
+            _ = try once(0)
+            let times = try (1...runs).map(once)
+            let median = times.sorted()[times.count / 2]
+            try Bench.report(
+                Result(
+                    benchmark: "steer", tokensPerSecond: Double(2 * pairs * (prompt + answer)) / median,
+                    seconds: median, runs: times, batch: 2 * pairs, tokens: prompt + answer,
                     threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
                     loadSeconds: loadSeconds), json: json)
         }
