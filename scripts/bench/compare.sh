@@ -5,7 +5,11 @@
 # and prints tokens/s, the ratio Locus/PyTorch, peak RSS, the date, the CPU and the load average
 # (the machine is shared: a load above the thread count makes every number unreliable).
 #
+# Before each measurement it waits (up to --wait-max seconds, default 300) until the CPUs are
+# >= 90% idle for 5 s, because other jobs on a 2-core machine distort results up to 5x.
+#
 # usage: scripts/bench/compare.sh [--threads N] [--model FILE.gguf] [--out FILE.jsonl] [--no-build]
+#                                 [--wait-max SECONDS (0: do not wait)]
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,13 +17,15 @@ THREADS=2
 MODEL=""
 OUT=""
 BUILD=1
+WAIT_MAX=300
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) THREADS="$2"; shift 2 ;;
         --model) MODEL="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --wait-max) WAIT_MAX="$2"; shift 2 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -43,11 +49,32 @@ if [ ! -x "$LOCUS" ] && [ "$BUILD" = 1 ]; then
         || echo "compare.sh: swift build -c release failed" >&2
 fi
 
+# Percentage of idle CPU time over the next 5 seconds.
+idle_percent() {
+    local a b c d e f g h t1 i1 t2 i2
+    read -r _ a b c d e f g h _ < /proc/stat; t1=$((a+b+c+d+e+f+g+h)); i1=$((d+e))
+    sleep 5
+    read -r _ a b c d e f g h _ < /proc/stat; t2=$((a+b+c+d+e+f+g+h)); i2=$((d+e))
+    echo $(( 100 * (i2 - i1) / (t2 - t1 > 0 ? t2 - t1 : 1) ))
+}
+
+wait_idle() {
+    [ "$WAIT_MAX" -gt 0 ] || return 0
+    local waited=0 idle
+    while [ "$waited" -lt "$WAIT_MAX" ]; do
+        idle="$(idle_percent)"
+        [ "$idle" -ge 90 ] && return 0
+        waited=$((waited + 5))
+    done
+    echo "   warning: CPUs still busy (${idle}% idle) after ${WAIT_MAX} s; measuring anyway" >&2
+}
+
 # Runs a command, keeps the last stdout line that looks like a JSON object; on failure prints
 # a JSON object carrying the error so the table can show it.
 json_of() {
     local label="$1"; shift
     local err; err="$(mktemp)"
+    wait_idle
     echo "== $label: $*" >&2
     local out; out="$(mktemp)"
     "$@" >"$out" 2>"$err"
@@ -103,13 +130,21 @@ def ratio(a, b):
 
 print(f"date {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}  cpu {cpu}  "
       f"threads {threads}  load avg before {load_before}, after {load_after}")
-head = f"{'workload':<26}{'locus tok/s':>12}{'torch tok/s':>12}{'locus/torch':>12}" \
-       f"{'locus MB':>10}{'torch MB':>10}"
+def best(d):
+    runs = d.get("runs")
+    if not runs or "tokens" not in d:
+        return "n/a"
+    return f"{d.get('batch', 1) * d['tokens'] / min(runs):.1f}"
+
+head = f"{'workload':<22}{'locus tok/s':>12}{'torch tok/s':>12}{'locus/torch':>12}" \
+       f"{'(best runs)':>16}{'locus MB':>10}{'torch MB':>10}"
 print(head)
 print("-" * len(head))
 for name, l, p in (("forward B=4 T=128", lf, pf), ("decode 64 new tokens", ld, pd)):
-    print(f"{name:<26}{num(l, 'tokens_per_second', '.1f'):>12}{num(p, 'tokens_per_second', '.1f'):>12}"
-          f"{ratio(l, p):>12}{num(l, 'peak_rss_mb', '.0f'):>10}{num(p, 'peak_rss_mb', '.0f'):>10}")
+    print(f"{name:<22}{num(l, 'tokens_per_second', '.1f'):>12}{num(p, 'tokens_per_second', '.1f'):>12}"
+          f"{ratio(l, p):>12}{best(l) + ' / ' + best(p):>16}"
+          f"{num(l, 'peak_rss_mb', '.0f'):>10}{num(p, 'peak_rss_mb', '.0f'):>10}")
+print("tok/s = median of the timed runs; (best runs) = fastest run, locus / torch.")
 for name, d in (("locus forward", lf), ("torch forward", pf), ("locus decode", ld), ("torch decode", pd)):
     if "error" in d:
         print(f"{name}: {d['error']}")

@@ -334,7 +334,7 @@ def make_smollm2(args) -> None:
                 "std": r(last.double().std(unbiased=False)),
                 "max": r(last.max()),
             },
-            "positions": {"argmax": argmax.tolist(), "max": rl(maxima)},
+            "per_position": {"argmax": argmax.tolist(), "max": rl(maxima)},
         }
         if name in notes:
             entry["note"] = notes[name]
