@@ -1,0 +1,122 @@
+/// A scatter/line plot: one series per head set, points joined in order (e.g. along α), with a
+/// legend. Series that share a legend label (e.g. fifty random sets) get one legend entry.
+///
+///     let plot = LinePlot(series: [.init(name: "top-16", points: [(0.3, 0.9, "α=5"), …])],
+///                         title: "…", xLabel: "info …", yLabel: "truth …")
+public struct LinePlot: Sendable {
+    public struct Point: Sendable, Equatable {
+        public var x: Double
+        public var y: Double
+        /// Shown next to the point if the series has `labelPoints` (e.g. "α=15").
+        public var label: String
+        public init(x: Double, y: Double, label: String = "") {
+            self.x = x
+            self.y = y
+            self.label = label
+        }
+    }
+
+    public struct Series: Sendable, Equatable {
+        public var name: String
+        public var points: [Point]
+        public var color: String
+        public var connect: Bool
+        public var dashed: Bool
+        public var labelPoints: Bool
+        public var opacity: Double
+        /// The legend label (nil: the name); series with equal labels share one legend entry.
+        public var legendLabel: String?
+
+        public init(
+            name: String, points: [Point], color: String, connect: Bool = true, dashed: Bool = false,
+            labelPoints: Bool = false, opacity: Double = 1, legendLabel: String? = nil
+        ) {
+            self.name = name
+            self.points = points
+            self.color = color
+            self.connect = connect
+            self.dashed = dashed
+            self.labelPoints = labelPoints
+            self.opacity = opacity
+            self.legendLabel = legendLabel
+        }
+    }
+
+    public var series: [Series]
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var width: Double
+    public var height: Double
+    public var xDomain: ClosedRange<Double>?
+    public var yDomain: ClosedRange<Double>?
+
+    public init(
+        series: [Series], title: String, xLabel: String, yLabel: String, width: Double = 720,
+        height: Double = 440, xDomain: ClosedRange<Double>? = nil, yDomain: ClosedRange<Double>? = nil
+    ) {
+        self.series = series
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.width = width
+        self.height = height
+        self.xDomain = xDomain
+        self.yDomain = yDomain
+    }
+
+    public var legend: Legend {
+        var seen = Set<String>()
+        var entries: [Legend.Entry] = []
+        for s in series {
+            let label = s.legendLabel ?? s.name
+            guard seen.insert(label).inserted else { continue }
+            entries.append(.init(label: label, color: s.color, line: s.connect, marker: true, dashed: s.dashed))
+        }
+        return Legend(entries: entries)
+    }
+
+    public func element() -> SVGElement {
+        let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
+        let legend = legend
+        let frame = PlotFrame(
+            width: width + legend.width + 16, height: height,
+            xDomain: xDomain ?? PlotFrame.niceDomain(points.map(\.x)),
+            yDomain: yDomain ?? PlotFrame.niceDomain(points.map(\.y)), right: legend.width + 32)
+        let xs = frame.x, ys = frame.y
+        var layers: [SVGElement] = []
+        // Background series first, so highlighted ones stay on top.
+        for (i, s) in series.enumerated().sorted(by: { ($0.element.opacity, $0.offset) < ($1.element.opacity, $1.offset) }) {
+            let ps = s.points.filter { $0.x.isFinite && $0.y.isFinite }
+            var items: [SVGElement] = []
+            if s.connect && ps.count > 1 {
+                items.append(.polyline(ps.map { (xs($0.x), ys($0.y)) }, stroke: s.color, width: 1.6,
+                                       dashed: s.dashed, opacity: s.opacity))
+            }
+            for p in ps {
+                var dot = SVGElement.circle(
+                    x: xs(p.x), y: ys(p.y), r: 3.5, fill: s.color,
+                    extra: [("class", "point"), ("data-x", svgNumber4(p.x)), ("data-y", svgNumber4(p.y))]
+                        + (s.opacity < 1 ? [("fill-opacity", svgNumber(s.opacity))] : []))
+                dot.children = [SVGElement("title", text: "\(s.name) \(p.label): (\(svgNumber4(p.x)), \(svgNumber4(p.y)))")]
+                items.append(dot)
+                if s.labelPoints && !p.label.isEmpty {
+                    items.append(.text(p.label, x: xs(p.x) + 5, y: ys(p.y) - 5, size: 9, anchor: "start",
+                                       className: "point-label"))
+                }
+            }
+            layers.append(SVGElement("g", [("class", "series"), ("data-name", s.name), ("data-index", "\(i)")],
+                                     children: items))
+        }
+        return .document(
+            width: frame.width, height: height,
+            children: [
+                .rect(x: 0, y: 0, width: frame.width, height: height, fill: "white"),
+                frame.axes(title: title, xLabel: xLabel, yLabel: yLabel),
+                .group(layers, className: "plot"),
+                legend.element(x: frame.plotRight + 12, y: frame.plotTop),
+            ])
+    }
+
+    public func svg() -> String { "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element().render() }
+}

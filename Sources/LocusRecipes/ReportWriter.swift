@@ -1,0 +1,305 @@
+import Foundation
+import LocusFigures
+
+/// A figure of a report: its file name, caption and SVG.
+public struct ReportFigure: Sendable {
+    public var file: String
+    public var caption: String
+    public var svg: String
+}
+
+/// Draws a report's figures and writes `report.md`, `report.html` (self-contained: inline SVG),
+/// `summary.json` and `figures/*.svg` into a folder.
+public struct ReportWriter {
+    public var report: SweepReport
+    public init(report: SweepReport) { self.report = report }
+
+    // MARK: figures
+
+    public func figures() -> [ReportFigure] {
+        report.recipes.flatMap(figures(for:))
+    }
+
+    public func figures(for a: RecipeAnalysis) -> [ReportFigure] {
+        var out: [ReportFigure] = []
+        let base = Self.slug(a.name)
+        for t in a.tests {
+            let refs = t.references.map { Histogram.Reference(value: $0.value, label: $0.label) }
+            var notes = t.references.map {
+                "\($0.label): p = \(Self.fmt($0.pValue)) = (1 + \($0.beatenBy)) / (1 + \(t.values.count))"
+            }
+            if let ci = t.meanInterval {
+                notes.append(
+                    "random mean \(Self.fmt(SweepStatistics.mean(t.values))), 95% bootstrap CI [\(Self.fmt(ci.lowerBound)), \(Self.fmt(ci.upperBound))]")
+            }
+            let h = Histogram(
+                values: t.values, title: "\(a.name): best True×Info over the grid, \(t.label)",
+                xLabel: "best " + MetricNames.label(MetricNames.truthTimesInfo), references: refs,
+                annotations: notes)
+            out.append(ReportFigure(
+                file: "\(base)-\(Self.slug(t.family))-histogram.svg",
+                caption: "Histogram of the best True×Info over the grid for \(t.label), with the reference sets as dashed lines and their empirical p-values.",
+                svg: h.svg()))
+        }
+        let tradeoff = plot(
+            a, x: MetricNames.info, y: MetricNames.truth, title: "\(a.name): truth vs info along the grid")
+        if let tradeoff {
+            out.append(ReportFigure(
+                file: "\(base)-truth-info.svg",
+                caption: "Truth vs informativeness, one point per hyperparameter setting, one series per head set.",
+                svg: tradeoff))
+        }
+        if let kl = plot(a, x: MetricNames.kl, y: MetricNames.mc2, title: "\(a.name): KL vs MC2 along the grid") {
+            out.append(ReportFigure(
+                file: "\(base)-kl-mc2.svg",
+                caption: "Side effect (KL from the unedited model on wikitext-2) vs MC2, one series per head set.",
+                svg: kl))
+        }
+        return out
+    }
+
+    /// A line plot of metric y against metric x, one series per head set; nil if no record has both.
+    func plot(_ a: RecipeAnalysis, x: String, y: String, title: String) -> String? {
+        let families = Array(Set(a.series.map(\.family)))
+        let referenceFamilies = families.filter { f in
+            !a.series.contains { $0.family == f && ["random", "randomSingle"].contains($0.headSet?.kind ?? "") }
+        }.sorted()
+        var colorIndex: [String: Int] = [:]
+        for (i, f) in referenceFamilies.enumerated() { colorIndex[f] = i }
+        let randomFamilies = families.filter { colorIndex[$0] == nil }.sorted()
+        var series: [LinePlot.Series] = []
+        for s in a.series {
+            let pts = s.points.compactMap { r -> LinePlot.Point? in
+                guard let vx = r.metric(x), let vy = r.metric(y), vx.isFinite, vy.isFinite else { return nil }
+                return LinePlot.Point(x: vx, y: vy, label: s.pointLabel(r))
+            }
+            guard !pts.isEmpty else { continue }
+            let count = a.series.filter { $0.family == s.family }.count
+            let label = RecipeAnalysis.familyLabel(s, count: count)
+            if let ci = colorIndex[s.family] {
+                let color = ci == 0 && s.headSet?.kind == "top" ? CategoricalPalette.highlight : CategoricalPalette.color(ci)
+                series.append(.init(
+                    name: label + (s.seed != 0 ? " seed \(s.seed)" : ""), points: pts, color: color,
+                    labelPoints: true, legendLabel: label))
+            } else {
+                let ri = randomFamilies.firstIndex(of: s.family) ?? 0
+                let color = ri == 0 ? CategoricalPalette.background : CategoricalPalette.color(5 + ri)
+                series.append(.init(
+                    name: "\(label) #\(s.headSet?.index ?? 0)", points: pts, color: color, dashed: ri > 0,
+                    opacity: 0.55, legendLabel: label))
+            }
+        }
+        guard !series.isEmpty else { return nil }
+        return LinePlot(series: series, title: title, xLabel: MetricNames.label(x), yLabel: MetricNames.label(y)).svg()
+    }
+
+    // MARK: tables
+
+    static let runColumns = [
+        MetricNames.truth, MetricNames.info, MetricNames.truthTimesInfo, MetricNames.mc1, MetricNames.mc2,
+        MetricNames.ce, MetricNames.kl,
+    ]
+
+    /// Rows of the tests table: method, random family, N, random mean [CI], reference, value [CI], p.
+    public func testRows(_ a: RecipeAnalysis) -> [[String]] {
+        a.tests.flatMap { t -> [[String]] in
+            let mean = SweepStatistics.mean(t.values)
+            let ci = t.meanInterval.map { " [\(Self.fmt($0.lowerBound)), \(Self.fmt($0.upperBound))]" } ?? ""
+            let rows = t.references.map { r -> [String] in
+                [t.label, "\(t.values.count)", Self.fmt(mean) + ci, r.label,
+                 Self.fmt(r.value) + (r.interval.map { " [\(Self.fmt($0.lowerBound)), \(Self.fmt($0.upperBound))]" } ?? ""),
+                 "\(r.beatenBy)", Self.fmt(r.pValue)]
+            }
+            return rows.isEmpty ? [[t.label, "\(t.values.count)", Self.fmt(mean) + ci, "–", "–", "–", "–"]] : rows
+        }
+    }
+    static let testHeader = [
+        "random head sets", "N", "mean best True×Info* [95% CI]", "reference", "best True×Info* [95% CI]",
+        "#random ≥ ref", "p",
+    ]
+
+    /// Rows of the per-head-set table: the best setting of each series.
+    public func bestRows(_ a: RecipeAnalysis) -> [[String]] {
+        a.series.compactMap { s -> [String]? in
+            guard let b = s.best ?? s.points.first else { return nil }
+            return [s.methodName, Self.headSetCell(s.headSet), "\(s.seed)", s.pointLabel(b)]
+                + Self.runColumns.map { b.metric($0).map(Self.fmt) ?? "–" }
+        }
+    }
+    static var bestHeader: [String] {
+        ["method", "head set", "seed", "best setting"] + runColumns.map(MetricNames.short)
+    }
+
+    /// Rows of every run.
+    public func runRows(_ a: RecipeAnalysis) -> [[String]] {
+        a.series.flatMap { s in
+            s.points.map { r in
+                [String(r.runID.prefix(12)), s.methodName, Self.headSetCell(s.headSet), "\(s.seed)",
+                 Self.parametersCell(r.spec.parameters)] + Self.runColumns.map { r.metric($0).map(Self.fmt) ?? "–" }
+            }
+        }
+    }
+    static var runHeader: [String] { ["run", "method", "head set", "seed", "parameters"] + runColumns.map(MetricNames.short) }
+
+    static func headSetCell(_ h: HeadSet?) -> String {
+        guard let h else { return "–" }
+        let list = h.heads.count <= 4 ? h.heads.joined(separator: ",") : "\(h.heads.count) heads"
+        return "\(h.name)" + (h.kind == "random" || h.kind == "randomSingle" ? " #\(h.index)" : "") + " (\(list))"
+    }
+
+    static func parametersCell(_ p: JSONValue) -> String {
+        (p.fields ?? []).map { "\($0.key)=\($0.value.string ?? $0.value.text)" }.joined(separator: " ")
+    }
+
+    // MARK: documents
+
+    public func markdown(figures: [ReportFigure]) -> String {
+        var md = "# Locus sweep report\n\n"
+        md += "\(report.records.count) finished runs"
+        md += report.failures.isEmpty ? ".\n" : "; \(report.failures.count) runs failed (listed at the end).\n"
+        md += "p = (1 + #{random ≥ reference}) / (1 + N); confidence intervals: percentile bootstrap, "
+        md += "\(report.resamples) resamples, seed \(report.seed) (random-set means over sets; reference values over questions).\n\n"
+        for a in report.recipes {
+            md += "## \(a.name)\n\n"
+            if !a.tests.isEmpty {
+                md += "### Localization tests\n\n" + Self.markdownTable(Self.testHeader, testRows(a)) + "\n"
+            }
+            md += "### Best setting per head set\n\n" + Self.markdownTable(Self.bestHeader, bestRows(a)) + "\n"
+            for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
+                md += "![\(f.caption)](figures/\(f.file))\n\n"
+            }
+            md += "<details><summary>All runs</summary>\n\n" + Self.markdownTable(Self.runHeader, runRows(a)) + "\n</details>\n\n"
+        }
+        if !report.failures.isEmpty {
+            md += "## Failed runs\n\n" + Self.markdownTable(
+                ["run", "recipe", "run", "error"],
+                report.failures.map { [String($0.runID.prefix(12)), $0.spec.recipe, $0.spec.label, $0.error ?? ""] }) + "\n"
+        }
+        md += MetricNames.footnote + "\n"
+        return md
+    }
+
+    public func html(figures: [ReportFigure]) -> String {
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Locus sweep report</title>
+            <style>
+            body{font-family:Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+            table{border-collapse:collapse;margin:1em 0;font-size:13px}
+            th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+            th{background:#f2f2f2} td:first-child,th:first-child{text-align:left}
+            figure{margin:1.5em 0} figcaption{font-size:13px;color:#555}
+            .note{font-size:13px;color:#555}
+            </style></head><body>
+            <h1>Locus sweep report</h1>
+
+            """
+        h += "<p>\(report.records.count) finished runs"
+        h += report.failures.isEmpty ? ".</p>\n" : "; \(report.failures.count) failed runs (listed at the end).</p>\n"
+        h += "<p class=\"note\">p = (1 + #{random ≥ reference}) / (1 + N); confidence intervals: percentile bootstrap, \(report.resamples) resamples, seed \(report.seed).</p>\n"
+        for a in report.recipes {
+            h += "<h2>\(Self.escape(a.name))</h2>\n"
+            if !a.tests.isEmpty { h += "<h3>Localization tests</h3>\n" + Self.htmlTable(Self.testHeader, testRows(a)) }
+            h += "<h3>Best setting per head set</h3>\n" + Self.htmlTable(Self.bestHeader, bestRows(a))
+            for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
+                let svg = f.svg.components(separatedBy: "\n").filter { !$0.hasPrefix("<?xml") }.joined(separator: "\n")
+                h += "<figure id=\"\(f.file)\">\n\(svg)<figcaption>\(Self.escape(f.caption)) (figures/\(f.file))</figcaption></figure>\n"
+            }
+            h += "<details><summary>All runs</summary>\n" + Self.htmlTable(Self.runHeader, runRows(a)) + "</details>\n"
+        }
+        if !report.failures.isEmpty {
+            h += "<h2>Failed runs</h2>\n" + Self.htmlTable(
+                ["run", "recipe", "run", "error"],
+                report.failures.map { [String($0.runID.prefix(12)), $0.spec.recipe, $0.spec.label, $0.error ?? ""] })
+        }
+        h += "<p class=\"note\">\(Self.escape(MetricNames.footnote.replacingOccurrences(of: "\\*", with: "*")))</p>\n</body></html>\n"
+        return h
+    }
+
+    /// Machine-readable numbers of the tests.
+    public func summaryJSON() -> JSONValue {
+        .object([
+            "format": "locus.sweep-report/1",
+            "runs": .number(Double(report.records.count)),
+            "failedRuns": .number(Double(report.failures.count)),
+            "bootstrap": .object(["resamples": .number(Double(report.resamples)), "seed": .number(Double(report.seed))]),
+            "recipes": .array(report.recipes.map { a in
+                .object([
+                    "name": .string(a.name),
+                    "runs": .number(Double(a.series.reduce(0) { $0 + $1.points.count })),
+                    "tests": .array(a.tests.map { t in
+                        .object([
+                            "method": .string(t.methodName), "random": .string(t.label),
+                            "n": .number(Double(t.values.count)),
+                            "values": .array(t.values.map(JSONValue.number)),
+                            "mean": .number(SweepStatistics.mean(t.values)),
+                            "meanCI": t.meanInterval.map { [.number($0.lowerBound), .number($0.upperBound)] } ?? .null,
+                            "references": .array(t.references.map { r in
+                                .object([
+                                    "label": .string(r.label), "value": .number(r.value),
+                                    "ci": r.interval.map { [.number($0.lowerBound), .number($0.upperBound)] } ?? .null,
+                                    "randomAtLeastAsGood": .number(Double(r.beatenBy)), "p": .number(r.pValue),
+                                ])
+                            }),
+                        ])
+                    }),
+                    "best": .array(a.series.compactMap { s in
+                        guard let b = s.best else { return nil }
+                        return .object([
+                            "method": .string(s.methodName), "headSet": s.headSet.map { .string($0.selection) } ?? .null,
+                            "seed": .number(Double(s.seed)), "setting": b.spec.parameters,
+                            "truthTimesInfo": truthTimesInfo(b).map(JSONValue.number) ?? .null,
+                        ])
+                    }),
+                ])
+            }),
+        ])
+    }
+
+    /// Writes everything into `directory`; returns the paths written.
+    @discardableResult
+    public func write(to directory: URL) throws -> [URL] {
+        let figs = figures()
+        let figureDirectory = directory.appendingPathComponent("figures")
+        try FileManager.default.createDirectory(at: figureDirectory, withIntermediateDirectories: true)
+        var written: [URL] = []
+        for f in figs {
+            let url = figureDirectory.appendingPathComponent(f.file)
+            try f.svg.write(to: url, atomically: true, encoding: .utf8)
+            written.append(url)
+        }
+        let md = directory.appendingPathComponent("report.md")
+        try markdown(figures: figs).write(to: md, atomically: true, encoding: .utf8)
+        let html = directory.appendingPathComponent("report.html")
+        try self.html(figures: figs).write(to: html, atomically: true, encoding: .utf8)
+        let json = directory.appendingPathComponent("summary.json")
+        try (summaryJSON().text + "\n").write(to: json, atomically: true, encoding: .utf8)
+        return written + [md, html, json]
+    }
+
+    // MARK: helpers
+
+    public static func fmt(_ x: Double) -> String {
+        guard x.isFinite else { return "–" }
+        return String(format: abs(x) >= 100 ? "%.1f" : "%.3f", x)
+    }
+
+    public static func slug(_ s: String) -> String {
+        String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+    }
+
+    static func escape(_ s: String) -> String { SVGElement.escape(s) }
+
+    static func markdownTable(_ header: [String], _ rows: [[String]]) -> String {
+        func row(_ cells: [String]) -> String {
+            "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
+        }
+        return row(header) + "|" + header.map { _ in " --- |" }.joined() + "\n" + rows.map(row).joined()
+    }
+
+    static func htmlTable(_ header: [String], _ rows: [[String]]) -> String {
+        var t = "<table>\n<tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for r in rows { t += "<tr>" + r.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
+        return t + "</table>\n"
+    }
+}
