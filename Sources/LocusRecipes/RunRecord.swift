@@ -15,10 +15,12 @@ public struct RunRecord: Sendable, Equatable {
     public var seconds: Double
     public var finished: String
     public var shard: String
+    /// The recipe whose identical run (same ID) this record copies (`locus run --reuse`).
+    public var reusedFrom: String?
 
     public init(
         spec: RunSpec, status: String, metrics: JSONValue = .object([]), error: String? = nil,
-        seconds: Double, finished: String, shard: String
+        seconds: Double, finished: String, shard: String, reusedFrom: String? = nil
     ) {
         runID = spec.runID
         self.status = status
@@ -28,6 +30,7 @@ public struct RunRecord: Sendable, Equatable {
         self.seconds = seconds
         self.finished = finished
         self.shard = shard
+        self.reusedFrom = reusedFrom
     }
 
     public var isOK: Bool { status == "ok" }
@@ -45,6 +48,7 @@ public struct RunRecord: Sendable, Equatable {
             .init("seconds", .number(seconds)), .init("finished", .string(finished)),
             .init("shard", .string(shard)),
         ]
+        if let reusedFrom { f.append(.init("reusedFrom", .string(reusedFrom))) }
         return .object(f)
     }
 
@@ -58,7 +62,8 @@ public struct RunRecord: Sendable, Equatable {
         self.init(
             spec: try RunSpec(json: spec), status: status, metrics: json["metrics"] ?? .object([]),
             error: json["error"]?.string, seconds: json["seconds"]?.number ?? 0,
-            finished: json["finished"]?.string ?? "", shard: json["shard"]?.string ?? "")
+            finished: json["finished"]?.string ?? "", shard: json["shard"]?.string ?? "",
+            reusedFrom: json["reusedFrom"]?.string)
         if let id = json["runID"]?.string { runID = id }
     }
 }

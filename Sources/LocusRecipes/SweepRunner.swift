@@ -41,6 +41,8 @@ public struct SweepSummary: Sendable, Equatable {
     public var completed: Int
     /// Failed now (an error record was written).
     public var failed: Int
+    /// Of `completed`, copied from identical runs of other results files (`reusable`).
+    public var reused: Int = 0
     public var seconds: Double
 }
 
@@ -57,6 +59,9 @@ public final class SweepRunner {
     public var progress: SweepProgress?
     /// Stop after this many runs (0 = no limit).
     public var limit: Int = 0
+    /// Finished records of other sweeps by run ID: a pending run with the same ID (the same
+    /// computation, e.g. figure 2's runs inside figure 1's) is copied instead of executed.
+    public var reusable: [String: RunRecord] = [:]
 
     public init(
         runs: [RunSpec], results: ResultsFile, shard: Shard = .whole, executor: any RunExecutor,
@@ -97,7 +102,13 @@ public final class SweepRunner {
             progress?.starting(run, done: summary.alreadyDone + summary.completed + summary.failed)
             let t0 = Date()
             let record: RunRecord
-            do {
+            if let earlier = reusable[run.runID], earlier.isOK {
+                record = RunRecord(
+                    spec: run, status: "ok", metrics: earlier.metrics, seconds: earlier.seconds,
+                    finished: earlier.finished, shard: shard.description, reusedFrom: earlier.spec.recipe)
+                summary.completed += 1
+                summary.reused += 1
+            } else { do {
                 let metrics = try executor.execute(run)
                 record = RunRecord(
                     spec: run, status: "ok", metrics: JSONValue(metrics), seconds: Date().timeIntervalSince(t0),
@@ -108,7 +119,7 @@ public final class SweepRunner {
                     spec: run, status: "error", error: "\(error)", seconds: Date().timeIntervalSince(t0),
                     finished: formatter.string(from: Date()), shard: shard.description)
                 summary.failed += 1
-            }
+            } }
             try results.append(record)
             progress?.finished(record, done: summary.alreadyDone + summary.completed + summary.failed)
         }

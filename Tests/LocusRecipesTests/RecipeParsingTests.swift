@@ -1,0 +1,118 @@
+import Foundation
+import LocusRecipes
+import XCTest
+
+final class RecipeParsingTests: XCTestCase {
+    func parse(_ text: String) throws -> Recipe { try Recipe.parse(try JSONValue.parse(text)) }
+
+    func error(_ text: String) -> String {
+        do {
+            _ = try parse(text)
+            return "no error"
+        } catch { return "\(error)" }
+    }
+
+    func testSampleRecipeParsesWithDefaultsAndComments() throws {
+        let r = try parse(sampleRecipeJSON())
+        XCTAssertEqual(r.name, "tiny")
+        XCTAssertEqual(r.model, "default")
+        XCTAssertEqual(r.variant, .quick)
+        XCTAssertEqual(r.data.questions, 10)
+        XCTAssertEqual(r.data.sideEffectDocuments, 100)
+        XCTAssertEqual(r.headSets.map(\.name), ["top", "random", "single"])
+        XCTAssertEqual(r.methods.map(\.kind), ["iti", "ipo"])
+        XCTAssertEqual(r.methods[0].axes, ["alpha"])
+        XCTAssertEqual(r.methods[0].settings().count, 3)
+        // Defaults are filled in, so the run spec says everything.
+        XCTAssertEqual(r.methods[0].settings()[1]["direction"], "massMean")
+        XCTAssertEqual(r.methods[1].settings()[0]["epochs"], 2)
+    }
+
+    func testErrorsNameTheFieldPath() {
+        let base = """
+            {"name": "x", "headSets": [{"kind": "all"}], "methods": [
+              {"kind": "iti", "alpha": [1], "ranking": "r.json"}, METHOD]}
+            """
+        func with(_ method: String) -> String { base.replacingOccurrences(of: "METHOD", with: method) }
+        XCTAssertEqual(
+            error(with(#"{"kind": "iti", "alpha": 5, "ranking": "r.json"}"#)),
+            "methods[1].alpha: expected an array of numbers")
+        XCTAssertEqual(
+            error(with(#"{"kind": "iti", "alpha": [1, "x"], "ranking": "r.json"}"#)),
+            "methods[1].alpha: expected an array of numbers")
+        XCTAssertEqual(error(with(#"{"kind": "iti", "alpha": [1]}"#)), "methods[1].ranking: required field is missing")
+        XCTAssertTrue(error(with(#"{"kind": "iti", "alhpa": [1], "ranking": "r"}"#)).hasPrefix("methods[1].alhpa: unknown field"))
+        XCTAssertTrue(error(with(#"{"kind": "magic"}"#)).hasPrefix("methods[1].kind: unknown method 'magic'"))
+        XCTAssertEqual(
+            error(with(#"{"kind": "ipo", "tau": [0.1], "epochs": 1.5}"#)), "methods[1].epochs: expected an integer")
+        XCTAssertTrue(
+            error(with(#"{"kind": "ipo", "tau": [0.1], "parameterization": "dense"}"#))
+                .hasPrefix("methods[1].parameterization: expected one of"))
+        XCTAssertTrue(
+            error(with(#"{"kind": "ipo", "tau": [0.1], "headSets": ["nope"]}"#))
+                .hasPrefix("methods[1].headSets[0]: no head set named 'nope'"))
+        XCTAssertEqual(error(#"{"name": "x", "methods": []}"#), "methods: expected a non-empty array of methods")
+        XCTAssertEqual(error(#"{"methods": []}"#), "name: required field is missing")
+        XCTAssertTrue(
+            error(#"{"name": "x", "variant": "medium", "methods": [{"kind": "trace"}]}"#)
+                .hasPrefix("variant: expected \"quick\" or \"full\""))
+        XCTAssertEqual(
+            error(#"{"name": "x", "headSets": [{"kind": "random", "k": 0, "count": 2}], "methods": [{"kind": "trace"}]}"#),
+            "headSets[0].k: must be at least 1")
+        XCTAssertEqual(
+            error(#"{"name": "x", "headSets": [{"kind": "explicit", "heads": ["L1H2", "head 3"]}], "methods": [{"kind": "trace"}]}"#),
+            "headSets[0].heads[1]: 'head 3' is not a head name like L12H3")
+        XCTAssertEqual(
+            error(#"{"name": "x", "data": {"questions": -1}, "methods": [{"kind": "trace"}]}"#),
+            "data.questions: must be ≥ 0")
+        XCTAssertEqual(
+            error(#"{"name": "x", "metrics": ["mc", "bleurt"], "methods": [{"kind": "trace"}]}"#),
+            "metrics[1]: unknown metric group 'bleurt' (known: mc, generation, sideEffects)")
+        XCTAssertEqual(
+            error(#"{"name": "x", "comment": 3, "methods": [{"kind": "trace"}]}"#),
+            "comment: expected a string or an array of strings")
+    }
+
+    func testLoadErrorsNameTheFile() throws {
+        let dir = try temporaryDirectory()
+        let url = dir.appendingPathComponent("bad.json")
+        try #"{"name": "x", "methods": [{"kind": "iti", "alpha": 3, "ranking": "r"}], "headSets": [{"kind":"all"}]}"#
+            .write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Recipe.load(url)) { e in
+            XCTAssertEqual("\(e)", "\(url.path): methods[0].alpha: expected an array of numbers")
+        }
+        try "{\"name\": \"x\",\n \"methods\": [}".write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Recipe.load(url)) { e in XCTAssertTrue("\(e)".contains("line 2"), "\(e)") }
+    }
+
+    func testOpenKindsExpandEveryArray() throws {
+        let r = try parse(#"{"name": "t", "methods": [{"kind": "rome", "layer": [3, 5, 7], "steps": 20, "mode": ["a", "b"]}]}"#)
+        XCTAssertEqual(r.methods[0].settings().count, 6)
+        let runs = try RecipeExpansion.runs(r, shape: smallShape)
+        XCTAssertEqual(runs.count, 6)
+        XCTAssertNil(runs[0].headSet)
+        XCTAssertEqual(runs[0].parameters, .object(["layer": 3, "steps": 20, "mode": "a"]))
+        // A method module can register its own schema.
+        var schemas = MethodSchema.builtIn
+        schemas["rome"] = MethodSchema(
+            kind: "rome", parameters: [.init("layer", .integer, grid: true, required: true)], usesHeadSets: false)
+        XCTAssertThrowsError(try Recipe.parse(try JSONValue.parse(#"{"name": "t", "methods": [{"kind": "rome", "layer": [1.5]}]}"#), schemas: schemas)) {
+            XCTAssertEqual("\($0)", "methods[0].layer: expected an array of integers")
+        }
+    }
+
+    func testEveryRecipeInTheRepositoryParses() throws {
+        let dir = packageRoot.appendingPathComponent("Recipes")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertEqual(files.filter { $0.hasPrefix("wv-fig") }.count, 18, "\(files)")
+        for f in files {
+            let r = try Recipe.load(dir.appendingPathComponent(f))
+            XCTAssertEqual(r.name + ".json", f)
+            XCTAssertEqual(r.variant.rawValue, f.contains("-quick") ? "quick" : "full", f)
+            XCTAssertNotNil(r.figure, f)
+            // Expands with a stand-in ranking (the real one is made by `locus probe`).
+            let runs = try RecipeExpansion.runs(r, shape: smallShape, rankings: fakeRankings)
+            XCTAssertFalse(runs.isEmpty, f)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import LocusFigures
+import LocusRecipes
+import XCTest
+
+final class ReportTests: XCTestCase {
+    func testEmpiricalPValueAndBootstrap() {
+        XCTAssertEqual(SweepStatistics.empiricalPValue(reference: 0.5, null: [0.1, 0.2, 0.6, 0.5]), 3.0 / 5)
+        XCTAssertEqual(SweepStatistics.empiricalPValue(reference: 0.9, null: Array(repeating: 0.1, count: 49)), 1.0 / 50)
+        let x = (0..<40).map { Double($0 % 7) }
+        let a = SweepStatistics.meanInterval(x, seed: 3)!, b = SweepStatistics.meanInterval(x, seed: 3)!
+        XCTAssertEqual(a, b)
+        XCTAssertTrue(a.contains(SweepStatistics.mean(x)))
+        XCTAssertLessThan(a.upperBound - a.lowerBound, 2)
+        XCTAssertNotEqual(SweepStatistics.meanInterval(x, seed: 4), a)
+        let ti = SweepStatistics.truthTimesInfoInterval(truth: [1, 0, 1, 1], info: [1, 1, 1, 0])!
+        XCTAssertTrue(ti.lowerBound >= 0 && ti.upperBound <= 1)
+    }
+
+    func records() throws -> [RunRecord] {
+        let url = try temporaryDirectory("records").appendingPathComponent("r.jsonl")
+        try SweepRunner(runs: try sampleRuns(), results: try ResultsFile(url: url), executor: fakeExecutor).run()
+        return try ResultsFile.read(url).records
+    }
+
+    func testReductionAndTests() throws {
+        let report = SweepReport(records: try records())
+        XCTAssertEqual(report.recipes.count, 1)
+        let a = report.recipes[0]
+        // iti: 10 head sets; ipo: 4.
+        XCTAssertEqual(a.series.count, 14)
+        XCTAssertTrue(a.series.allSatisfy { $0.axis == ($0.method == "iti" ? "alpha" : "tau") })
+        let itiRandom = a.tests.first { $0.methodName == "iti" && $0.family == "iti/random" }!
+        XCTAssertEqual(itiRandom.values.count, 6)
+        let top = itiRandom.references.first!
+        XCTAssertEqual(top.label, "iti top-4 (probe ranking)")
+        let topSeries = a.series.first { $0.methodName == "iti" && $0.headSet?.kind == "top" }!
+        let manualBest = topSeries.points.compactMap { $0.metric("truth_times_info") }.max()!
+        XCTAssertEqual(top.value, manualBest)
+        XCTAssertEqual(top.pValue, Double(1 + itiRandom.values.filter { $0 >= manualBest }.count) / 7)
+        XCTAssertNotNil(top.interval)
+        // ipo has single heads against top.
+        XCTAssertNotNil(a.tests.first { $0.family == "ipo/single" })
+    }
+
+    func testFiguresCarryDataAndSubstituteLabels() throws {
+        let report = SweepReport(records: try records())
+        let figures = ReportWriter(report: report).figures()
+        let names = figures.map(\.file)
+        XCTAssertTrue(names.contains("tiny-iti-random-histogram.svg"), "\(names)")
+        XCTAssertTrue(names.contains("tiny-truth-info.svg"))
+        XCTAssertTrue(names.contains("tiny-kl-mc2.svg"))
+        let hist = figures.first { $0.file == "tiny-iti-random-histogram.svg" }!.svg
+        let test = report.recipes[0].tests.first { $0.family == "iti/random" }!
+        // One reference line at the top value, bars whose counts sum to N, a p-value note.
+        XCTAssertTrue(hist.contains("class=\"reference\" data-value=\"\(svgNumber4(test.references[0].value))\""))
+        let counts = hist.components(separatedBy: "data-count=\"").dropFirst().map { Int($0.prefix { $0.isNumber })! }
+        XCTAssertEqual(counts.reduce(0, +), 6)
+        XCTAssertTrue(hist.contains("p = \(ReportWriter.fmt(test.references[0].pValue))"))
+        XCTAssertTrue(hist.contains("offline substitutes"))
+        let tradeoff = figures.first { $0.file == "tiny-truth-info.svg" }!.svg
+        XCTAssertTrue(tradeoff.contains("truth (BLEU-acc, offline substitute for GPT-judge)"))
+        XCTAssertTrue(tradeoff.contains("info (non-refusal, offline substitute for GPT-info)"))
+        XCTAssertEqual(tradeoff.components(separatedBy: "class=\"series\"").count - 1, 14)
+        XCTAssertEqual(tradeoff.components(separatedBy: "class=\"point\"").count - 1, 38)
+        // Legend: one entry per family, not per random set.
+        XCTAssertEqual(tradeoff.components(separatedBy: "class=\"legend-label\"").count - 1, 5)
+    }
+
+    func testHistogramBinsAndLinePlotStructure() {
+        let h = Histogram(values: [0, 1, 1, 2, 3, 3, 3, 4], title: "t", xLabel: "x", references: [.init(value: 3.5, label: "top")], binCount: 4)
+        XCTAssertEqual(h.edges, [0, 1, 2, 3, 4])
+        XCTAssertEqual(h.counts, [1, 2, 1, 4])
+        let svg = h.svg()
+        XCTAssertEqual(svg.components(separatedBy: "class=\"bar\"").count - 1, 4)
+        XCTAssertTrue(svg.contains("top = 3.5"))
+        let plot = LinePlot(
+            series: [.init(name: "a", points: [.init(x: 0, y: 1), .init(x: 1, y: 2)], color: "#f00"),
+                     .init(name: "b", points: [.init(x: 0.5, y: 0.5)], color: "#00f", connect: false)],
+            title: "p", xLabel: "x", yLabel: "y")
+        let p = plot.svg()
+        XCTAssertEqual(p.components(separatedBy: "<polyline").count - 1, 1)
+        XCTAssertEqual(p.components(separatedBy: "class=\"point\"").count - 1, 3)
+        XCTAssertEqual(plot.legend.entries.map(\.label), ["a", "b"])
+    }
+
+    func testShardedResultsGiveTheSameReport() throws {
+        let dir = try temporaryDirectory()
+        let runs = try sampleRuns()
+        let whole = dir.appendingPathComponent("whole.jsonl")
+        try SweepRunner(runs: runs, results: try ResultsFile(url: whole), executor: fakeExecutor).run()
+        var shardFiles: [URL] = []
+        for i in (0..<3).reversed() {
+            let url = dir.appendingPathComponent("shard\(i).jsonl")
+            let s = try SweepRunner(runs: runs, results: try ResultsFile(url: url), shard: Shard(index: i, count: 3), executor: fakeExecutor).run()
+            XCTAssertGreaterThan(s.completed, 0)
+            shardFiles.append(url)
+        }
+        let a = dir.appendingPathComponent("a"), b = dir.appendingPathComponent("b")
+        try ReportWriter(report: try SweepReport.load([whole])).write(to: a)
+        // A shard listed twice (a rerun copy) must not change anything either.
+        try ReportWriter(report: try SweepReport.load(shardFiles + [shardFiles[0]])).write(to: b)
+        let files = try FileManager.default.subpathsOfDirectory(atPath: a.path).sorted()
+        XCTAssertEqual(files, try FileManager.default.subpathsOfDirectory(atPath: b.path).sorted())
+        XCTAssertTrue(files.contains("report.html") && files.contains("report.md") && files.contains("summary.json"))
+        for f in files where f.contains(".") {
+            XCTAssertEqual(
+                try Data(contentsOf: a.appendingPathComponent(f)), try Data(contentsOf: b.appendingPathComponent(f)), f)
+        }
+        let html = try String(contentsOf: a.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg"))
+        XCTAssertFalse(html.contains("<img"))
+    }
+}
