@@ -15,13 +15,13 @@ fi
 "$root/scripts/verify-data.sh"
 
 # The tokenizer.json loader test reads SmolLM2's faithful tokenizer.json, exported from the GGUF
-# by the reference tokenizers library (transformers + tokenizers; torch is not needed for this).
+# by the reference library (transformers, whose GGUF reader imports torch; the CPU wheel is local).
 if [ ! -f "$root/models/smollm2-tokenizer.json" ]; then
     venv="$root/.venv-ref"
-    if ! "$venv/bin/python" -c "import transformers, tokenizers, gguf" 2>/dev/null; then
+    if ! "$venv/bin/python" -c "import torch, transformers, tokenizers, gguf" 2>/dev/null; then
         echo "ensure-deps: creating $venv for the tokenizer export" >&2
         python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet transformers tokenizers gguf numpy sentencepiece
+        "$venv/bin/pip" install --quiet "torch==2.13.0+cpu" transformers tokenizers gguf numpy sentencepiece
     fi
     "$venv/bin/python" "$root/scripts/reference/make_tokenizer_fixtures.py" --export-only
 fi
