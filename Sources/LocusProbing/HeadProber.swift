@@ -10,10 +10,14 @@ public struct ProbeSettings: Codable, Equatable, Sendable {
     /// Inverse L2 strength.
     public var c: Double = 1
     public var maxNewtonIterations: Int = 100
+    /// How many heads the ranking's `top` list holds (ITI's K; the paper uses 48).
+    public var topK: Int = 48
 
     public init(
-        seed: UInt64 = 0, foldCount: Int = 2, validationFraction: Double = 0.2, c: Double = 1
+        seed: UInt64 = 0, foldCount: Int = 2, validationFraction: Double = 0.2, c: Double = 1,
+        topK: Int = 48
     ) {
+        self.topK = topK
         self.seed = seed
         self.foldCount = foldCount
         self.validationFraction = validationFraction
@@ -100,7 +104,9 @@ public enum HeadProber {
             foldCount: settings.foldCount, validationFraction: settings.validationFraction,
             c: settings.c, layerCount: header.layerCount, headCount: header.headCount,
             headWidth: header.headWidth, sampleCount: header.sampleCount,
-            questionCount: questionIDs.count, heads: RankedHead.sorted(mean), folds: probeFolds)
+            questionCount: questionIDs.count, heads: RankedHead.sorted(mean),
+            topK: min(settings.topK, headTotal),
+            top: Array(RankedHead.sorted(mean).prefix(settings.topK)), folds: probeFolds)
     }
 
     static func probeHead(

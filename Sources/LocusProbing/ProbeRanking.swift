@@ -129,6 +129,10 @@ public struct ProbeRanking: Codable, Equatable, Sendable {
     public var headsRankedBy: String = "mean validation accuracy over folds"
     /// All heads, best first: `{"layer": l, "head": h, "accuracy": a}`.
     public var heads: [RankedHead]
+    /// The K of `top`.
+    public var topK: Int
+    /// The first `topK` entries of `heads`: the "localized" heads.
+    public var top: [RankedHead]
     public var folds: [ProbeFold]
 
     /// The first k heads of `heads` (or of a fold's ranking).

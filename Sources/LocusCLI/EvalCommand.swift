@@ -1,0 +1,432 @@
+import ArgumentParser
+import Foundation
+import LocusData
+import LocusEvaluation
+import LocusInterventions
+import LocusModel
+import LocusProbing
+import LocusSteering
+
+/// `locus eval`: evaluations of a model with or without an edit.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a model, unedited or with an edit, on a benchmark.",
+        subcommands: [EvalTruthfulQA.self])
+}
+
+/// `locus eval truthfulqa` (METHODS.md §4).
+struct EvalTruthfulQA: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "truthfulqa",
+        abstract: "TruthfulQA MC1/MC2/MC3, generation with offline truth/info substitutes, CE and KL.",
+        discussion: """
+            Edits: none (baseline); ITI from a probe ranking (--probe FILE --heads top --k K \
+            --alpha A --direction mass-mean|probe|random); K random heads (--heads random --seed S); \
+            or a steering file from `locus steer` (--steering FILE). Only held-out questions are \
+            evaluated: with --probe, each fold's held-out questions with that fold's heads and \
+            directions (--questions validation evaluates the folds' validation questions instead, \
+            for tuning α); with --steering, the test questions in its record; otherwise all \
+            questions (nothing was trained). The truth and info numbers are offline substitutes \
+            for the GPT-judge/GPT-info models and are labelled so. Prints a table on stderr and \
+            one JSON record (all metrics and the full configuration) on stdout.
+            """)
+
+    enum HeadChoice: String, ExpressibleByArgument, CaseIterable { case none, top, random }
+    enum QuestionSet: String, ExpressibleByArgument, CaseIterable {
+        case heldOut = "held-out", validation
+    }
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Probe ranking from `locus probe` (defines held-out questions, heads, directions).")
+    var probe: String?
+    @Option(help: "Heads to edit with ITI: none, top (of each fold's ranking) or random.")
+    var heads: HeadChoice = .none
+    @Option(help: "Number of heads K.") var k: Int = 48
+    @Option(help: "ITI strength α (z += α·σ·θ).") var alpha: Double = 15
+    @Option(help: "Direction θ: mass-mean, probe or random.") var direction: String = "mass-mean"
+    @Option(help: "Seed of random heads / random directions.") var seed: UInt64 = 0
+    @Option(help: "Folds to evaluate: all, or one fold index.") var fold: String = "all"
+    @Option(help: "Questions: held-out (report) or validation (tune α on the probes' validation questions).")
+    var questions: QuestionSet = .heldOut
+    @Option(help: "At most this many questions per fold (lowest ids first; 0 = all).") var limit: Int = 0
+    @Option(help: "A steering file from `locus steer` (its .json record gives the test questions).")
+    var steering: String?
+    @Flag(inversion: .prefixedNo, help: "Multiple-choice scoring.") var mc = true
+    @Flag(inversion: .prefixedNo, help: "Greedy generation with truth/info substitutes.") var generation = true
+    @Flag(inversion: .prefixedNo, help: "CE and KL on wikitext-2.") var sideEffects = true
+    @Option(help: "Max new tokens per generated answer.") var maxNewTokens: Int = 50
+    @Option(help: "Side-effect documents.") var sideDocuments: Int = 100
+    @Option(help: "Tokens per side-effect document.") var sideTokens: Int = 128
+    @Option(help: "Seed of the side-effect document sample.") var sideSeed: UInt64 = 0
+    @Option(help: "wikitext-2 split for side effects: test or valid.") var sideSplit: String = "test"
+    @Flag(help: "Apply ITI as the baked o_proj bias at attn_out instead of the z hook.") var baked = false
+    @Option(help: "Write each fold's baked o_proj biases to PREFIX-fold{f}.json.") var exportBias: String?
+    @Option(help: "Also write the JSON record to this file.") var output: String?
+    @Flag(help: "Include per-question results (scores, generations) in the record.") var perQuestion = false
+    @Option(help: "Data folder (default $LOCUS_DATA or ../shared/data).") var data: String?
+    @Option(help: "Answers per packed batch in MC scoring.") var answersPerBatch: Int = 8
+    @Option(help: "Questions decoded together in generation.") var generationBatch: Int = 8
+
+    func validate() throws {
+        if heads != .none && probe == nil { throw ValidationError("--heads \(heads.rawValue) needs --probe") }
+        if steering != nil && (probe != nil || heads != .none) {
+            throw ValidationError("--steering cannot be combined with --probe/--heads")
+        }
+        guard DirectionKind(rawValue: direction) != nil else {
+            throw ValidationError("--direction must be one of mass-mean, probe, random")
+        }
+        guard fold == "all" || Int(fold) != nil else { throw ValidationError("--fold must be 'all' or an index") }
+        guard k >= 1 else { throw ValidationError("--k must be at least 1") }
+        guard sideSplit == "test" || sideSplit == "valid" else {
+            throw ValidationError("--side-split must be test or valid")
+        }
+        if baked && heads == .none { throw ValidationError("--baked needs an ITI edit (--heads top|random)") }
+    }
+
+    /// A set of questions evaluated with one edit (one fold, or everything).
+    struct Group {
+        var name: String
+        var fold: Int?
+        var questionIDs: [Int]
+        var edit: ITIEdit?
+        var intervention: Intervention?
+    }
+
+    func run() throws {
+        let started = Date()
+        let lm = try options.load()
+        let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
+        let location = try dataLocation(data)
+        let tqa = try TruthfulQA.load(from: location)
+        let kind = DirectionKind(rawValue: direction)!
+        var groups: [Group] = []
+        var questionSource: String
+        var steeringInfo: [(String, JSON)] = []
+
+        if let probe {
+            let ranking = try ProbeRanking.load(URL(fileURLWithPath: probe))
+            guard ranking.model.sha256 == modelSHA else {
+                throw ValidationError(
+                    "\(probe) was made with model sha256 \(ranking.model.sha256), not this model (\(modelSHA))")
+            }
+            guard ranking.questionCount == tqa.count || questions == .heldOut else {
+                throw ValidationError("ranking covers \(ranking.questionCount) questions")
+            }
+            let foldIndices = fold == "all" ? Array(ranking.folds.indices) : [Int(fold)!]
+            guard foldIndices.allSatisfy({ ranking.folds.indices.contains($0) }) else {
+                throw ValidationError("--fold \(fold) is not in the ranking (\(ranking.folds.count) folds)")
+            }
+            var activations: HeadActivations? = nil
+            if heads != .none && kind == .random {
+                activations = try HeadActivations.load(
+                    directory: URL(fileURLWithPath: ranking.activationCache.directory),
+                    key: ranking.activationCache.key)
+                guard activations != nil else {
+                    throw ValidationError(
+                        "random directions need the activation cache \(ranking.activationCache.key) in "
+                            + "\(ranking.activationCache.directory): rerun `locus probe`")
+                }
+            }
+            for f in foldIndices {
+                let fold = ranking.folds[f]
+                var ids = questions == .heldOut ? fold.heldOutQuestions : fold.validationQuestions
+                if limit > 0 { ids = Array(ids.sorted().prefix(limit)) }
+                var group = Group(name: "fold \(f)", fold: f, questionIDs: ids)
+                if heads != .none {
+                    let chosen: [HeadID]
+                    let selection: String
+                    switch heads {
+                    case .top:
+                        chosen = HeadSelection.top(k, of: fold.heads)
+                        selection = "top-\(k) of fold \(f)'s probe ranking"
+                    default:
+                        chosen = HeadSelection.random(
+                            k, layerCount: ranking.layerCount, headCount: ranking.headCount, seed: seed)
+                        selection = "\(k) random heads, seed \(seed)"
+                    }
+                    let edit = try ITIEdit.make(
+                        ranking: ranking, fold: f, heads: chosen, direction: kind, alpha: alpha,
+                        seed: seed, activations: activations, selection: selection)
+                    group.edit = edit
+                    if baked {
+                        let bias = AttentionOutputBias(edit: edit, model: lm.model)
+                        group.intervention = .standard(name: "ITI baked o_proj bias") { [bias.hook(positions: $0)] }
+                    } else {
+                        group.intervention = .standard(name: "ITI") { [edit.hook(positions: $0)] }
+                    }
+                    if let exportBias {
+                        try AttentionOutputBias(edit: edit, model: lm.model).write(
+                            to: URL(fileURLWithPath: "\(exportBias)-fold\(f).json"))
+                    }
+                }
+                groups.append(group)
+            }
+            questionSource =
+                questions == .heldOut
+                ? "held-out fold questions of \(probe) (never used to train or select its probes)"
+                : "validation questions of \(probe)'s folds (used to rank heads; for tuning α, not for reporting)"
+        } else if let steering {
+            let url = URL(fileURLWithPath: steering)
+            let file = try SteeringFile.load(url)
+            let recordURL = url.deletingPathExtension().appendingPathExtension("json")
+            let record = try JSONDecoder().decode(SteeringRecordSummary.self, from: Data(contentsOf: recordURL))
+            if record.modelSHA256 != modelSHA {
+                throw ValidationError("\(steering) was trained on model sha256 \(record.modelSHA256)")
+            }
+            var ids = record.testGroups.sorted()
+            if limit > 0 { ids = Array(ids.prefix(limit)) }
+            let positions = file.positions
+            let parameters = file.parameters
+            let intervention = Intervention(
+                name: "steering", editsPrompt: positions != .answer,
+                positions: [
+                    "multiple_choice": "steering file's '\(positions.rawValue)' positions",
+                    "generation": "steering file's '\(positions.rawValue)' positions (answer = every generated token)",
+                    "side_effects": "all tokens",
+                ]
+            ) { context in
+                switch context {
+                case .multipleChoice(let p): parameters.hooks(positions: positions.positions(promptLengths: [p]))
+                case .generation(let lengths): parameters.hooks(positions: positions.positions(promptLengths: lengths))
+                case .sideEffects: parameters.hooks(positions: .all)
+                }
+            }
+            groups = [Group(name: "steering test", fold: nil, questionIDs: ids, intervention: intervention)]
+            questionSource = "test questions of \(recordURL.path) (split seed \(record.splitSeed))"
+            steeringInfo = [
+                ("file", .string(url.path)), ("record", .string(recordURL.path)),
+                ("parameterization", .string(parameters.parameterization.rawValue)),
+                ("heads", .array(parameters.heads.map { .string($0.description) })),
+                ("positions", .string(positions.rawValue)),
+            ]
+        } else {
+            var ids = Array(0..<tqa.count)
+            if limit > 0 { ids = Array(ids.prefix(limit)) }
+            groups = [Group(name: "all", fold: nil, questionIDs: ids)]
+            questionSource = "all questions (no edit was trained on any)"
+        }
+
+        let totalQuestions = groups.reduce(0) { $0 + $1.questionIDs.count }
+        let editName = steering != nil ? "steering" : heads == .none ? "none" : "iti-\(heads.rawValue)-heads"
+        printError(
+            "eval truthfulqa: \(totalQuestions) questions in \(groups.count) group(s); edit \(editName)"
+                + (heads != .none ? ", K \(k), α \(alpha), \(direction) directions" : ""))
+
+        // Multiple choice.
+        var mcRuns: [MultipleChoiceRun?] = Array(repeating: nil, count: groups.count)
+        if mc {
+            let evaluator = try MultipleChoiceEvaluator(model: lm, answersPerBatch: answersPerBatch)
+            let progress = ETAProgress(label: "MC", unit: "questions")
+            var before = 0
+            for (g, group) in groups.enumerated() {
+                mcRuns[g] = try evaluator.evaluate(
+                    tqa.questions(ids: group.questionIDs), intervention: group.intervention
+                ) { done, _, tokens in
+                    progress.update(before + done, totalQuestions, extra: "\(tokens) tokens (\(group.name))")
+                }
+                before += group.questionIDs.count
+            }
+            progress.finish()
+        }
+
+        // Generation.
+        var generations: [([GeneratedAnswer], GenerationSummary)?] = Array(repeating: nil, count: groups.count)
+        if generation {
+            let evaluator = try GenerationEvaluator(
+                model: lm, maxNewTokens: maxNewTokens, batchSize: generationBatch)
+            let progress = ETAProgress(label: "generation", unit: "questions")
+            var before = 0
+            for (g, group) in groups.enumerated() {
+                generations[g] = try evaluator.evaluate(
+                    tqa.questions(ids: group.questionIDs), intervention: group.intervention
+                ) { done, _, tokens in
+                    progress.update(before + done, totalQuestions, extra: "\(tokens) tokens (\(group.name))")
+                }
+                before += group.questionIDs.count
+            }
+            progress.finish()
+        }
+
+        // Side effects.
+        var sideOriginal: SideEffectMetrics? = nil
+        var sideEdited: [SideEffectMetrics?] = Array(repeating: nil, count: groups.count)
+        var sideSample: SideEffectSample? = nil
+        var sideSeconds = 0.0
+        if sideEffects {
+            let sideStart = Date()
+            let documents = try WikiText.load(location.wikiText2(sideSplit))
+            let sample = SideEffectSample(
+                documents: documents, tokenizer: lm.tokenizer, count: sideDocuments,
+                tokensPerDocument: sideTokens, seed: sideSeed, source: "wikitext-2 \(sideSplit)")
+            sideSample = sample
+            let edited = groups.indices.filter { groups[$0].intervention != nil }
+            let progress = ETAProgress(label: "CE/KL", unit: "documents")
+            let result = try SideEffectEvaluator(model: lm).evaluate(
+                sample, interventions: edited.map { groups[$0].intervention! }
+            ) { done, total in progress.update(done, total) }
+            progress.finish()
+            sideOriginal = result.original
+            for (i, g) in edited.enumerated() { sideEdited[g] = result.edited[i] }
+            sideSeconds = Date().timeIntervalSince(sideStart)
+        }
+
+        // Aggregates (question-weighted over groups; side effects averaged over edited groups).
+        let allMC = mcRuns.compactMap { $0 }.flatMap(\.results)
+        let mcMean = MultipleChoiceMetrics.mean(allMC.map(\.metrics))
+        let allAnswers = generations.compactMap { $0?.0 }.flatMap { $0 }
+        let genTokens = generations.compactMap { $0?.1.tokens }.reduce(0, +)
+        let genSeconds = generations.compactMap { $0?.1.seconds }.reduce(0, +)
+        let genSummary = GenerationSummary(allAnswers, tokens: genTokens, seconds: genSeconds)
+        let editedSide = sideEdited.compactMap { $0 }
+        let meanCE = editedSide.isEmpty ? sideOriginal?.crossEntropy : editedSide.map(\.crossEntropy).reduce(0, +) / Double(editedSide.count)
+        let meanKL = editedSide.isEmpty ? (sideOriginal != nil ? 0 : nil) : editedSide.map(\.klFromOriginal).reduce(0, +) / Double(editedSide.count)
+        let mcTokens = mcRuns.compactMap { $0?.tokens }.reduce(0, +)
+        let mcEquivalent = mcRuns.compactMap { $0?.equivalentTokens }.reduce(0, +)
+        let mcSeconds = mcRuns.compactMap { $0?.seconds }.reduce(0, +)
+
+        // The table.
+        printError("")
+        printError("TruthfulQA, \(lm.url.lastPathComponent), edit: \(editName); questions: \(questionSource)")
+        func cell(_ x: Double?) -> String { x.map { String(format: "%8.4f", $0) } ?? "       –" }
+        printError("group          n      MC1      MC2      MC3    truth*    info*  truth*info*     CE       KL")
+        for (g, group) in groups.enumerated() {
+            let m = mcRuns[g]?.mean, s = generations[g]?.1
+            let side = sideEdited[g] ?? (group.intervention == nil ? sideOriginal : nil)
+            let name = group.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+            printError(
+                "\(name) \(String(format: "%4d", group.questionIDs.count)) \(cell(m?.mc1)) \(cell(m?.mc2)) \(cell(m?.mc3)) \(cell(s?.truth)) \(cell(s?.info))    \(cell(s?.truthTimesInfo)) \(cell(side?.crossEntropy)) \(cell(group.intervention == nil ? (sideOriginal != nil ? 0 : nil) : side?.klFromOriginal))")
+        }
+        printError(
+            "\("all".padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%4d", totalQuestions)) \(cell(mc ? mcMean.mc1 : nil)) \(cell(mc ? mcMean.mc2 : nil)) \(cell(mc ? mcMean.mc3 : nil)) \(cell(generation ? genSummary.truth : nil)) \(cell(generation ? genSummary.info : nil))    \(cell(generation ? genSummary.truthTimesInfo : nil)) \(cell(meanCE)) \(cell(meanKL))")
+        printError("* offline substitutes: \(GenerationMetrics.truthLabel); \(GenerationMetrics.infoLabel)")
+        if let sideOriginal { printError(String(format: "unedited CE %.4f nats/token on %d × %d wikitext tokens", sideOriginal.crossEntropy, sideSample!.tokens.count, sideTokens)) }
+        if mc {
+            printError(String(format: "MC: %.1f s, %d tokens run (%.0f tokens/s); %d prompt+answer tokens scored (%.0f tokens/s equivalent)",
+                mcSeconds, mcTokens, Double(mcTokens) / max(mcSeconds, 1e-9), mcEquivalent, Double(mcEquivalent) / max(mcSeconds, 1e-9)))
+        }
+
+        // The record.
+        func optional(_ x: Double?) -> JSON { x.map(JSON.double) ?? .null }
+        let groupRecords: [JSON] = groups.enumerated().map { g, group in
+            var fields: [(String, JSON)] = [("name", .string(group.name))]
+            if let f = group.fold { fields.append(("fold", .int(f))) }
+            fields.append(("questions", .array(group.questionIDs.map(JSON.int))))
+            if let edit = group.edit {
+                fields.append(("selection", .string(edit.selection)))
+                fields.append(("heads", .array(edit.heads.map {
+                    .object([("layer", .int($0.layer)), ("head", .int($0.head)), ("sigma", .double($0.sigma))])
+                })))
+            }
+            if let m = mcRuns[g] {
+                fields.append(("mc1", .double(m.mean.mc1)))
+                fields.append(("mc2", .double(m.mean.mc2)))
+                fields.append(("mc3", .double(m.mean.mc3)))
+            }
+            if let s = generations[g]?.1 {
+                fields.append(("truth_bleu_acc_substitute", .double(s.truth)))
+                fields.append(("truth_rouge_l_acc_substitute", .double(s.truthROUGE)))
+                fields.append(("info_substitute", .double(s.info)))
+                fields.append(("truth_times_info_substitute", .double(s.truthTimesInfo)))
+            }
+            if let side = sideEdited[g] {
+                fields.append(("ce", .double(side.crossEntropy)))
+                fields.append(("kl", .double(side.klFromOriginal)))
+            }
+            if perQuestion {
+                let answers = Dictionary(uniqueKeysWithValues: (generations[g]?.0 ?? []).map { ($0.questionID, $0) })
+                let scores = Dictionary(uniqueKeysWithValues: (mcRuns[g]?.results ?? []).map { ($0.questionID, $0) })
+                fields.append(("per_question", .array(group.questionIDs.map { id in
+                    var q: [(String, JSON)] = [("id", .int(id))]
+                    if let r = scores[id] {
+                        q += [("mc1", .double(r.metrics.mc1)), ("mc2", .double(r.metrics.mc2)), ("mc3", .double(r.metrics.mc3)),
+                              ("true_scores", .array(r.trueScores.map(JSON.double))),
+                              ("false_scores", .array(r.falseScores.map(JSON.double)))]
+                    }
+                    if let a = answers[id] {
+                        q += [("answer", .string(a.answer)), ("truth_bleu_acc", .bool(a.bleu.accurate)),
+                              ("truth_rouge_l_acc", .bool(a.rouge.accurate)), ("info", .string(a.info.rawValue))]
+                    }
+                    return .object(q)
+                })))
+            }
+            return .object(fields)
+        }
+        var configuration: [(String, JSON)] = [
+            ("edit", .string(editName)),
+            ("question_set", .string(questionSource)),
+            ("questions_evaluated", .int(totalQuestions)),
+            ("limit_per_group", .int(limit)),
+        ]
+        if let probe {
+            configuration += [
+                ("probe", .string(probe)), ("heads", .string(heads.rawValue)), ("k", .int(k)),
+                ("alpha", .double(alpha)), ("direction", .string(direction)), ("seed", .int(Int(seed))),
+                ("folds", .string(fold)), ("baked_o_proj_bias", .bool(baked)),
+            ]
+        }
+        if !steeringInfo.isEmpty { configuration.append(("steering", .object(steeringInfo))) }
+        let positions = groups.first(where: { $0.intervention != nil })?.intervention?.positions ?? [:]
+        configuration.append(("positions", .object(positions.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        configuration += [
+            ("prompt", .object([
+                ("instruction", .string(TruthfulQAPrompt.defaultInstruction)),
+                ("few_shot", .string("TruthfulQA QA_PRIMER (6 Q/A pairs)")),
+                ("format", .string("{instruction}\\n\\n{QA_PRIMER}\\n\\nQ: {question}\\nA: {answer}")),
+            ])),
+            ("mc_answers", .string("TruthfulQA.csv correct/incorrect answers closed with a period; score = sum of answer-token log-probs")),
+            ("generation", .object([("greedy", .bool(true)), ("max_new_tokens", .int(maxNewTokens)), ("cut_at", .string("Q:"))])),
+        ]
+        if let sideSample {
+            configuration.append(("side_effects", .object([
+                ("source", .string(sideSample.source)), ("documents", .int(sideSample.tokens.count)),
+                ("tokens_per_document", .int(sideTokens)), ("seed", .int(Int(sideSeed))),
+                ("titles", .array(sideSample.titles.map(JSON.string))),
+            ])))
+        }
+        var metrics: [(String, JSON)] = [("questions", .int(totalQuestions))]
+        if mc { metrics += [("mc1", .double(mcMean.mc1)), ("mc2", .double(mcMean.mc2)), ("mc3", .double(mcMean.mc3))] }
+        if generation {
+            metrics += [
+                (GenerationMetrics.truthLabel, .double(genSummary.truth)),
+                (GenerationMetrics.truthRougeLabel, .double(genSummary.truthROUGE)),
+                (GenerationMetrics.infoLabel, .double(genSummary.info)),
+                ("truth*info (substitutes)", .double(genSummary.truthTimesInfo)),
+            ]
+        }
+        if sideEffects {
+            metrics += [("ce", optional(meanCE)), ("kl", optional(meanKL)), ("ce_unedited", optional(sideOriginal?.crossEntropy))]
+        }
+        let record = JSON.object([
+            ("command", .string("locus eval truthfulqa")),
+            ("created", .string(ISO8601DateFormatter().string(from: Date()))),
+            ("arguments", .array(CommandLine.arguments.dropFirst().map(JSON.string))),
+            ("model", .object([("file", .string(lm.url.path)), ("sha256", .string(modelSHA))])),
+            ("threads", .int(options.threads)),
+            ("configuration", .object(configuration)),
+            ("metrics", .object(metrics)),
+            ("groups", .array(groupRecords)),
+            ("timing", .object([
+                ("mc_seconds", .double(mcSeconds)), ("mc_tokens", .int(mcTokens)),
+                ("mc_tokens_per_second", .double(Double(mcTokens) / max(mcSeconds, 1e-9))),
+                ("mc_equivalent_tokens", .int(mcEquivalent)),
+                ("mc_equivalent_tokens_per_second", .double(Double(mcEquivalent) / max(mcSeconds, 1e-9))),
+                ("generation_seconds", .double(genSeconds)), ("generation_tokens", .int(genTokens)),
+                ("side_effect_seconds", .double(sideSeconds)),
+                ("wall_seconds", .double(Date().timeIntervalSince(started))),
+            ])),
+        ])
+        printJSON(record)
+        if let output {
+            let url = URL(fileURLWithPath: output)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data((record.text + "\n").utf8).write(to: url)
+        }
+    }
+}
+
+/// The fields of a `locus steer` record that evaluation needs.
+struct SteeringRecordSummary: Decodable {
+    var modelSHA256: String
+    var splitSeed: UInt64
+    var testGroups: [Int]
+}

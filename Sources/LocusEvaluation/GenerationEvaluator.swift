@@ -1,0 +1,148 @@
+import Foundation
+import LocusData
+import LocusInterventions
+import LocusModel
+import LocusTensor
+
+/// One question's generated answer and its substitute truth/info verdicts.
+public struct GeneratedAnswer: Codable, Equatable, Sendable {
+    public var questionID: Int
+    /// The answer: the generation cut at the next "Q:" and trimmed.
+    public var answer: String
+    public var generatedTokens: Int
+    public var bleu: GenerationMetrics.Comparison
+    public var rouge: GenerationMetrics.Comparison
+    public var info: GenerationMetrics.InfoVerdict
+
+    public init(
+        questionID: Int, answer: String, generatedTokens: Int, bleu: GenerationMetrics.Comparison,
+        rouge: GenerationMetrics.Comparison, info: GenerationMetrics.InfoVerdict
+    ) {
+        self.questionID = questionID
+        self.answer = answer
+        self.generatedTokens = generatedTokens
+        self.bleu = bleu
+        self.rouge = rouge
+        self.info = info
+    }
+}
+
+/// Means of the substitute metrics over questions.
+public struct GenerationSummary: Codable, Equatable, Sendable {
+    /// Share of answers with BLEU-acc (the truth substitute).
+    public var truth: Double
+    /// Share with ROUGE-L-acc (second truth substitute).
+    public var truthROUGE: Double
+    /// Share judged informative by the info substitute.
+    public var info: Double
+    /// mean(truth) × mean(info).
+    public var truthTimesInfo: Double
+    public var tokens: Int
+    public var seconds: Double
+
+    public init(_ answers: [GeneratedAnswer], tokens: Int, seconds: Double) {
+        let n = Double(max(answers.count, 1))
+        truth = Double(answers.filter(\.bleu.accurate).count) / n
+        truthROUGE = Double(answers.filter(\.rouge.accurate).count) / n
+        info = Double(answers.filter { $0.info == .informative }.count) / n
+        truthTimesInfo = truth * info
+        self.tokens = tokens
+        self.seconds = seconds
+    }
+}
+
+/// Greedy answers to TruthfulQA questions (≤ `maxNewTokens`, cut at the next "Q:"), several
+/// questions decoding together in one packed batch, all starting from one computed copy of the
+/// shared prefix (unless the intervention edits the prompt). A sequence stops at an end token or once its text contains "Q:"; finished
+/// sequences are fed a filler token until the batch ends (their outputs are ignored).
+public final class GenerationEvaluator {
+    public let model: LanguageModel
+    public let prompt: TruthfulQAPrompt
+    public let maxNewTokens: Int
+    public let batchSize: Int
+    let prefix: [Int]
+    let prefixCache: KVCache
+    let stopTokens: Set<Int>
+
+    public init(
+        model: LanguageModel, prompt: TruthfulQAPrompt = .init(), maxNewTokens: Int = 50,
+        batchSize: Int = 8
+    ) throws {
+        self.model = model
+        self.prompt = prompt
+        self.maxNewTokens = maxNewTokens
+        self.batchSize = max(1, batchSize)
+        prefix = model.tokenizer.encode(prompt.sharedPrefix)
+        prefixCache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, 1))
+        if !prefix.isEmpty { _ = try model.model.forward([prefix], cache: prefixCache, logits: .none) }
+        var stops = Set([model.config.eosTokenID].compactMap { $0 })
+        for special in ["<|endoftext|>", "<|im_end|>"] {
+            let ids = model.tokenizer.encode(special)
+            if ids.count == 1 { stops.insert(ids[0]) }
+        }
+        stopTokens = stops
+    }
+
+    public typealias Progress = (Int, Int, Int) -> Void  // questions done, total, tokens so far
+
+    public func evaluate(
+        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
+    ) throws -> (answers: [GeneratedAnswer], summary: GenerationSummary) {
+        let start = Date()
+        let questionTokens = questions.map { model.tokenizer.encode(prompt.questionSuffix($0.question)) }
+        let capacity = prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
+        var caches: [Int: KVCache] = [:]
+        var answers: [GeneratedAnswer] = []
+        var tokens = 0
+        var batchStart = 0
+        while batchStart < questions.count {
+            let range = batchStart..<min(batchStart + batchSize, questions.count)
+            batchStart = range.upperBound
+            let n = range.count
+            let cache = caches[n] ?? KVCache(config: model.config, sequences: n, capacity: capacity)
+            caches[n] = cache
+            cache.reset()
+            let reusePrefix = !prefix.isEmpty && intervention?.editsPrompt != true
+            if reusePrefix { for s in 0..<n { cache.copyPrefix(from: prefixCache, sequence: 0, to: s) } }
+            var produced = [[Int]](repeating: [], count: n)
+            var done = [Bool](repeating: false, count: n)
+            var inputs = range.map { reusePrefix ? questionTokens[$0] : prefix + questionTokens[$0] }
+            let hooks =
+                intervention?.hooks(
+                    .generation(promptLengths: range.map { prefix.count + questionTokens[$0].count })) ?? []
+            tokens += inputs.reduce(0) { $0 + $1.count }
+            for _ in 0..<maxNewTokens {
+                let logits = try model.model.forward(inputs, cache: cache, hooks: hooks, logits: .last)
+                for s in 0..<n where !done[s] {
+                    let row = logits.last(sequence: s)
+                    let token = LogSoftmax.argmax(row.baseAddress!, count: row.count)
+                    if stopTokens.contains(token) {
+                        done[s] = true
+                        continue
+                    }
+                    produced[s].append(token)
+                    if produced[s].count >= maxNewTokens
+                        || model.tokenizer.decode(produced[s]).contains("Q:")
+                    {
+                        done[s] = true
+                    }
+                }
+                tokens += n
+                if done.allSatisfy({ $0 }) { break }
+                inputs = (0..<n).map { [produced[$0].last ?? inputs[$0].last!] }
+            }
+            for (s, q) in range.enumerated() {
+                let question = questions[q]
+                let text = GenerationMetrics.cutAtNextQuestion(model.tokenizer.decode(produced[s]))
+                answers.append(
+                    GeneratedAnswer(
+                        questionID: question.id, answer: text, generatedTokens: produced[s].count,
+                        bleu: GenerationMetrics.bleuComparison(text, question: question),
+                        rouge: GenerationMetrics.rougeComparison(text, question: question),
+                        info: GenerationMetrics.info(text)))
+            }
+            progress?(range.upperBound, questions.count, tokens)
+        }
+        return (answers, GenerationSummary(answers, tokens: tokens, seconds: Date().timeIntervalSince(start)))
+    }
+}

@@ -1,0 +1,61 @@
+import LocusInterventions
+import LocusModel
+
+/// What the evaluator is running when it asks an intervention for hooks.
+public enum EvaluationContext: Sendable {
+    /// Scoring the answers of one question; every sequence's prompt has this many tokens
+    /// (positions from `promptLength` on are answer tokens).
+    case multipleChoice(promptLength: Int)
+    /// Greedy generation; one prompt length per sequence of the batch.
+    case generation(promptLengths: [Int])
+    /// Side-effect text (CE/KL).
+    case sideEffects
+}
+
+/// An edit under evaluation, whatever method produced it (ITI, steering, a baked bias): a name,
+/// the hooks that apply it in each evaluation context, and a description of the positions for
+/// the record.
+public struct Intervention {
+    public var name: String
+    /// Whether the edit touches prompt tokens before the last one: then the shared prompt prefix
+    /// cannot be computed once without it, and the evaluators run whole prompts with the hooks.
+    public var editsPrompt: Bool
+    /// context → where the edit fires, for the run record.
+    public var positions: [String: String]
+    public var hooks: (EvaluationContext) -> [ActivationHook]
+
+    public init(
+        name: String, editsPrompt: Bool = false, positions: [String: String],
+        hooks: @escaping (EvaluationContext) -> [ActivationHook]
+    ) {
+        self.name = name
+        self.editsPrompt = editsPrompt
+        self.positions = positions
+        self.hooks = hooks
+    }
+
+    /// An edit placed as METHODS.md §2 prescribes for ITI: answer tokens in MC scoring, the last
+    /// position during generation, all tokens for CE/KL. `make` builds the hooks for positions.
+    public static func standard(name: String, make: @escaping (Positions) -> [ActivationHook]) -> Intervention {
+        Intervention(name: name, editsPrompt: false, positions: StandardPositions.descriptions) { context in
+            switch context {
+            case .multipleChoice(let promptLength): make(.from([promptLength]))
+            case .generation: make(.last)
+            case .sideEffects: make(.all)
+            }
+        }
+    }
+}
+
+/// The standard placement of an edit, as recorded in every report.
+public enum StandardPositions {
+    public static let multipleChoice =
+        "answer tokens (positions from the prompt length on; the prompt, and so the first answer token's prediction, unedited)"
+    public static let generation =
+        "last position of every forward call (the prompt's last token, then each generated token)"
+    public static let sideEffects = "all tokens"
+
+    public static let descriptions = [
+        "multiple_choice": multipleChoice, "generation": generation, "side_effects": sideEffects,
+    ]
+}
