@@ -68,6 +68,7 @@ let package = Package(
                 "LocusProbing",
                 "LocusSteering",
                 "LocusEvaluation",
+                "LocusRecipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),

@@ -52,7 +52,7 @@ func sampleRuns(name: String = "tiny") throws -> [RunSpec] {
 }
 
 /// Deterministic fake metrics from the run ID (as `locus run --executor fake` does).
-let fakeExecutor = ClosureExecutor { run in
+var fakeExecutor: ClosureExecutor { ClosureExecutor { run in
     let h = UInt64(run.runID.prefix(15), radix: 16)!
     let u = Double(h & 0xFFFF) / 65535, v = Double((h >> 16) & 0xFFFF) / 65535
     let a = run.number("alpha").map { $0 / 20 } ?? run.number("tau") ?? 0.5
@@ -64,4 +64,4 @@ let fakeExecutor = ClosureExecutor { run in
         "truth_per_question": .array((0..<10).map { .number(Double(($0 + Int(h % 7)) % 2)) }),
         "info_per_question": .array((0..<10).map { _ in .number(1) }),
     ]
-}
+} }

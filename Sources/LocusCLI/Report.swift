@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import LocusRecipes
+
+/// `locus report RESULTS...`: merges results files and draws the sweep's figures and tables.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reduce sweep results (any number of shard files) to figures, tables and an HTML page.",
+        discussion: """
+            Merges the records by run ID (shards, reruns), then per recipe: the best True×Info over \
+            the grid for every head set, the empirical p-value of each reference set (top-K, all \
+            heads) against each random head-set family, p = (1 + #{random ≥ reference}) / (1 + N), \
+            seeded bootstrap confidence intervals, and SVG figures (histograms with the reference \
+            lines, truth-vs-info trade-offs, KL-vs-MC2 curves). Writes OUT/report.md, \
+            OUT/report.html (self-contained), OUT/summary.json and OUT/figures/*.svg.
+            """)
+
+    @Argument(help: "Results files (JSON lines from `locus run`).") var results: [String]
+    @Option(help: "Output folder.") var out: String = "runs/report"
+    @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+    @Option(help: "Bootstrap resamples.") var resamples: Int = 2000
+
+    func validate() throws {
+        guard !results.isEmpty else { throw ValidationError("give at least one results file") }
+        guard resamples >= 1 else { throw ValidationError("--resamples must be at least 1") }
+    }
+
+    func run() throws {
+        let report = try SweepReport.load(results.map { URL(fileURLWithPath: $0) }, seed: seed, resamples: resamples)
+        let writer = ReportWriter(report: report)
+        let written = try writer.write(to: URL(fileURLWithPath: out))
+        for a in report.recipes {
+            for t in a.tests {
+                for r in t.references {
+                    printError(
+                        "\(a.name): \(r.label) best True×Info \(ReportWriter.fmt(r.value)) vs \(t.label): "
+                            + "mean \(ReportWriter.fmt(SweepStatistics.mean(t.values))), \(r.beatenBy) at least as good, p = \(ReportWriter.fmt(r.pValue))")
+                }
+            }
+        }
+        let compute = report.records.reduce(0) { $0 + $1.seconds }
+        printError("\(report.records.count) runs (\(report.failures.count) failed), \(ProgressBar.clock(compute)) of compute; wrote \(written.count) files to \(out)")
+        printJSON(.object([
+            ("command", .string("locus report")), ("runs", .int(report.records.count)),
+            ("failed", .int(report.failures.count)), ("out", .string(out)),
+            ("files", .array(written.map { .string($0.path) })),
+            ("summary", .string(writer.summaryJSON().text)),
+        ]))
+    }
+}
