@@ -44,7 +44,6 @@ struct Report: ParsableCommand {
             ("command", .string("locus report")), ("runs", .int(report.records.count)),
             ("failed", .int(report.failures.count)), ("out", .string(out)),
             ("files", .array(written.map { .string($0.path) })),
-            ("summary", .string(writer.summaryJSON().text)),
         ]))
     }
 }

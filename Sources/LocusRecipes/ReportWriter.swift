@@ -83,15 +83,33 @@ public struct ReportWriter {
                     labelPoints: true, legendLabel: label))
             } else {
                 let ri = randomFamilies.firstIndex(of: s.family) ?? 0
-                let color = ri == 0 ? CategoricalPalette.background : CategoricalPalette.color(5 + ri)
+                let color = Self.mutedColors[ri % Self.mutedColors.count]
                 series.append(.init(
                     name: "\(label) #\(s.headSet?.index ?? 0)", points: pts, color: color, dashed: ri > 0,
                     opacity: 0.55, legendLabel: label))
             }
         }
         guard !series.isEmpty else { return nil }
-        return LinePlot(series: series, title: title, xLabel: MetricNames.label(x), yLabel: MetricNames.label(y)).svg()
+        // Proportions stay inside [0, 1]; KL and CE start at 0.
+        func domain(_ metric: String, _ values: [Double]) -> ClosedRange<Double> {
+            let d = PlotFrame.niceDomain(values)
+            if Self.proportions.contains(metric) { return max(d.lowerBound, 0)...min(d.upperBound, 1) }
+            if metric == MetricNames.kl || metric == MetricNames.ce { return max(d.lowerBound, 0)...d.upperBound }
+            return d
+        }
+        let points = series.flatMap(\.points)
+        return LinePlot(
+            series: series, title: title, xLabel: MetricNames.label(x), yLabel: MetricNames.label(y),
+            xDomain: domain(x, points.map(\.x)), yDomain: domain(y, points.map(\.y))
+        ).svg()
     }
+
+    /// Colours of random head-set families: muted, so reference sets stand out.
+    static let mutedColors = ["#9a9a9a", "#86a9cf", "#a8cf8e", "#d9a3c2", "#c9b27c"]
+    static let proportions: Set<String> = [
+        MetricNames.truth, MetricNames.truthROUGE, MetricNames.info, MetricNames.truthTimesInfo, MetricNames.mc1,
+        MetricNames.mc2, MetricNames.mc3,
+    ]
 
     // MARK: tables
 

@@ -48,6 +48,7 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     func testKillDashNineLosesNothingAndDuplicatesNothing() throws {
+        _ = try locusBinary()
         let dir = try temporaryDirectory()
         let runs = try writeRecipe(dir)
         XCTAssertEqual(runs.count, 24)
@@ -83,6 +84,7 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     func testShardsThroughTheCLIMergeToTheSameReport() throws {
+        _ = try locusBinary()
         let dir = try temporaryDirectory()
         _ = try writeRecipe(dir)
         let base = ["crash.json", "--executor", "fake"]
