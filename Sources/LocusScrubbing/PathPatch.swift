@@ -1,0 +1,169 @@
+import LocusInterventions
+import LocusModel
+
+/// Which input of a receiving attention head a path patch changes.
+public enum HeadInput: String, Codable, Sendable, CaseIterable {
+    case query, key, value
+}
+
+/// One receiver of a path patch: an input of head B. For keys and values, grouped-query attention
+/// shares one KV head among H/G query heads: the patch acts on KV head g = h / (H/G) (SmolLM2:
+/// 9 query heads, 3 KV heads, g = h/3), so it reaches every query head of that group.
+public struct PathReceiver: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var head: AttentionHead
+    public var input: HeadInput
+
+    public init(head: AttentionHead, input: HeadInput) {
+        self.head = head
+        self.input = input
+    }
+
+    public var description: String { "\(head).\(input.rawValue.prefix(1))" }
+}
+
+/// Path patching: head A's output is replaced by its value on another input, *only along the
+/// paths into chosen inputs (q, k or v) of downstream heads B*; every other reader of the
+/// residual stream (the skip connection, MLPs, other heads, the unembedding) still sees A's
+/// original output.
+///
+/// With A = (l_A, h_A), o_proj weight W_o (C, H·D) and W_{o,A} its columns h_A·D..<(h_A+1)·D,
+/// z_A the run's own head output and z_A′ the source sequence's (aligned position by position):
+///
+///     Δ = W_{o,A} · (z_A′ − z_A)                                   (T, C)
+///     q_B ← RMSNorm(x_B + Δ) · W_{q,B}ᵀ   (likewise k, v with KV head g = h_B / (H/G))
+///
+/// where x_B is the residual entering B's layer (`.residualPre(layer: l_B)`), the norm is the
+/// layer's attention RMSNorm, and W_{q,B} are the rows h_B·D..<(h_B+1)·D of the fused qkv weight
+/// (W_k, W_v rows follow at H·D + g·D and H·D + G·D + g·D). q and k are patched before RoPE
+/// (the sites `.queries`/`.keys` sit there), so RoPE then acts on the patched vectors exactly as
+/// on unpatched ones. This is exact: it is what B would compute if only its input saw A′.
+///
+/// `sources[s]` is the batch index of the sequence supplying z_A′ for sequence s (`nil`: s is
+/// not patched). Sequences must start at position 0 (no KV cache).
+public final class PathPatch: ActivationHook {
+    public let sender: AttentionHead
+    public let receivers: [PathReceiver]
+    public let sources: [Int?]
+    public let alignment: PositionAlignment
+    public let sites: Set<ActivationSite>
+    let config: LlamaConfig
+    let weights: LlamaWeights
+    /// Per target sequence, Δ rows (rowCount, C); per receiver layer, the residual rows (N, C).
+    var deltas: [Int: [Float]] = [:]
+    var residuals: [Int: [Float]] = [:]
+
+    public init(
+        model: LlamaModel, sender: AttentionHead, receivers: [PathReceiver], sources: [Int?],
+        alignment: PositionAlignment = .start
+    ) {
+        precondition(receivers.allSatisfy { $0.head.layer > sender.layer }, "receivers must be downstream")
+        self.sender = sender
+        self.receivers = receivers
+        self.sources = sources
+        self.alignment = alignment
+        config = model.config
+        weights = model.weights
+        var sites: Set<ActivationSite> = [.headOutput(layer: sender.layer)]
+        for r in receivers {
+            let l = r.head.layer
+            sites.insert(.residualPre(layer: l))
+            switch r.input {
+            case .query: sites.insert(.queries(layer: l))
+            case .key: sites.insert(.keys(layer: l))
+            case .value: sites.insert(.values(layer: l))
+            }
+        }
+        self.sites = sites
+    }
+
+    /// The KV head of query head h.
+    public static func keyValueHead(of h: Int, config: LlamaConfig) -> Int {
+        h / (config.headCount / config.keyValueHeadCount)
+    }
+
+    public func visit(_ batch: ActivationBatch) {
+        switch batch.site {
+        case .headOutput: computeDeltas(batch)
+        case .residualPre(let l):
+            residuals[l] = Array(UnsafeBufferPointer(start: batch.values, count: batch.rowCount * batch.width))
+        case .queries(let l): patch(batch, layer: l, input: .query)
+        case .keys(let l): patch(batch, layer: l, input: .key)
+        case .values(let l): patch(batch, layer: l, input: .value)
+        default: break
+        }
+    }
+
+    func computeDeltas(_ batch: ActivationBatch) {
+        let c = config.hiddenSize, d = config.headWidth, hd = config.attentionWidth
+        let wo = weights.layers[sender.layer].output.pointer  // (C, H·D)
+        let col = sender.head * d
+        deltas = [:]
+        var diff = [Float](repeating: 0, count: d)
+        for (s, span) in batch.sequences.enumerated() {
+            guard s < sources.count, let j = sources[s] else { continue }
+            let source = batch.sequences[j]
+            precondition(span.firstPosition == 0 && source.firstPosition == 0, "whole sequences only")
+            var delta = [Float](repeating: 0, count: span.rowCount * c)  // (T, C)
+            for p in 0..<span.rowCount {
+                let q = alignment.sourcePosition(p, targetLength: span.rowCount, sourceLength: source.rowCount)
+                let z = batch.values + (span.rowStart + p) * hd + col
+                let z2 = batch.values + (source.rowStart + q) * hd + col
+                for i in 0..<d { diff[i] = z2[i] - z[i] }
+                for o in 0..<c {
+                    let w = wo + o * hd + col
+                    var acc: Float = 0
+                    for i in 0..<d { acc += w[i] * diff[i] }
+                    delta[p * c + o] = acc
+                }
+            }
+            deltas[s] = delta
+        }
+    }
+
+    func patch(_ batch: ActivationBatch, layer l: Int, input: HeadInput) {
+        guard let x = residuals[l] else { return }
+        let c = config.hiddenSize, d = config.headWidth
+        let hd = config.attentionWidth, kvw = config.keyValueWidth
+        let w = weights.layers[l]
+        let norm = w.attentionNorm.pointer
+        let eps = config.rmsNormEpsilon
+        var blocks: [(rowOffset: Int, column: Int)] = []  // rows of the qkv weight, columns of the site
+        for r in receivers where r.head.layer == l && r.input == input {
+            let block: (Int, Int)
+            switch input {
+            case .query: block = (r.head.head * d, r.head.head * d)
+            case .key:
+                let g = Self.keyValueHead(of: r.head.head, config: config)
+                block = (hd + g * d, g * d)
+            case .value:
+                let g = Self.keyValueHead(of: r.head.head, config: config)
+                block = (hd + kvw + g * d, g * d)
+            }
+            if !blocks.contains(where: { $0 == block }) { blocks.append(block) }
+        }
+        var y = [Float](repeating: 0, count: c)
+        for (s, span) in batch.sequences.enumerated() {
+            guard let delta = deltas[s] else { continue }
+            for p in 0..<span.rowCount {
+                let row = span.rowStart + p
+                var sum: Float = 0
+                for i in 0..<c {
+                    let v = x[row * c + i] + delta[p * c + i]
+                    y[i] = v
+                    sum += v * v
+                }
+                let inv = 1 / (sum / Float(c) + eps).squareRoot()
+                for i in 0..<c { y[i] = norm[i] * (y[i] * inv) }
+                let out = batch.values + row * batch.width
+                for (rowOffset, column) in blocks {
+                    for k in 0..<d {
+                        let wr = w.qkv.pointer + (rowOffset + k) * c
+                        var acc: Float = 0
+                        for i in 0..<c { acc += wr[i] * y[i] }
+                        out[column + k] = acc
+                    }
+                }
+            }
+        }
+    }
+}
