@@ -68,6 +68,8 @@ let package = Package(
                 "LocusProbing",
                 "LocusSteering",
                 "LocusEvaluation",
+                "LocusTracing",
+                "LocusEditing",
                 "LocusRecipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

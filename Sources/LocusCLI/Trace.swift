@@ -1,0 +1,247 @@
+import ArgumentParser
+import Foundation
+import LocusData
+import LocusFigures
+import LocusModel
+import LocusTokenizer
+import LocusTracing
+
+/// `locus trace`: causal tracing of facts (METHODS.md §6).
+struct Trace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Causal tracing: corrupt the subject, restore states, grid of answer recovery.",
+        discussion: """
+            A prompt (--prompt, --subject, --answer) or known facts (--known 0,1,2 from \
+            knowns/known_1000.json, answer = the fact's attribute). Noise corruption by default \
+            (ν = --noise × std of the embedding matrix, --samples draws from --seed); \
+            --interchange PROMPT (or --interchange-auto for known facts: another fact of the same \
+            template whose subject has as many tokens and a different answer) corrupts by \
+            swapping the subject instead and adds logit differences. One JSON record per fact on \
+            stdout (grids, normalised per-layer effects, seeds, model sha256); --svg-dir writes \
+            one heat map per fact and kind.
+            """)
+
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Prompt containing the subject.") var prompt: String?
+    @Option(help: "The subject (must occur in the prompt).") var subject: String?
+    @Option(help: "Expected answer (its first token is scored).") var answer: String?
+    @Option(help: "Known-fact ids (comma-separated) from knowns/known_1000.json.") var known: String?
+    @Option(help: "Kinds: hidden,mlp,attention.") var kinds: String = "hidden,mlp,attention"
+    @Option(help: "Layers: all, or a comma list.") var layers: String = "all"
+    @Option(help: "Window of MLP/attention restorations.") var window: Int = 10
+    @Option(help: "Noise samples.") var samples: Int = 10
+    @Option(help: "Noise scale in units of the embedding matrix's std.") var noise: Double = 3
+    @Option(help: "Noise seed.") var seed: UInt64 = 0
+    @Option(help: "Counterfactual prompt for interchange corruption.") var interchange: String?
+    @Option(help: "Counterfactual answer (for logit differences).") var alternative: String?
+    @Flag(help: "Choose the counterfactual known fact automatically.") var interchangeAuto = false
+    @Flag(help: "Restore .residualPre instead of .residualPost for the hidden kind.") var before = false
+    @Option(help: "Sequences per forward call.") var batch: Int = 160
+    @Option(help: "Folder for SVG heat maps.") var svgDir: String?
+
+    func run() throws {
+        let lm = try options.load()
+        let sha = try SHA256.hex(ofCheckpoint: try options.resolvedURL())
+        let kindList = try kinds.split(separator: ",").map { name -> TraceKind in
+            guard let k = TraceKind(rawValue: String(name)) else {
+                throw ValidationError("unknown kind '\(name)' (hidden, mlp, attention)")
+            }
+            return k
+        }
+        let layerList = try parseLayers(layers, count: lm.config.layerCount)
+        let configuration = TraceConfiguration(
+            kinds: kindList, layers: layerList, window: window, hiddenBeforeBlock: before,
+            batchSequences: batch)
+        var jobs: [TraceJob] = []
+        if let known {
+            let data = try DataLocation.resolve(
+                searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+            let facts = try KnownFacts.load(data.url("knowns/known_1000.json"))
+            for id in known.split(separator: ",").compactMap({ Int($0) }) {
+                guard let fact = facts.first(where: { $0.id == id }) else {
+                    throw ValidationError("no known fact \(id)")
+                }
+                var job = TraceJob(
+                    id: "known-\(id)", prompt: fact.prompt, subject: fact.subject,
+                    answer: fact.attribute, counterfactual: nil, alternative: nil)
+                if interchangeAuto {
+                    guard let other = TraceJob.findCounterfactual(for: fact, among: facts, tokenizer: lm.tokenizer)
+                    else { throw ValidationError("no counterfactual for known fact \(id)") }
+                    job.counterfactual = other.prompt
+                    job.alternative = other.attribute
+                }
+                jobs.append(job)
+            }
+        } else {
+            guard let prompt, let subject, let answer else {
+                throw ValidationError("give --prompt, --subject and --answer, or --known IDS")
+            }
+            jobs.append(
+                TraceJob(
+                    id: "prompt", prompt: prompt, subject: subject, answer: answer,
+                    counterfactual: interchange, alternative: alternative))
+        }
+        let std = CausalTracer.embeddingStandardDeviation(lm.model)
+        let tracer = CausalTracer(model: lm.model)
+        for job in jobs {
+            let located = try SubjectTokens(prompt: job.prompt, subject: job.subject, tokenizer: lm.tokenizer)
+            let request = TraceRequest(
+                tokens: located.tokens, subject: located.subject,
+                answer: lm.tokenizer.encode(" " + job.answer)[0],
+                alternative: job.alternative.map { lm.tokenizer.encode(" " + $0)[0] })
+            let corruption: Corruption
+            if let cf = job.counterfactual {
+                corruption = .interchange(tokens: lm.tokenizer.encode(cf))
+            } else {
+                corruption = .noise(scale: Float(noise) * std, samples: samples, seed: seed)
+            }
+            let progress = ProgressReporter(label: "trace \(job.id)")
+            let start = Date()
+            let result = try tracer.trace(
+                request, corruption: corruption, configuration: configuration,
+                progress: progress.update)
+            let seconds = Date().timeIntervalSince(start)
+            progress.finish()
+            let labels = located.tokens.map { lm.tokenizer.decode([$0]) }
+            printJSON(
+                traceRecord(
+                    job: job, result: result, labels: labels, seconds: seconds, sha: sha,
+                    std: std, configuration: configuration))
+            if let svgDir {
+                try writeHeatMaps(result, labels: labels, id: job.id, directory: svgDir, job: job)
+            }
+        }
+    }
+
+    func traceRecord(
+        job: TraceJob, result: TraceResult, labels: [String], seconds: Double, sha: String,
+        std: Float, configuration: TraceConfiguration
+    ) -> JSON {
+        var grids: [JSON] = []
+        for grid in result.grids {
+            var fields: [(String, JSON)] = [
+                ("kind", .string(grid.kind.rawValue)), ("window", .int(grid.window)),
+                ("probability", matrix(grid.probability)),
+                ("normalized", matrix(result.normalized(grid.kind) ?? [])),
+                ("layer_effect_max_over_tokens", vector(result.layerEffects(grid.kind) ?? [])),
+                ("layer_effect_last_subject_token", vector(result.lastSubjectTokenEffects(grid.kind) ?? [])),
+            ]
+            if let d = grid.logitDifference {
+                fields.append(("logit_difference", matrix(d)))
+                fields.append(
+                    ("layer_effect_logit_difference",
+                     vector(result.layerEffects(grid.kind, metric: .logitDifference) ?? [])))
+            }
+            grids.append(.object(fields))
+        }
+        return .object([
+            ("id", .string(job.id)), ("prompt", .string(job.prompt)), ("subject", .string(job.subject)),
+            ("answer", .string(job.answer)),
+            ("counterfactual", job.counterfactual.map(JSON.string) ?? .null),
+            ("alternative", job.alternative.map(JSON.string) ?? .null),
+            ("tokens", .array(labels.map(JSON.string))),
+            ("subject_tokens", .array([.int(result.subjectStart), .int(result.subjectEnd)])),
+            ("clean_probability", .double(result.clean.probability)),
+            ("corrupt_probability", .double(result.corrupt.probability)),
+            ("clean_logit_difference", result.clean.logitDifference.map(JSON.double) ?? .null),
+            ("corrupt_logit_difference", result.corrupt.logitDifference.map(JSON.double) ?? .null),
+            ("layers", .array((configuration.layers ?? []).map(JSON.int))),
+            ("grids", .array(grids)),
+            ("corruption", .string(job.counterfactual == nil ? "noise" : "interchange")),
+            ("noise_scale", result.noiseScale.map { .float($0) } ?? .null),
+            ("embedding_std", .float(std)), ("samples", .int(result.samples)),
+            ("seed", result.seed.map { .int(Int($0)) } ?? .null),
+            ("hidden_site", .string(before ? "resid_pre" : "resid_post")),
+            ("model_sha256", .string(sha)), ("threads", .int(options.threads)),
+            ("seconds", .double(seconds)),
+        ])
+    }
+
+    func writeHeatMaps(_ result: TraceResult, labels: [String], id: String, directory: String, job: TraceJob)
+        throws
+    {
+        let dir = URL(fileURLWithPath: directory)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let colors: [TraceKind: (Double, Double, Double)] = [
+            .hidden: (0.29, 0.10, 0.55), .mlp: (0.0, 0.45, 0.2), .attention: (0.7, 0.1, 0.1),
+        ]
+        for grid in result.grids {
+            let metric: TraceMetric = grid.logitDifference == nil ? .probability : .logitDifference
+            let values = grid.values(metric)!
+            let what = grid.kind == .hidden ? "single state" : "\(grid.kind.rawValue) window \(grid.window)"
+            let map = TraceHeatMap(
+                values: values, tokenLabels: labels, layerLabels: grid.layers, subject: result.subject,
+                title: "Restoring \(what) · \(job.prompt) → \(job.answer)",
+                valueLabel: metric == .probability ? "p(\(job.answer))" : "logit diff",
+                color: colors[grid.kind]!)
+            let url = dir.appendingPathComponent("trace-\(id)-\(grid.kind.rawValue).svg")
+            try map.svg().write(to: url, atomically: true, encoding: .utf8)
+            printError("wrote \(url.path)")
+        }
+    }
+}
+
+/// One fact to trace.
+struct TraceJob {
+    var id: String
+    var prompt: String
+    var subject: String
+    var answer: String
+    var counterfactual: String?
+    var alternative: String?
+
+    /// Another known fact of the same template with a subject of the same token length, a
+    /// different answer first token, and the same prompt length in tokens (first such, by id).
+    static func findCounterfactual(
+        for fact: KnownFact, among facts: [KnownFact], tokenizer: any Tokenizer
+    ) -> KnownFact? {
+        let length = tokenizer.encode(fact.prompt).count
+        let subjectLength = tokenizer.encode(" " + fact.subject).count
+        let answer = tokenizer.encode(" " + fact.attribute).first
+        for other in facts where other.id != fact.id && other.template == fact.template {
+            let otherAnswer: Int? = tokenizer.encode(" " + other.attribute).first
+            let otherSubject: Int = tokenizer.encode(" " + other.subject).count
+            let otherLength: Int = tokenizer.encode(other.prompt).count
+            if otherAnswer != answer && otherSubject == subjectLength && otherLength == length {
+                return other
+            }
+        }
+        return nil
+    }
+}
+
+func parseLayers(_ text: String, count: Int) throws -> [Int] {
+    if text == "all" { return Array(0..<count) }
+    if text.hasPrefix("every:") , let k = Int(text.dropFirst(6)), k > 0 {
+        return Array(stride(from: 0, to: count, by: k))
+    }
+    let list = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !list.isEmpty, list.allSatisfy({ $0 >= 0 && $0 < count }) else {
+        throw ValidationError("--layers: 'all', 'every:K' or a comma list of 0..<\(count)")
+    }
+    return list
+}
+
+func matrix(_ m: [[Double]]) -> JSON { .array(m.map(vector)) }
+func vector(_ v: [Double]) -> JSON { .array(v.map { .double(($0 * 1e6).rounded() / 1e6) }) }
+
+/// Progress with an ETA on stderr, at most every half second.
+final class ProgressReporter: @unchecked Sendable {
+    let label: String
+    let start = Date()
+    var last = Date.distantPast
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(last) > 0.5 || done == total else { return }
+        last = now
+        let elapsed = now.timeIntervalSince(start)
+        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        FileHandle.standardError.write(
+            Data(String(format: "\r%@: %d/%d  %.0fs elapsed, ETA %.0fs   ", label, done, total, elapsed, eta).utf8))
+    }
+
+    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+}
