@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import LocusData
+import LocusInterventions
+import LocusModel
+import LocusScrubbing
+import LocusTensor
+
+/// The data set of an ablation or scrubbing run (`--task` options or a recipe's "task").
+struct ScrubTaskOptions: ParsableArguments {
+    @Option(help: "induction (repeated random tokens) or truthfulqa (MC log-prob margin).")
+    var task: String = "induction"
+    @Option(help: "Number of items (sequences or questions).") var count: Int = 24
+    @Option(help: "Induction: length n of the repeated block.") var length: Int = 16
+    @Option(help: "Seed of the data set (tokens or question sample).") var dataSeed: UInt64 = 1
+    @Option(help: "Induction: token id range lo:hi.") var tokenRange: String = "1000:20000"
+    @Option(help: "Data folder (default $LOCUS_DATA or ../shared/data).") var data: String?
+
+    var record: JSON {
+        var fields: [(String, JSON)] = [("kind", .string(task)), ("count", .int(count)), ("seed", .int(Int(dataSeed)))]
+        if task == "induction" {
+            fields += [("length", .int(length)), ("tokenRange", .string(tokenRange))]
+        }
+        return .object(fields)
+    }
+
+    func items(_ lm: LanguageModel) throws -> [ScrubItem] {
+        switch task {
+        case "induction":
+            let parts = tokenRange.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] < parts[1] else { throw ValidationError("--token-range lo:hi") }
+            return InductionTask.items(
+                count: count, length: length, seed: dataSeed, tokenRange: parts[0]..<parts[1],
+                bos: lm.config.bosTokenID)
+        case "truthfulqa":
+            let tqa = try TruthfulQA.load(from: try dataLocation(data))
+            let order = QuestionSplit.permutation(count: tqa.count, seed: dataSeed)
+            let questions = tqa.questions(ids: Array(order.prefix(count)))
+            return TruthfulQATask.items(questions: questions, encode: { lm.tokenizer.encode($0) }, bos: nil)
+        default: throw ValidationError("--task must be induction or truthfulqa")
+        }
+    }
+
+    /// Fills the options from a recipe's "task" object.
+    mutating func apply(_ object: [String: Any]) {
+        if let v = object["kind"] as? String { task = v }
+        if let v = object["count"] as? Int { count = v }
+        if let v = object["length"] as? Int { length = v }
+        if let v = object["seed"] as? Int { dataSeed = UInt64(v) }
+        if let v = object["tokenRange"] as? [Int], v.count == 2 { tokenRange = "\(v[0]):\(v[1])" }
+    }
+}
+
+/// `locus scrub HYPOTHESIS` / `locus scrub --recipe FILE`: causal scrubbing (METHODS.md §9).
+struct Scrub: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Causal scrubbing of a component-level hypothesis: loss recovered with a bootstrap CI.",
+        discussion: """
+            HYPOTHESIS is a JSON file: {"components": [{"component": "L5H1" | ["embed", "mlp3"], \
+            "feature": "input|nothing|label|column:NAME|token:P"}, {"heads": "top:16:RANKING.json", \
+            "feature": "input"}, {"mlps": "all", "feature": "input"}]}. Every component not named is \
+            resampled from a random input. Loss recovered = (L_base − L_scrubbed)/(L_base − L_model), \
+            L_base = the --baseline hypothesis (default: none, everything resampled). \
+            With --recipe, runs a whole worked example (Recipes/scrub-induction.json, \
+            Recipes/scrub-truthfulqa.json): optional head finding by ablation, then head-set \
+            hypotheses (found:K, top:K:FILE, random:K:SEED, all) on top of the recipe's baseline.
+            """)
+
+    @OptionGroup var options: ModelOptions
+    @OptionGroup var taskOptions: ScrubTaskOptions
+    @Argument(help: "Hypothesis JSON file.") var hypothesis: String?
+    @Option(help: "A recipe JSON file (runs the whole worked example).") var recipe: String?
+    @Option(help: "Baseline hypothesis JSON (default: the empty hypothesis).") var baseline: String?
+    @Option(help: "Levels of the treeified model built explicitly.") var depth: Int = 1
+    @Option(help: "Random inputs per run shared by the unimportant components.") var randomSources: Int = 1
+    @Option(help: "Position alignment across lengths: start or end.") var alignment: String = "start"
+    @Option(help: "Seed of the scrubbing draws.") var seed: UInt64 = 0
+    @Option(help: "Scrub draws per item.") var draws: Int = 1
+    @Option(help: "Bootstrap resamples.") var bootstrap: Int = 1000
+    @Option(help: "Tokens per forward call.") var tokensPerCall: Int = 1024
+    @Option(help: "Also write the JSON record here.") var output: String?
+    @Flag(help: "Print the JSON record instead of the table.") var json = false
+
+    func validate() throws {
+        guard (hypothesis == nil) != (recipe == nil) else {
+            throw ValidationError("give a HYPOTHESIS file or --recipe FILE (one of them)")
+        }
+        guard PositionAlignment(rawValue: alignment) != nil else { throw ValidationError("--alignment start|end") }
+        guard depth >= 1, draws >= 1, randomSources >= 1 else { throw ValidationError("depth, draws, random sources ≥ 1") }
+    }
+
+    func run() throws {
+        let lm = try options.load()
+        var task = taskOptions
+        var settings = ScrubSettings()
+        settings.depth = depth
+        settings.randomSources = randomSources
+        settings.alignment = PositionAlignment(rawValue: alignment)!
+        settings.seed = seed
+        settings.draws = draws
+        settings.tokensPerCall = tokensPerCall
+        var bootstrapResamples = bootstrap
+        var root: [String: Any] = [:]
+        if let recipe {
+            guard let data = FileManager.default.contents(atPath: recipe),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { throw ValidationError("cannot read recipe \(recipe) as a JSON object") }
+            root = object
+            if let t = root["task"] as? [String: Any] { task.apply(t) }
+            if let s = root["scrub"] as? [String: Any] {
+                if let v = s["depth"] as? Int { settings.depth = v }
+                if let v = s["randomSources"] as? Int { settings.randomSources = v }
+                if let v = s["alignment"] as? String, let a = PositionAlignment(rawValue: v) { settings.alignment = a }
+                if let v = s["seed"] as? Int { settings.seed = UInt64(v) }
+                if let v = s["draws"] as? Int { settings.draws = v }
+                if let v = s["tokensPerCall"] as? Int { settings.tokensPerCall = v }
+                if let v = s["bootstrap"] as? Int { bootstrapResamples = v }
+            }
+        }
+        let sha = try SHA256.hex(ofFile: try options.resolvedURL())
+        let items = try task.items(lm)
+        let config = lm.config
+        let scrubber = CausalScrubber(model: lm.model, items: items, settings: settings)
+        printError("scrub: \(items.count) items, depth \(settings.depth), seed \(settings.seed)")
+
+        func progress(_ label: String) -> ETAProgress { ETAProgress(label: label, unit: "runs") }
+        func scores(_ h: Hypothesis?) throws -> [Double] {
+            let bar = progress(h?.name ?? "model")
+            defer { bar.finish() }
+            return try h.map { try scrubber.scores($0, progress: { bar.update($0, $1) }) } ?? scrubber.modelScores(progress: { bar.update($0, $1) })
+        }
+
+        var record: [(String, JSON)] = [
+            ("command", .string("scrub")), ("modelSHA256", .string(sha)), ("task", task.record),
+            ("settings", .object([
+                ("depth", .int(settings.depth)), ("randomSources", .int(settings.randomSources)),
+                ("alignment", .string(settings.alignment.rawValue)), ("seed", .int(Int(settings.seed))),
+                ("draws", .int(settings.draws)), ("bootstrap", .int(bootstrapResamples)),
+            ])),
+        ]
+        if let recipe { record.append(("recipe", .string(recipe))) }
+
+        // Baseline and hypotheses.
+        var baseHypothesis = Hypothesis.empty
+        var baseEntries: [[String: Any]] = []
+        if let entries = root["baseline"] as? [[String: Any]] {
+            baseEntries = entries
+            baseHypothesis = try Hypothesis.parse(["name": "baseline", "components": entries], config: config)
+        } else if let baseline {
+            baseHypothesis = try Hypothesis.load(URL(fileURLWithPath: baseline), config: config)
+        }
+        var hypotheses: [Hypothesis] = []
+        if let hypothesis { hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: hypothesis), config: config)) }
+
+        // Optional head finding by per-head ablation (recipe "find").
+        var found: [AttentionHead] = []
+        if let find = root["find"] as? [String: Any] {
+            let kind = AblationKind(rawValue: find["ablation"] as? String ?? "resample") ?? .resample
+            var scan = AblationScan(model: lm.model, items: items)
+            scan.seed = UInt64(find["seed"] as? Int ?? 0)
+            scan.alignment = settings.alignment
+            scan.tokensPerCall = settings.tokensPerCall
+            let heads = AttentionHead.all(in: config)
+            var means: [ActivationSite: [Float]] = [:]
+            if kind == .mean {
+                for l in 0..<config.layerCount {
+                    let site = ActivationSite.headOutput(layer: l)
+                    means[site] = try MeanActivations.cached(
+                        model: lm.model, modelSHA256: sha, site: site, inputs: items.flatMap(\.sequences),
+                        directory: URL(fileURLWithPath: "runs/cache/means")).mean
+                }
+            }
+            let bar = ETAProgress(label: "ablate heads", unit: "runs")
+            let table = try scan.scores(
+                groups: [[]] + heads.map { [ComponentSlice.head($0, config: config)] }, kind: kind, means: means,
+                progress: { bar.update($0, $1) })
+            bar.finish()
+            let clean = Bootstrap.mean(table[0])
+            // Effect = how much worse the metric gets: loss up for loss items, margin down otherwise.
+            let sign: Double = items.allSatisfy(\.isLoss) ? 1 : -1
+            let effects = heads.indices.map { sign * (Bootstrap.mean(table[$0 + 1]) - clean) }
+            let order = heads.indices.sorted { effects[$0] > effects[$1] }
+            let top = find["top"] as? Int ?? 10
+            found = order.prefix(top).map { heads[$0] }
+            record.append(("find", .object([
+                ("ablation", .string(kind.rawValue)), ("seed", .int(Int(scan.seed))), ("cleanMetric", .double(clean)),
+                ("heads", .array(order.prefix(max(top, 20)).map { i -> JSON in
+                    .object([("head", .string(heads[i].description)), ("effect", .double(effects[i]))])
+                })),
+            ])))
+            printError("head ablation (\(kind.rawValue)), metric increase of the top heads:")
+            for i in order.prefix(max(top, 10)) {
+                printError(String(format: "  %-7@ %+.4f", heads[i].description as NSString, effects[i]))
+            }
+        }
+        for set in root["headSets"] as? [String] ?? [] {
+            let heads: [AttentionHead]
+            if set.hasPrefix("found:"), let k = Int(set.dropFirst(6)) {
+                heads = Array(found.prefix(k))
+            } else {
+                heads = try HeadSelection(parsing: set).resolve(in: config)
+            }
+            let entries = baseEntries + [["component": heads.map(\.description), "feature": "input"]]
+            hypotheses.append(try Hypothesis.parse(["name": set, "components": entries], config: config))
+        }
+        for file in root["hypotheses"] as? [String] ?? [] {
+            hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: file), config: config))
+        }
+
+        let model = try scores(nil)
+        let base = try scores(baseHypothesis)
+        let bootstrapSeed = settings.seed &+ 1
+        var results: [JSON] = []
+        var rows: [String] = [
+            String(format: "%-28@ %10@ %10@ %22@", "hypothesis" as NSString, "metric" as NSString,
+                   "recovered" as NSString, "95% CI" as NSString),
+            String(format: "%-28@ %10.4f", "model" as NSString, Bootstrap.mean(model)),
+            String(format: "%-28@ %10.4f %10.4f", ("baseline (\(baseHypothesis.name))") as NSString, Bootstrap.mean(base), 0.0),
+        ]
+        for h in hypotheses {
+            let s = try scores(h)
+            let r = Bootstrap.recovered(model: model, scrubbed: s, random: base)
+            let ci = Bootstrap.interval(
+                model: model, scrubbed: s, random: base, resamples: bootstrapResamples, seed: bootstrapSeed)
+            results.append(.object([
+                ("name", .string(h.name)), ("components", .int(h.important.count)),
+                ("heads", .array(h.order.compactMap { if case .head(let x) = $0 { return .string(x.description) } else { return nil } })),
+                ("features", .object(h.summary.filter { !$0.0.hasPrefix("L") }.map { ($0.0, .string($0.1)) })),
+                ("scrubbedMetric", .double(Bootstrap.mean(s))), ("lossRecovered", .double(r)),
+                ("ci95", .array([.double(ci.low), .double(ci.high)])),
+            ]))
+            rows.append(String(format: "%-28@ %10.4f %10.4f   [%7.4f, %7.4f]", h.name as NSString, Bootstrap.mean(s), r, ci.low, ci.high))
+        }
+        record += [
+            ("metric", .string(items.allSatisfy(\.isLoss) ? "mean loss (nats)" : "log-prob margin true − false")),
+            ("modelMetric", .double(Bootstrap.mean(model))),
+            ("baseline", .object([("name", .string(baseHypothesis.name)), ("metric", .double(Bootstrap.mean(base)))])),
+            ("bootstrapSeed", .int(Int(bootstrapSeed))),
+            ("hypotheses", .array(results)),
+        ]
+        let out = JSON.object(record)
+        if let output {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data((out.text + "\n").utf8).write(to: URL(fileURLWithPath: output))
+        }
+        if json { printJSON(out) } else { print(rows.joined(separator: "\n")) }
+    }
+}
