@@ -71,6 +71,7 @@ let package = Package(
                 "LocusTracing",
                 "LocusEditing",
                 "LocusRecipes",
+                "LocusScrubbing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),
