@@ -247,6 +247,9 @@ final class ITIExecutor: RunExecutor {
     let evaluation: TruthfulQARunEvaluator
     private var rankings: [String: ProbeRanking] = [:]
     private var activations: [String: HeadActivations] = [:]
+    /// α = 0 adds exact zeros, so every head set gives the unedited model's numbers: computed
+    /// once per (ranking, data, metrics) and copied into the other α = 0 runs.
+    private var unedited: [String: [String: JSONValue]] = [:]
 
     init(evaluation: TruthfulQARunEvaluator) { self.evaluation = evaluation }
 
@@ -273,6 +276,14 @@ final class ITIExecutor: RunExecutor {
             }
             acts = activations[path]
         }
+        let uneditedKey = [path, run.data.json.canonicalText, run.metrics.joined(separator: ",")].joined(separator: "|")
+        if alpha == 0, var m = unedited[uneditedKey] {
+            m["unedited_copied"] = .bool(true)
+            m["heads_per_fold"] = .array(ranking.folds.indices.map { f in
+                .array((headSet.perFold.map { $0[f] } ?? headSet.heads).map(JSONValue.string))
+            })
+            return m
+        }
         let folds = ranking.folds.count
         let perFold = run.data.questions > 0 ? (run.data.questions + folds - 1) / folds : 0
         var groups: [TruthfulQARunEvaluator.Group] = []
@@ -290,6 +301,7 @@ final class ITIExecutor: RunExecutor {
         var m = try evaluation.evaluate(groups, run: run)
         m["heads_per_fold"] = .array(foldHeads)
         m["positions"] = JSONValue(StandardPositions.descriptions.mapValues(JSONValue.string))
+        if alpha == 0 { unedited[uneditedKey] = m }
         return m
     }
 }
