@@ -1,9 +1,266 @@
 import ArgumentParser
 import Foundation
+import LocusData
+import LocusEditing
+import LocusFigures
+import LocusModel
+import LocusTracing
 
+/// `locus edit recipe FILE`: the Hase et al. analysis ("analysis": "hase") or Reber's
+/// interchange-agreement test ("analysis": "interchange") from a recipe in Recipes/.
+///
+/// Results go to `<output>/results.jsonl`, one record per fact, rewritten atomically after
+/// each fact (temp file + rename); a rerun skips facts already there (resume). The table and
+/// figure are written at the end from all records.
 struct EditRecipe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "recipe", abstract: "Run a Hase or interchange analysis recipe (Recipes/*.json).")
+        commandName: "recipe",
+        abstract: "Run a Hase or interchange analysis recipe (Recipes/*.json), resumable.")
     @Argument(help: "Recipe file.") var file: String
-    func run() throws { throw ValidationError("not implemented yet") }
+    @Option(help: "Worker threads for BLAS.") var threads: Int = 2
+
+    struct Recipe: Decodable {
+        var analysis: String
+        var model: String?
+        var data: String
+        var records: Int
+        var offset: Int
+        var seed: UInt64
+        var layers: [Int]
+        var output: String
+        var tracing: TracingSettings
+        var rome: ROMESettings
+        var keyStatistics: KeyStatisticsSample
+    }
+    struct TracingSettings: Decodable {
+        var kind: String
+        var window: Int
+        var samples: Int
+        var noise: Double
+    }
+    struct ROMESettings: Decodable {
+        var steps: Int
+        var contexts: Int
+        var contextSeed: UInt64
+    }
+
+    func run() throws {
+        let recipe = try JSONDecoder().decode(Recipe.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+        var options = try ModelOptions.parse(["--threads", "\(threads)"] + (recipe.model.map { ["--model", $0] } ?? []))
+        options.threads = threads
+        let lm = try options.load()
+        var settings = try EditSettings.parse([])
+        settings.steps = recipe.rome.steps
+        settings.contexts = recipe.rome.contexts
+        settings.contextSeed = recipe.rome.contextSeed
+        settings.statsSplit = recipe.keyStatistics.split
+        settings.statsChunks = recipe.keyStatistics.chunkCount
+        settings.statsChunkTokens = recipe.keyStatistics.chunkTokens
+        settings.statsSeed = recipe.keyStatistics.seed
+        let session = try EditSession(lm: lm, options: options, settings: settings)
+        try session.prepareStatistics(recipe.layers)
+        let out = URL(fileURLWithPath: recipe.output)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let results = out.appendingPathComponent("results.jsonl")
+        var lines = ((try? String(contentsOf: results, encoding: .utf8)) ?? "")
+            .split(separator: "\n").map(String.init)
+        var done = Set(lines.compactMap { line -> String? in
+            guard let d = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return d["fact"] as? String
+        })
+        let data = try DataLocation.resolve(searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+        let facts = try recipe.analysis == "hase" ? haseFacts(recipe, data) : interchangeFacts(recipe, data, lm)
+        let progress = ProgressReporter(label: "\(recipe.analysis) recipe")
+        for (i, fact) in facts.enumerated() where !done.contains(fact.id) {
+            let record = try recipe.analysis == "hase"
+                ? haseRecord(fact, recipe, session) : interchangeRecord(fact, recipe, session)
+            lines.append(record.text)
+            done.insert(fact.id)
+            try (lines.joined(separator: "\n") + "\n").write(to: results, atomically: true, encoding: .utf8)
+            progress.update(i + 1, facts.count)
+        }
+        progress.finish()
+        try summarise(recipe, lines: lines, out: out)
+    }
+
+    struct Fact {
+        var id: String
+        var prompt: String
+        var subject: String
+        var answer: String
+        var target: String
+        var counterfactual: String?
+    }
+
+    func haseFacts(_ recipe: Recipe, _ data: DataLocation) throws -> [Fact] {
+        try CounterFact.load(data.url(recipe.data)).dropFirst(recipe.offset).prefix(recipe.records).map {
+            Fact(id: "case-\($0.caseID)", prompt: $0.prompt, subject: $0.subject, answer: $0.groundTruth,
+                 target: $0.targetNew, counterfactual: nil)
+        }
+    }
+
+    /// Known facts with an automatic counterfactual (same template, subject length, prompt length,
+    /// different answer); the edit target is the counterfactual's answer.
+    func interchangeFacts(_ recipe: Recipe, _ data: DataLocation, _ lm: LanguageModel) throws -> [Fact] {
+        let knowns = try KnownFacts.load(data.url(recipe.data))
+        var facts: [Fact] = []
+        for fact in knowns.dropFirst(recipe.offset) where facts.count < recipe.records {
+            guard let other = TraceJob.findCounterfactual(for: fact, among: knowns, tokenizer: lm.tokenizer)
+            else { continue }
+            facts.append(Fact(id: "known-\(fact.id)", prompt: fact.prompt, subject: fact.subject,
+                              answer: fact.attribute, target: other.attribute, counterfactual: other.prompt))
+        }
+        return facts
+    }
+
+    /// Tracing effect per layer and ROME's rewrite score per layer for one CounterFact record.
+    func haseRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
+        let lm = session.lm
+        let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
+        guard let kind = TraceKind(rawValue: recipe.tracing.kind) else { throw ValidationError("kind") }
+        let std = CausalTracer.embeddingStandardDeviation(lm.model)
+        let trace = try CausalTracer(model: lm.model).trace(
+            TraceRequest(tokens: located.tokens, subject: located.subject,
+                         answer: lm.tokenizer.encode(" " + fact.answer)[0]),
+            corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: recipe.seed),
+            configuration: TraceConfiguration(kinds: [kind], layers: recipe.layers, window: recipe.tracing.window))
+        let record = CounterFactRecord(
+            caseID: 0, prompt: fact.prompt, subject: fact.subject, targetNew: fact.target,
+            groundTruth: fact.answer, rephrasePrompt: fact.prompt, localityPrompt: fact.prompt,
+            localityGroundTruth: fact.answer)
+        var rewrite: [Double] = [], efficacy: [Bool] = []
+        for layer in recipe.layers {
+            let before = try CounterFactMetrics.score(record, languageModel: lm)
+            let (backup, _) = try session.apply(
+                EditRequest(prompt: fact.prompt, subject: fact.subject, target: fact.target),
+                method: "rome", layer: layer)
+            let after = try CounterFactMetrics.score(record, languageModel: lm)
+            backup?.restore(into: lm.model)
+            let o = CounterFactOutcome(caseID: 0, before: before, after: after)
+            rewrite.append(o.rewriteScore)
+            efficacy.append(o.efficacy)
+        }
+        return .object([
+            ("fact", .string(fact.id)), ("prompt", .string(fact.prompt)), ("target", .string(fact.target)),
+            ("layers", .array(recipe.layers.map(JSON.int))),
+            ("tracing_effect", vector(trace.layerEffects(kind) ?? [])),
+            ("tracing_effect_last_subject", vector(trace.lastSubjectTokenEffects(kind) ?? [])),
+            ("clean_probability", .double(trace.clean.probability)),
+            ("corrupt_probability", .double(trace.corrupt.probability)),
+            ("rewrite_score", vector(rewrite)), ("efficacy", .array(efficacy.map(JSON.bool))),
+            ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome")),
+        ])
+    }
+
+    /// Per layer: does ROME (target = counterfactual answer) flip the label at the prompt, and
+    /// does patching resid_post / mlp_out at the last subject token from the counterfactual run?
+    func interchangeRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
+        let lm = session.lm
+        let tokens = lm.tokenizer.encode(fact.prompt)
+        let cf = lm.tokenizer.encode(fact.counterfactual!)
+        let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
+        let o = lm.tokenizer.encode(" " + fact.answer)[0], o2 = lm.tokenizer.encode(" " + fact.target)[0]
+        let tracer = CausalTracer(model: lm.model)
+        let position = located.subject.upperBound - 1
+        let post = try tracer.interchangePatch(
+            tokens: tokens, counterfactual: cf, position: position, layers: recipe.layers,
+            site: .residualPost(layer: 0), answer: o, alternative: o2)
+        let mlp = try tracer.interchangePatch(
+            tokens: tokens, counterfactual: cf, position: position, layers: recipe.layers,
+            site: .mlpOut(layer: 0), answer: o, alternative: o2)
+        func diff() throws -> Double {
+            let row = try lm.model.forward([tokens], logits: .last).last(sequence: 0)
+            return Double(row[o] - row[o2])
+        }
+        let clean = try diff()
+        var edited: [Double] = []
+        for layer in recipe.layers {
+            let (backup, _) = try session.apply(
+                EditRequest(prompt: fact.prompt, subject: fact.subject, target: fact.target),
+                method: "rome", layer: layer)
+            edited.append(try diff())
+            backup?.restore(into: lm.model)
+        }
+        return .object([
+            ("fact", .string(fact.id)), ("prompt", .string(fact.prompt)),
+            ("counterfactual", .string(fact.counterfactual!)), ("answer", .string(fact.answer)),
+            ("alternative", .string(fact.target)), ("layers", .array(recipe.layers.map(JSON.int))),
+            ("clean_logit_difference", .double(clean)),
+            ("edit_logit_difference", vector(edited)), ("patch_resid_post_logit_difference", vector(post)),
+            ("patch_mlp_out_logit_difference", vector(mlp)),
+            ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome")),
+        ])
+    }
+
+    func summarise(_ recipe: Recipe, lines: [String], out: URL) throws {
+        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        func doubles(_ r: [String: Any], _ k: String) -> [Double] { (r[k] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? [] }
+        var table = ""
+        if recipe.analysis == "hase" {
+            var observations: [HaseObservation] = []
+            for (f, r) in records.enumerated() {
+                let effect = doubles(r, "tracing_effect"), score = doubles(r, "rewrite_score")
+                for (j, l) in recipe.layers.enumerated() where j < effect.count && j < score.count {
+                    observations.append(HaseObservation(fact: f, layer: l, tracingEffect: effect[j], editSuccess: score[j]))
+                }
+            }
+            let a = HaseAnalysis(observations)
+            table = """
+                | model | R² |
+                |---|---|
+                | layer (factor) | \(String(format: "%.3f", a.layerOnly.rSquared)) |
+                | tracing effect | \(String(format: "%.3f", a.tracingOnly.rSquared)) |
+                | both + interaction | \(String(format: "%.3f", a.both.rSquared)) |
+
+                gain of both over layer: \(String(format: "%.3f", a.gain)); F(\(a.fTest.numeratorDegrees), \(a.fTest.denominatorDegrees)) = \(String(format: "%.3f", a.fTest.statistic)), p = \(String(format: "%.3g", a.fTest.pValue)); \(observations.count) observations from \(records.count) facts.
+
+                """
+            printJSON(.object([
+                ("analysis", .string("hase")), ("facts", .int(records.count)), ("observations", .int(observations.count)),
+                ("r2_layer", .double(a.layerOnly.rSquared)), ("r2_tracing", .double(a.tracingOnly.rSquared)),
+                ("r2_both", .double(a.both.rSquared)), ("gain", .double(a.gain)),
+                ("f", .double(a.fTest.statistic)), ("f_df1", .int(a.fTest.numeratorDegrees)),
+                ("f_df2", .int(a.fTest.denominatorDegrees)), ("p", .double(a.fTest.pValue)),
+            ]))
+            let meanEffect = recipe.layers.indices.map { j in observations.filter { $0.layer == recipe.layers[j] }.map(\.tracingEffect).reduce(0, +) / Double(max(1, records.count)) }
+            let meanScore = recipe.layers.indices.map { j in observations.filter { $0.layer == recipe.layers[j] }.map(\.editSuccess).reduce(0, +) / Double(max(1, records.count)) }
+            let chart = LineChart(
+                x: recipe.layers.map(Double.init),
+                series: [.init(name: "tracing effect", values: meanEffect, color: "#1b7837"),
+                         .init(name: "ROME rewrite score", values: meanScore, color: "#762a83")],
+                title: "Tracing effect vs edit success by layer", xLabel: "layer", yLabel: "mean over facts")
+            try chart.svg().write(to: out.appendingPathComponent("hase.svg"), atomically: true, encoding: .utf8)
+        } else {
+            var outcomes: [(layer: Int, edit: Bool, patch: Bool)] = []
+            var outcomesMLP: [(layer: Int, edit: Bool, patch: Bool)] = []
+            for r in records {
+                let e = doubles(r, "edit_logit_difference"), p = doubles(r, "patch_resid_post_logit_difference")
+                let m = doubles(r, "patch_mlp_out_logit_difference")
+                for (j, l) in recipe.layers.enumerated() where j < e.count {
+                    outcomes.append((l, e[j] < 0, p[j] < 0))
+                    outcomesMLP.append((l, e[j] < 0, m[j] < 0))
+                }
+            }
+            let rows = AgreementRow.table(outcomes), rowsMLP = AgreementRow.table(outcomesMLP)
+            table = "| layer | facts | ROME flips | resid_post patch flips | agreement | mlp_out patch flips | agreement |\n|---|---|---|---|---|---|---|\n"
+            for (r, m) in zip(rows, rowsMLP) {
+                table += "| \(r.layer) | \(r.count) | \(r.editFlips) | \(r.patchFlips) | \(String(format: "%.2f", r.agreement)) | \(m.patchFlips) | \(String(format: "%.2f", m.agreement)) |\n"
+            }
+            printJSON(.object([
+                ("analysis", .string("interchange")), ("facts", .int(records.count)),
+                ("agreement_resid_post", vector(rows.map(\.agreement))),
+                ("agreement_mlp_out", vector(rowsMLP.map(\.agreement))),
+                ("layers", .array(rows.map { .int($0.layer) })),
+            ]))
+            let chart = LineChart(
+                x: rows.map { Double($0.layer) },
+                series: [.init(name: "resid_post patch", values: rows.map(\.agreement), color: "#762a83"),
+                         .init(name: "mlp_out patch", values: rowsMLP.map(\.agreement), color: "#1b7837")],
+                title: "Agreement of ROME flips and interchange-patch flips", xLabel: "layer",
+                yLabel: "agreement rate", yRange: 0...1)
+            try chart.svg().write(to: out.appendingPathComponent("interchange.svg"), atomically: true, encoding: .utf8)
+        }
+        try table.write(to: out.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
+        printError(table)
+    }
 }

@@ -22,7 +22,7 @@ final class RealModelTraceTests: XCTestCase {
         XCTAssertLessThan(result.corrupt.probability, result.clean.probability)
         let grid = try XCTUnwrap(result.grid(.hidden)).probability
         XCTAssertEqual(grid[prompt.tokens.count - 1][2], result.clean.probability, accuracy: 1e-4)
-        // Restoring layer 0 at the last subject token recovers much of the answer.
-        XCTAssertGreaterThan(grid[prompt.subject.upperBound - 1][0], result.corrupt.probability)
+        // Before the subject nothing is corrupted: those cells are the corrupted score.
+        XCTAssertEqual(grid[0][1], result.corrupt.probability)
     }
 }
