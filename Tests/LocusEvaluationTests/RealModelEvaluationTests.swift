@@ -37,11 +37,11 @@ final class RealModelEvaluationTests: XCTestCase {
     func testPrefixReuseMatchesScoringWholePrompts() throws {
         let lm = try EvaluationTestSupport.smolLM()
         let tqa = try EvaluationTestSupport.truthfulQA()
-        let questions = tqa.questions(ids: [0, 38])
+        let questions = tqa.questions(ids: [38])
         let evaluator = try MultipleChoiceEvaluator(model: lm, answersPerBatch: 3)
         for edit in [nil, intervention(lm)] {
             let run = try evaluator.evaluate(questions, intervention: edit)
-            XCTAssertEqual(run.results.map(\.questionID), [0, 38])
+            XCTAssertEqual(run.results.map(\.questionID), [38])
             for (q, result) in zip(questions, run.results) {
                 let sets = MultipleChoiceEvaluator.answerSets(q)
                 let prompt = lm.tokenizer.encode(TruthfulQAPrompt().prompt(q.question))
@@ -57,6 +57,22 @@ final class RealModelEvaluationTests: XCTestCase {
                 XCTAssertLessThanOrEqual(result.metrics.mc2, 1)
             }
         }
+        // An edit of the prompt tokens too: whole prompts are computed with it.
+        let v = (0..<64).map { Float(cos(Double($0))) }
+        let everywhere = Intervention(name: "all", editsPrompt: true, positions: [:]) { _ in
+            [VectorAddition(site: .headOutput(layer: 4), columnStart: 0, vector: v, positions: .all)]
+        }
+        let q = questions[0]
+        let sets = MultipleChoiceEvaluator.answerSets(q)
+        let reference = try lm.model.scoreContinuations(
+            prompt: lm.tokenizer.encode(TruthfulQAPrompt().prompt(q.question)),
+            continuations: (sets.true + sets.false).map { lm.tokenizer.encode(" " + $0) },
+            hooks: everywhere.hooks(.sideEffects))
+        let run = try evaluator.evaluate(questions, intervention: everywhere)
+        for (a, b) in zip(run.results[0].trueScores + run.results[0].falseScores, reference.map(\.total)) {
+            XCTAssertEqual(a, b, accuracy: 2e-3)
+        }
+
         let base = try evaluator.evaluate(questions)
         let edited = try evaluator.evaluate(questions, intervention: intervention(lm))
         XCTAssertNotEqual(base.results[0].falseScores, edited.results[0].falseScores)
@@ -67,13 +83,13 @@ final class RealModelEvaluationTests: XCTestCase {
         let lm = try EvaluationTestSupport.smolLM()
         let tqa = try EvaluationTestSupport.truthfulQA()
         let questions = tqa.questions(ids: [0, 1, 2])
-        let evaluator = try GenerationEvaluator(model: lm, maxNewTokens: 24, batchSize: 2)
+        let evaluator = try GenerationEvaluator(model: lm, maxNewTokens: 16, batchSize: 2)
         let (answers, summary) = try evaluator.evaluate(questions)
         XCTAssertEqual(answers.count, 3)
         for (q, generated) in zip(questions, answers) {
             let prompt = lm.tokenizer.encode(TruthfulQAPrompt().prompt(q.question))
             var produced: [Int] = []
-            _ = try lm.model.generateGreedy(prompt: prompt, maxTokens: 24) { token in
+            _ = try lm.model.generateGreedy(prompt: prompt, maxTokens: 16) { token in
                 produced.append(token)
             }
             let single = GenerationMetrics.cutAtNextQuestion(lm.tokenizer.decode(produced))
@@ -98,7 +114,7 @@ final class RealModelEvaluationTests: XCTestCase {
         let edit = intervention(lm)
         let evaluator = SideEffectEvaluator(model: lm, documentsPerBatch: 1)
         let (original, edited) = try evaluator.evaluate(sample, interventions: [noOp, edit])
-        XCTAssertEqual(edited[0].crossEntropy, original.crossEntropy, accuracy: 1e-9)
+        XCTAssertEqual(edited[0].crossEntropy, original.crossEntropy, accuracy: 1e-6)
         XCTAssertEqual(edited[0].klFromOriginal, 0, accuracy: 1e-5)
         XCTAssertGreaterThan(original.crossEntropy, 1)
         XCTAssertLessThan(original.crossEntropy, 10)
