@@ -64,7 +64,8 @@ struct EvalTruthfulQA: ParsableCommand {
     @Option(help: "Also write the JSON record to this file.") var output: String?
     @Flag(help: "Include per-question results (scores, generations) in the record.") var perQuestion = false
     @Option(help: "Data folder (default $LOCUS_DATA or ../shared/data).") var data: String?
-    @Option(help: "Answers per packed batch in MC scoring.") var answersPerBatch: Int = 8
+    @Option(help: "Answers per packed forward call in MC scoring.") var answersPerBatch: Int = 32
+    @Option(help: "Questions whose answers are packed together in MC scoring.") var questionsPerBatch: Int = 4
     @Option(help: "Questions decoded together in generation.") var generationBatch: Int = 8
 
     func validate() throws {
@@ -215,7 +216,8 @@ struct EvalTruthfulQA: ParsableCommand {
         // Multiple choice.
         var mcRuns: [MultipleChoiceRun?] = Array(repeating: nil, count: groups.count)
         if mc {
-            let evaluator = try MultipleChoiceEvaluator(model: lm, answersPerBatch: answersPerBatch)
+            let evaluator = try MultipleChoiceEvaluator(
+                model: lm, answersPerBatch: answersPerBatch, questionsPerBatch: questionsPerBatch)
             let progress = ETAProgress(label: "MC", unit: "questions")
             var before = 0
             for (g, group) in groups.enumerated() {

@@ -23,21 +23,30 @@ public struct Intervention {
     /// context → where the edit fires, for the run record.
     public var positions: [String: String]
     public var hooks: (EvaluationContext) -> [ActivationHook]
+    /// Optional: MC-scoring hooks for a packed batch whose sequences have different prompt
+    /// lengths (one per sequence). With it, the MC evaluator packs answers of several questions
+    /// into one forward call; without it, it scores one question per call.
+    public var multipleChoiceHooks: (([Int]) -> [ActivationHook])?
 
     public init(
         name: String, editsPrompt: Bool = false, positions: [String: String],
+        multipleChoiceHooks: (([Int]) -> [ActivationHook])? = nil,
         hooks: @escaping (EvaluationContext) -> [ActivationHook]
     ) {
         self.name = name
         self.editsPrompt = editsPrompt
         self.positions = positions
+        self.multipleChoiceHooks = multipleChoiceHooks
         self.hooks = hooks
     }
 
     /// An edit placed as METHODS.md §2 prescribes for ITI: answer tokens in MC scoring, the last
     /// position during generation, all tokens for CE/KL. `make` builds the hooks for positions.
     public static func standard(name: String, make: @escaping (Positions) -> [ActivationHook]) -> Intervention {
-        Intervention(name: name, editsPrompt: false, positions: StandardPositions.descriptions) { context in
+        Intervention(
+            name: name, editsPrompt: false, positions: StandardPositions.descriptions,
+            multipleChoiceHooks: { make(.from($0)) }
+        ) { context in
             switch context {
             case .multipleChoice(let promptLength): make(.from([promptLength]))
             case .generation: make(.last)

@@ -30,23 +30,34 @@ public struct MultipleChoiceRun: Codable, Equatable, Sendable {
 /// a period, as ITI's `tqa_run_probs`): each answer's score is the sum of its token log-probs
 /// after the prompt.
 ///
-/// Reuse: the shared prefix (instruction + primer) is computed once per evaluator; per question
-/// the question tokens are computed once on a copy of it; the answers then run as one packed
-/// batch (up to `answersPerBatch`), each on a copy of the question's keys and values. An
-/// intervention that edits the prompt (`editsPrompt`) gets whole prompts computed with it.
+/// Reuse and packing: the shared prefix (instruction + primer) is computed once per evaluator.
+/// Questions go `questionsPerBatch` at a time: their question tokens run as one packed batch,
+/// each on a copy of the prefix's keys and values; then the answers of all those questions run
+/// packed `answersPerBatch` to a forward call, each on a copy of its question's keys and values
+/// (a short last chunk is padded with one-token filler sequences, so one KV cache serves every
+/// call). Packing answers of different questions needs per-sequence edit positions, so an
+/// intervention without `multipleChoiceHooks` is scored one question at a time. An intervention
+/// that edits the prompt (`editsPrompt`) gets whole prompts computed with it.
 public final class MultipleChoiceEvaluator {
     public let model: LanguageModel
     public let prompt: TruthfulQAPrompt
     public let answersPerBatch: Int
+    public let questionsPerBatch: Int
     let prefix: [Int]
     let prefixCache: KVCache
-    private var answerCaches: [Int: KVCache] = [:]
+    private var questionCaches: [Int: KVCache] = [:]
+    private var answerCache: KVCache?
+    private var questionCapacity = 0
     private var answerCapacity = 0
 
-    public init(model: LanguageModel, prompt: TruthfulQAPrompt = .init(), answersPerBatch: Int = 8) throws {
+    public init(
+        model: LanguageModel, prompt: TruthfulQAPrompt = .init(), answersPerBatch: Int = 32,
+        questionsPerBatch: Int = 4
+    ) throws {
         self.model = model
         self.prompt = prompt
         self.answersPerBatch = max(1, answersPerBatch)
+        self.questionsPerBatch = max(1, questionsPerBatch)
         prefix = model.tokenizer.encode(prompt.sharedPrefix)
         prefixCache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, 1))
         if !prefix.isEmpty { _ = try model.model.forward([prefix], cache: prefixCache, logits: .none) }
@@ -62,17 +73,18 @@ public final class MultipleChoiceEvaluator {
 
     public typealias Progress = (Int, Int, Int) -> Void  // questions done, total, tokens so far
 
+    struct Prepared {
+        var question: [Int]
+        var answers: [[Int]]
+        var trueCount: Int
+        var best: Int
+    }
+
     public func evaluate(
         _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
     ) throws -> MultipleChoiceRun {
         let start = Date()
         let tokenizer = model.tokenizer
-        struct Prepared {
-            var question: [Int]
-            var answers: [[Int]]
-            var trueCount: Int
-            var best: Int
-        }
         let prepared = questions.map { q -> Prepared in
             let sets = Self.answerSets(q)
             let answers = (sets.true + sets.false).map { tokenizer.encode(prompt.answerContinuation($0)) }
@@ -82,29 +94,40 @@ public final class MultipleChoiceEvaluator {
         }
         let longestQuestion = prepared.map(\.question.count).max() ?? 0
         let longestAnswer = prepared.flatMap { $0.answers.map(\.count) }.max() ?? 0
-        let capacity = prefix.count + longestQuestion + longestAnswer
-        if capacity > answerCapacity {
-            answerCaches = [:]
-            answerCapacity = capacity
+        if prefix.count + longestQuestion > questionCapacity {
+            questionCaches = [:]
+            questionCapacity = prefix.count + longestQuestion
         }
-        let questionCache = KVCache(
-            config: model.config, sequences: 1, capacity: prefix.count + longestQuestion)
+        if prefix.count + longestQuestion + longestAnswer > answerCapacity {
+            answerCache = nil
+            answerCapacity = prefix.count + longestQuestion + longestAnswer
+        }
+        let packing = intervention == nil || intervention?.multipleChoiceHooks != nil
+        let groupSize = packing ? questionsPerBatch : 1
 
         var results: [MultipleChoiceQuestionResult] = []
         var tokens = 0, equivalent = 0, answerCount = 0
-        for (i, item) in prepared.enumerated() {
-            let scores = try score(item.question, item.answers, questionCache: questionCache, intervention: intervention)
-            let promptLength = prefix.count + item.question.count
-            tokens += item.question.count + item.answers.reduce(0) { $0 + max($1.count - 1, 0) }
-            equivalent += item.answers.reduce(0) { $0 + promptLength + $1.count }
-            answerCount += item.answers.count
-            let trueScores = Array(scores[0..<item.trueCount]), falseScores = Array(scores[item.trueCount...])
-            results.append(
-                MultipleChoiceQuestionResult(
-                    questionID: questions[i].id,
-                    metrics: MultipleChoiceMetrics(trueScores: trueScores, falseScores: falseScores, best: item.best),
-                    trueScores: trueScores, falseScores: falseScores, best: item.best))
-            progress?(i + 1, prepared.count, tokens)
+        var groupStart = 0
+        while groupStart < prepared.count {
+            let range = groupStart..<min(groupStart + groupSize, prepared.count)
+            groupStart = range.upperBound
+            let group = Array(prepared[range])
+            let scores = try score(group, intervention: intervention)
+            for (g, item) in group.enumerated() {
+                let promptLength = prefix.count + item.question.count
+                tokens += item.question.count + item.answers.reduce(0) { $0 + max($1.count - 1, 0) }
+                equivalent += item.answers.reduce(0) { $0 + promptLength + $1.count }
+                answerCount += item.answers.count
+                let trueScores = Array(scores[g][0..<item.trueCount])
+                let falseScores = Array(scores[g][item.trueCount...])
+                results.append(
+                    MultipleChoiceQuestionResult(
+                        questionID: questions[range.lowerBound + g].id,
+                        metrics: MultipleChoiceMetrics(
+                            trueScores: trueScores, falseScores: falseScores, best: item.best),
+                        trueScores: trueScores, falseScores: falseScores, best: item.best))
+            }
+            progress?(range.upperBound, prepared.count, tokens)
         }
         return MultipleChoiceRun(
             results: results, mean: .mean(results.map(\.metrics)), tokens: tokens,
@@ -112,50 +135,61 @@ public final class MultipleChoiceEvaluator {
             seconds: Date().timeIntervalSince(start))
     }
 
-    /// Σ log p(answer tokens | prompt) per answer.
-    func score(
-        _ question: [Int], _ answers: [[Int]], questionCache: KVCache, intervention: Intervention?
-    ) throws -> [Double] {
-        let promptLength = prefix.count + question.count
-        let hooks = intervention?.hooks(.multipleChoice(promptLength: promptLength)) ?? []
+    /// The intervention's hooks for sequences with these prompt lengths (filler sequences get a
+    /// length no position reaches).
+    func hooks(_ intervention: Intervention?, promptLengths: [Int]) -> [ActivationHook] {
+        guard let intervention else { return [] }
+        if let perSequence = intervention.multipleChoiceHooks { return perSequence(promptLengths) }
+        return intervention.hooks(.multipleChoice(promptLength: promptLengths[0]))
+    }
+
+    /// Σ log p(answer tokens | prompt) per answer, for each question of a group.
+    func score(_ group: [Prepared], intervention: Intervention?) throws -> [[Double]] {
+        let n = group.count
+        let promptLengths = group.map { prefix.count + $0.question.count }
+        let questionCache = questionCaches[n] ?? KVCache(config: model.config, sequences: n, capacity: questionCapacity)
+        questionCaches[n] = questionCache
         questionCache.reset()
-        let promptInput: [Int]
-        if intervention?.editsPrompt == true || prefix.isEmpty {
-            promptInput = prefix + question  // the edit reaches the prefix: no reuse
-        } else {
-            questionCache.copyPrefix(from: prefixCache, sequence: 0, to: 0)
-            promptInput = question
+        let reuse = !prefix.isEmpty && intervention?.editsPrompt != true
+        if reuse { for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) } }
+        let last = try model.model.forward(
+            group.map { reuse ? $0.question : prefix + $0.question }, cache: questionCache,
+            hooks: hooks(intervention, promptLengths: promptLengths), logits: .last)
+        var scores = group.enumerated().map { g, item -> [Double] in
+            let row = last.last(sequence: g)
+            let lse = LogSoftmax.logSumExp(row.baseAddress!, count: row.count)
+            return item.answers.map { $0.first.map { Double(row[$0] - lse) } ?? 0 }
         }
-        let last = try model.model.forward([promptInput], cache: questionCache, hooks: hooks, logits: .last)
-        let row = last.last(sequence: 0)
-        let lse = LogSoftmax.logSumExp(row.baseAddress!, count: row.count)
-        var scores = answers.map { $0.first.map { Double(row[$0] - lse) } ?? 0 }
 
         // Answer tokens but the last are inputs; each predicts the next.
-        let active = answers.indices.filter { answers[$0].count > 1 }
+        let items = group.indices.flatMap { g in
+            group[g].answers.indices.filter { group[g].answers[$0].count > 1 }.map { (g, $0) }
+        }
+        let width = answersPerBatch
+        let cache = answerCache ?? KVCache(config: model.config, sequences: width, capacity: answerCapacity)
+        answerCache = cache
+        let unreachable = Int.max / 2
         var chunkStart = 0
-        while chunkStart < active.count {
-            let chunk = Array(active[chunkStart..<min(chunkStart + answersPerBatch, active.count)])
+        while chunkStart < items.count {
+            let chunk = Array(items[chunkStart..<min(chunkStart + width, items.count)])
             chunkStart += chunk.count
-            let cache = answerCache(sequences: chunk.count)
             cache.reset()
-            for s in 0..<chunk.count { cache.copyPrefix(from: questionCache, sequence: 0, to: s) }
+            for (s, (g, _)) in chunk.enumerated() { cache.copyPrefix(from: questionCache, sequence: g, to: s) }
+            var inputs = chunk.map { g, a in Array(group[g].answers[a].dropLast()) }
+            var lengths = chunk.map { g, _ in promptLengths[g] }
+            while inputs.count < width {  // filler: one token at position 0, never edited, ignored
+                inputs.append([0])
+                lengths.append(unreachable)
+            }
             let logits = try model.model.forward(
-                chunk.map { Array(answers[$0].dropLast()) }, cache: cache, hooks: hooks, logits: .all)
-            for (s, a) in chunk.enumerated() {
-                for (t, target) in answers[a].dropFirst().enumerated() {
-                    scores[a] += Double(
-                        logits.logProbability(of: target, sequence: s, position: promptLength + t))
+                inputs, cache: cache, hooks: hooks(intervention, promptLengths: lengths), logits: .all)
+            for (s, (g, a)) in chunk.enumerated() {
+                for (t, target) in group[g].answers[a].dropFirst().enumerated() {
+                    scores[g][a] += Double(
+                        logits.logProbability(of: target, sequence: s, position: promptLengths[g] + t))
                 }
             }
         }
         return scores
-    }
-
-    private func answerCache(sequences: Int) -> KVCache {
-        if let cache = answerCaches[sequences] { return cache }
-        let cache = KVCache(config: model.config, sequences: sequences, capacity: answerCapacity)
-        answerCaches[sequences] = cache
-        return cache
     }
 }

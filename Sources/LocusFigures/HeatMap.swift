@@ -57,10 +57,14 @@ public struct HeatMap: Sendable {
     }
 
     public func element() -> SVGElement {
-        let left = 64.0, top = 44.0, barGap = 24.0, barWidth = 14.0, barLabelWidth = 56.0
+        let top = 44.0, barGap = 24.0, barWidth = 14.0, barLabelWidth = 56.0
         let plotWidth = cellWidth * Double(columnCount)
         let plotHeight = cellHeight * Double(rowCount)
-        let width = left + plotWidth + barGap + barWidth + barLabelWidth + 24
+        let natural = 64 + plotWidth + barGap + barWidth + barLabelWidth + 24
+        // A long title widens the figure (≈ 0.6 em per character); the plot stays centred.
+        let titleWidth = Self.estimatedTextWidth(title, size: 15) + 32
+        let left = 64 + max(0, titleWidth - natural) / 2
+        let width = max(natural, titleWidth)
         let height = top + plotHeight + 50
         let range = resolvedRange
         let color = LinearScale(domain: range, range: 0...1)
@@ -154,6 +158,11 @@ public struct HeatMap: Sendable {
                 .group(cells, className: "cells"), .group(marks, className: "highlights"),
                 .group(axes, className: "axes"), .group(bar, className: "colorbar"),
             ])
+    }
+
+    /// A rough width of `text` in pixels at `size` (Helvetica averages about 0.6 em a glyph).
+    static func estimatedTextWidth(_ text: String, size: Double) -> Double {
+        Double(text.count) * size * 0.6
     }
 
     /// The SVG document text.

@@ -37,11 +37,12 @@ final class RealModelEvaluationTests: XCTestCase {
     func testPrefixReuseMatchesScoringWholePrompts() throws {
         let lm = try EvaluationTestSupport.smolLM()
         let tqa = try EvaluationTestSupport.truthfulQA()
-        let questions = tqa.questions(ids: [38])
-        let evaluator = try MultipleChoiceEvaluator(model: lm, answersPerBatch: 3)
+        let questions = tqa.questions(ids: [38, 5, 0])
+        // Packs 2 questions per group, 7 answers per call: chunks span questions and get filler.
+        let evaluator = try MultipleChoiceEvaluator(model: lm, answersPerBatch: 7, questionsPerBatch: 2)
         for edit in [nil, intervention(lm)] {
             let run = try evaluator.evaluate(questions, intervention: edit)
-            XCTAssertEqual(run.results.map(\.questionID), [38])
+            XCTAssertEqual(run.results.map(\.questionID), [38, 5, 0])
             for (q, result) in zip(questions, run.results) {
                 let sets = MultipleChoiceEvaluator.answerSets(q)
                 let prompt = lm.tokenizer.encode(TruthfulQAPrompt().prompt(q.question))
@@ -76,6 +77,14 @@ final class RealModelEvaluationTests: XCTestCase {
         let base = try evaluator.evaluate(questions)
         let edited = try evaluator.evaluate(questions, intervention: intervention(lm))
         XCTAssertNotEqual(base.results[0].falseScores, edited.results[0].falseScores)
+        // Packing is only an arrangement: one question per call gives the same scores.
+        let single = try MultipleChoiceEvaluator(model: lm, answersPerBatch: 32, questionsPerBatch: 1)
+            .evaluate(questions, intervention: intervention(lm))
+        for (a, b) in zip(single.results, edited.results) {
+            for (x, y) in zip(a.trueScores + a.falseScores, b.trueScores + b.falseScores) {
+                XCTAssertEqual(x, y, accuracy: 2e-3)
+            }
+        }
         XCTAssertLessThan(base.tokens, base.equivalentTokens)
     }
 

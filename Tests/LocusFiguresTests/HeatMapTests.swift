@@ -39,6 +39,21 @@ final class HeatMapTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(barTicks.count, 3)
     }
 
+    func testLongTitlesWidenTheFigure() throws {
+        let short = HeatMap(values: [[0, 1]], title: "t", rowLabel: "r", columnLabel: "c")
+        let long = HeatMap(
+            values: [[0, 1]], title: String(repeating: "wide title ", count: 10), rowLabel: "r",
+            columnLabel: "c")
+        func width(_ map: HeatMap) throws -> Double {
+            let doc = try XMLDocument(xmlString: map.svg(), options: [])
+            let width = try doc.nodes(forXPath: "/*[local-name()='svg']/@width").first?.stringValue
+            let text = try XCTUnwrap(width)
+            return try XCTUnwrap(Double(text), text)
+        }
+        XCTAssertGreaterThan(try width(long), 110 * 15 * 0.6)
+        XCTAssertLessThan(try width(short), try width(long))
+    }
+
     func testColoursFollowValues() throws {
         let map = HeatMap(values: [[0, 1], [Double.nan, 0.5]], title: "t", rowLabel: "r", columnLabel: "c")
         let svg = map.svg()
