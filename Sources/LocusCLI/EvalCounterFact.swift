@@ -196,7 +196,7 @@ final class EditSession {
                 ("generation_after", genAfter.map(JSON.string) ?? .null),
                 ("optimisation", info),
             ]))
-            fflush(stdout)  // one line per record, visible while the run continues
+            fflush(nil)  // flush every stream: one line per record, visible while the run continues
             progress.update(i + 1, records.count)
         }
         progress.finish()

@@ -62,7 +62,7 @@ public enum HeadSelection: Equatable, Codable, Sendable, CustomStringConvertible
             }
             self = .top(count: k, rankingFile: parts[2])
         default:
-            let heads = text.split(separator: ",").map(String.init)
+            let heads = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             let parsed = heads.compactMap(AttentionHead.init)
             guard !heads.isEmpty, parsed.count == heads.count else {
                 throw HeadSelectionError(
