@@ -34,7 +34,7 @@ final class SmolLM2ParityTests: XCTestCase {
             XCTAssertEqual(
                 LogSoftmax.logSumExp(last.baseAddress!, count: last.count),
                 prompt.float("logsumexp"), accuracy: logitTolerance, name)
-            let positions = prompt.dict("positions")
+            let positions = prompt.dict("per_position")
             let argmaxes = positions.list("argmax").ints, maxima = positions.list("max").floats
             for p in 0..<ids.count {
                 let row = logits.row(sequence: 0, position: p)

@@ -55,10 +55,19 @@ extension Array where Element == Any {
 }
 
 extension Dictionary where Key == String, Value == Any {
-    func list(_ key: String) -> [Any] { self[key] as! [Any] }
-    func dict(_ key: String) -> [String: Any] { self[key] as! [String: Any] }
-    func float(_ key: String) -> Float { Float((self[key] as! NSNumber).doubleValue) }
-    func string(_ key: String) -> String { self[key] as! String }
+    // A fixture lacking a key fails the test that reads it (not the whole test process).
+    func list(_ key: String) -> [Any] { field(key) ?? [] }
+    func dict(_ key: String) -> [String: Any] { field(key) ?? [:] }
+    func float(_ key: String) -> Float { Float((field(key) as NSNumber?)?.doubleValue ?? .nan) }
+    func string(_ key: String) -> String { field(key) ?? "" }
+
+    private func field<T>(_ key: String) -> T? {
+        guard let value = self[key] as? T else {
+            XCTFail("fixture field '\(key)' is missing or not a \(T.self)")
+            return nil
+        }
+        return value
+    }
 }
 
 /// Largest |a − b|.

@@ -48,7 +48,9 @@ final class TinyLlamaTests: XCTestCase {
         for site in sites { XCTAssertEqual(ActivationSite(name: site.description), site) }
         XCTAssertEqual(ActivationSite(name: "blocks.9.attn.hook_z"), .headOutput(layer: 9))
         XCTAssertNil(ActivationSite(name: "blocks.x.attn.hook_z"))
-        XCTAssertNil(ActivationSite(name: "blocks.1.attn.hook_q"))
+        XCTAssertEqual(ActivationSite(name: "blocks.1.attn.hook_q"), .queries(layer: 1))
+        XCTAssertNil(ActivationSite(name: "blocks.1.attn.hook_x"))
+        XCTAssertNil(ActivationSite(name: "blocks.1.hook_z"))
     }
 
     func testQueryKeyValueSites() throws {
