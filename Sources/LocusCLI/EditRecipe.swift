@@ -90,6 +90,7 @@ struct EditRecipe: ParsableCommand {
         var answer: String
         var target: String
         var counterfactual: String?
+        var counterfactualSubject: String? = nil
     }
 
     func haseFacts(_ recipe: Recipe, _ data: DataLocation) throws -> [Fact] {
@@ -99,18 +100,22 @@ struct EditRecipe: ParsableCommand {
         }
     }
 
-    /// Known facts with an automatic counterfactual (same template, subject length, prompt length,
-    /// different answer); the edit target is the counterfactual's answer.
+    /// Known facts with an automatic counterfactual (same template, subject at the same token
+    /// positions, same prompt length, different first answer token; `Counterfactuals`); the
+    /// edit target is the counterfactual's answer. Facts without one are skipped and counted.
     func interchangeFacts(_ recipe: Recipe, _ data: DataLocation, _ lm: LanguageModel) throws -> [Fact] {
         let knowns = try KnownFacts.load(data.url(recipe.data))
-        var facts: [Fact] = []
-        for fact in knowns.dropFirst(recipe.offset) where facts.count < recipe.records {
-            guard let other = TraceJob.findCounterfactual(for: fact, among: knowns, tokenizer: lm.tokenizer)
-            else { continue }
-            facts.append(Fact(id: "known-\(fact.id)", prompt: fact.prompt, subject: fact.subject,
-                              answer: fact.attribute, target: other.attribute, counterfactual: other.prompt))
+        let (pairs, skipped) = Counterfactuals.pairs(
+            Array(knowns.dropFirst(recipe.offset)), candidates: knowns, limit: recipe.records,
+            tokenizer: lm.tokenizer)
+        printError(
+            "interchange: \(pairs.count) fact(s) paired; "
+                + (Counterfactuals.describe(skipped: skipped) ?? "none skipped"))
+        return pairs.map { p in
+            Fact(id: "known-\(p.fact.id)", prompt: p.fact.prompt, subject: p.fact.subject,
+                 answer: p.fact.attribute, target: p.counterfactual.attribute,
+                 counterfactual: p.counterfactual.prompt, counterfactualSubject: p.counterfactual.subject)
         }
-        return facts
     }
 
     /// Tracing effect per layer and ROME's rewrite score per layer for one CounterFact record.
@@ -183,7 +188,9 @@ struct EditRecipe: ParsableCommand {
         }
         return .object([
             ("fact", .string(fact.id)), ("prompt", .string(fact.prompt)),
-            ("counterfactual", .string(fact.counterfactual!)), ("answer", .string(fact.answer)),
+            ("counterfactual", .string(fact.counterfactual!)),
+            ("counterfactual_subject", fact.counterfactualSubject.map(JSON.string) ?? .null),
+            ("answer", .string(fact.answer)),
             ("alternative", .string(fact.target)), ("layers", .array(recipe.layers.map(JSON.int))),
             ("clean_logit_difference", .double(clean)),
             ("edit_logit_difference", vector(edited)), ("patch_resid_post_logit_difference", vector(post)),

@@ -11,7 +11,7 @@ import LocusSteering
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a model, unedited or with an edit, on a benchmark.",
-        subcommands: [EvalTruthfulQA.self])
+        subcommands: [EvalTruthfulQA.self, EvalCounterFact.self])
 }
 
 /// `locus eval truthfulqa` (METHODS.md §4).

@@ -65,8 +65,11 @@ struct Trace: ParsableCommand {
                     id: "known-\(id)", prompt: fact.prompt, subject: fact.subject,
                     answer: fact.attribute, counterfactual: nil, alternative: nil)
                 if interchangeAuto {
-                    guard let other = TraceJob.findCounterfactual(for: fact, among: facts, tokenizer: lm.tokenizer)
-                    else { throw ValidationError("no counterfactual for known fact \(id)") }
+                    let other: KnownFact
+                    switch Counterfactuals.find(for: fact, among: facts, tokenizer: lm.tokenizer) {
+                    case .success(let f): other = f
+                    case .failure(let e): throw ValidationError("no counterfactual for known fact \(id): \(e)")
+                    }
                     job.counterfactual = other.prompt
                     job.alternative = other.attribute
                 }
@@ -190,24 +193,6 @@ struct TraceJob {
     var counterfactual: String?
     var alternative: String?
 
-    /// Another known fact of the same template with a subject of the same token length, a
-    /// different answer first token, and the same prompt length in tokens (first such, by id).
-    static func findCounterfactual(
-        for fact: KnownFact, among facts: [KnownFact], tokenizer: any Tokenizer
-    ) -> KnownFact? {
-        let length = tokenizer.encode(fact.prompt).count
-        let subjectLength = tokenizer.encode(" " + fact.subject).count
-        let answer = tokenizer.encode(" " + fact.attribute).first
-        for other in facts where other.id != fact.id && other.template == fact.template {
-            let otherAnswer: Int? = tokenizer.encode(" " + other.attribute).first
-            let otherSubject: Int = tokenizer.encode(" " + other.subject).count
-            let otherLength: Int = tokenizer.encode(other.prompt).count
-            if otherAnswer != answer && otherSubject == subjectLength && otherLength == length {
-                return other
-            }
-        }
-        return nil
-    }
 }
 
 func parseLayers(_ text: String, count: Int) throws -> [Int] {
