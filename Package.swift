@@ -75,6 +75,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),
+        // Shared by the test targets: package root, real and tiny models, data folder, scratch dirs.
+        .target(
+            name: "LocusTestSupport",
+            dependencies: ["LocusModel", "LocusTokenizer", "LocusData", "LocusTensor"],
+            path: "Tests/LocusTestSupport", swiftSettings: cpuFlags),
         .testTarget(name: "LocusTensorTests", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusCheckpointTests", dependencies: ["LocusCheckpoint"],
@@ -86,22 +91,22 @@ let package = Package(
         .testTarget(
             name: "LocusFiguresTests", dependencies: ["LocusFigures"], swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusProbingTests", dependencies: ["LocusProbing", "LocusModel"],
+            name: "LocusProbingTests", dependencies: ["LocusProbing", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusSteeringTests", dependencies: ["LocusSteering", "LocusModel"],
+            name: "LocusSteeringTests", dependencies: ["LocusSteering", "LocusModel", "LocusTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel"],
+            name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusTracingTests", dependencies: ["LocusTracing", "LocusModel"],
+            name: "LocusTracingTests", dependencies: ["LocusTracing", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusEditingTests", dependencies: ["LocusEditing", "LocusModel"],
+            name: "LocusEditingTests", dependencies: ["LocusEditing", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusScrubbingTests", dependencies: ["LocusScrubbing", "LocusModel"],
+            name: "LocusScrubbingTests", dependencies: ["LocusScrubbing", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusRecipesTests", dependencies: ["LocusRecipes"], swiftSettings: cpuFlags),
@@ -109,7 +114,7 @@ let package = Package(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions"],
+            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
     ]
 )

@@ -1,41 +1,21 @@
 import Foundation
 import LocusModel
 import LocusTensor
+import LocusTestSupport
 import XCTest
 
 /// Paths and shared state of the model tests.
 enum TestSupport {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var packageRoot: URL { TestEnvironment.packageRoot }
 
     static var fixtures: URL { Bundle.module.url(forResource: "Fixtures", withExtension: nil)! }
 
-    /// The real SmolLM2 checkpoint: $LOCUS_MODEL or models/ in the package. Missing is a failure,
-    /// not a skip: CI fetches it with scripts/fetch-model.sh.
-    static func modelURL() throws -> URL {
-        let env = ProcessInfo.processInfo.environment["LOCUS_MODEL"] ?? ""
-        let url =
-            env.isEmpty
-            ? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            : URL(fileURLWithPath: env)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkipFailure(
-                "\(url.path) is missing: run scripts/fetch-model.sh before the tests")
-        }
-        return url
-    }
-
-    nonisolated(unsafe) private static var loaded: LanguageModel?
+    /// The real SmolLM2 checkpoint: $LOCUS_MODEL or models/ in the package (failure if missing).
+    static func modelURL() throws -> URL { try TestEnvironment.modelURL() }
 
     /// The real model, loaded once for all tests, with OpenBLAS pinned to one thread (the
     /// reference fixtures were made with one thread; results differ in the last bits otherwise).
-    static func smolLM() throws -> LanguageModel {
-        BLAS.setThreadCount(1)
-        if let loaded { return loaded }
-        let lm = try LanguageModel.load(from: try modelURL())
-        loaded = lm
-        return lm
-    }
+    static func smolLM() throws -> LanguageModel { try TestEnvironment.smolLM() }
 
     static func json(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: fixtures.appendingPathComponent(name))
@@ -43,11 +23,7 @@ enum TestSupport {
     }
 }
 
-/// An error that fails a test with a message (XCTest has no "fail with this error" type).
-struct XCTSkipFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
+typealias XCTSkipFailure = LocusTestSupport.TestFailure
 
 extension Array where Element == Any {
     var floats: [Float] { map { Float(($0 as! NSNumber).doubleValue) } }
@@ -70,7 +46,6 @@ extension Dictionary where Key == String, Value == Any {
     }
 }
 
-/// Largest |a − b|.
 func maxAbsDifference(_ a: some Collection<Float>, _ b: some Collection<Float>) -> Float {
-    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    LocusTestSupport.maxAbsDifference(a, b)
 }

@@ -1,52 +1,19 @@
 import Foundation
 import LocusData
 import LocusModel
-import LocusTensor
-import XCTest
+import LocusTestSupport
 
 enum ProbingTestSupport {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    struct Missing: Error, CustomStringConvertible { let description: String }
-
-    /// The real SmolLM2 checkpoint; missing is a failure (run scripts/fetch-model.sh), never a skip.
-    static func modelURL() throws -> URL {
-        let env = ProcessInfo.processInfo.environment["LOCUS_MODEL"] ?? ""
-        let url =
-            env.isEmpty
-            ? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            : URL(fileURLWithPath: env)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw Missing(description: "\(url.path) is missing: run scripts/fetch-model.sh first")
-        }
-        return url
-    }
-
-    nonisolated(unsafe) private static var loaded: LanguageModel?
-
+    static var packageRoot: URL { TestEnvironment.packageRoot }
+    static func modelURL() throws -> URL { try TestEnvironment.modelURL() }
     /// Loaded once; one BLAS thread so results are reproducible bit for bit.
-    static func smolLM() throws -> LanguageModel {
-        BLAS.setThreadCount(1)
-        if let loaded { return loaded }
-        let lm = try LanguageModel.load(from: try modelURL())
-        loaded = lm
-        return lm
-    }
-
-    static func truthfulQA() throws -> TruthfulQA {
-        try TruthfulQA.load(from: try DataLocation.resolve(searchFrom: [packageRoot]))
-    }
-
+    static func smolLM() throws -> LanguageModel { try TestEnvironment.smolLM() }
+    static func truthfulQA() throws -> TruthfulQA { try TestEnvironment.truthfulQA() }
     static func temporaryDirectory(_ name: String) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "locus-probing-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
+        try TestEnvironment.temporaryDirectory("probing-\(name)")
     }
 }
 
 func maxAbsDifference(_ a: some Collection<Float>, _ b: some Collection<Float>) -> Float {
-    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    LocusTestSupport.maxAbsDifference(a, b)
 }

@@ -1,11 +1,11 @@
 import Foundation
 import LocusModel
 import LocusTensor
+import LocusTestSupport
 import XCTest
 
 enum TestSupport {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var packageRoot: URL { TestEnvironment.packageRoot }
 
     nonisolated(unsafe) private static var tinyModel: LlamaModel?
 
@@ -13,24 +13,16 @@ enum TestSupport {
     static func tiny() throws -> LlamaModel {
         BLAS.setThreadCount(1)
         if let tinyModel { return tinyModel }
-        let m = try LlamaModel.load(
-            from: packageRoot.appendingPathComponent("Tests/LocusModelTests/Fixtures/tiny-llama"))
+        let m = try TestEnvironment.tinyLlama()
         tinyModel = m
         return m
     }
 
-    /// The real SmolLM2 checkpoint; missing is a failure, not a skip.
+    /// The real SmolLM2 checkpoint (loaded once); missing is a failure, not a skip.
     static func smolLM() throws -> LanguageModel {
+        let lm = try TestEnvironment.smolLM()
         BLAS.setThreadCount(2)
-        let env = ProcessInfo.processInfo.environment["LOCUS_MODEL"] ?? ""
-        let url =
-            env.isEmpty
-            ? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            : URL(fileURLWithPath: env)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw Failure("\(url.path) is missing: run scripts/fetch-model.sh before the tests")
-        }
-        return try LanguageModel.load(from: url)
+        return lm
     }
 
     /// Seeded token lists for the tiny model.
@@ -42,9 +34,4 @@ enum TestSupport {
     static func maxDifference(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
         zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
-}
-
-struct Failure: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

@@ -3,6 +3,7 @@ import LocusInterventions
 import LocusModel
 import LocusSteering
 import LocusTensor
+import LocusTestSupport
 import XCTest
 
 /// The steering gradient on the real SmolLM2 checkpoint against PyTorch autograd
@@ -16,15 +17,7 @@ import XCTest
 /// (a missing factor or transposition changes components by O(100%)).
 final class SmolLM2SteeringGradientTests: XCTestCase {
     func testIPOGradientMatchesPyTorchAutograd() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let env = ProcessInfo.processInfo.environment["LOCUS_MODEL"] ?? ""
-        let modelURL = env.isEmpty ? root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf") : URL(fileURLWithPath: env)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            return XCTFail("\(modelURL.path) is missing: run scripts/fetch-model.sh")
-        }
-        BLAS.setThreadCount(1)
-        let model = try LlamaModel.load(from: modelURL)
+        let model = try TestEnvironment.smolLM().model  // one BLAS thread, loaded once
         let fixtureURL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
             .appendingPathComponent("smollm2_steering_gradient.json")
         let fixture = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureURL)) as! [String: Any]

@@ -3,14 +3,14 @@ import LocusInterventions
 import LocusModel
 import LocusSteering
 import LocusTensor
+import LocusTestSupport
 import XCTest
 
 /// Steering on the tiny random-weight llama (2 layers, 4 heads of width 16): gradients of the
 /// preference loss with respect to the steering parameters against finite differences, the
 /// losses and optimiser on hand-computed cases, NaN handling and the file round trip.
 final class SteeringTests: XCTestCase {
-    static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("LocusModelTests/Fixtures/tiny-llama")
+    static let tiny = TestEnvironment.tinyLlamaURL
 
     let pairs = [
         TokenizedPair(prompt: [5, 17, 200], chosen: [33, 9], rejected: [250, 4, 8], group: 0),

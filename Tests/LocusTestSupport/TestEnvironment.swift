@@ -1,0 +1,95 @@
+// What every test target needs from the machine: the package root, the real checkpoint, the
+// tiny fixture model, the shared data folder and scratch directories. One place, so the rule
+// "a missing model or data set is a failure with instructions, never a skip" is written once.
+
+import Foundation
+import LocusData
+import LocusModel
+import LocusTensor
+import LocusTokenizer
+
+public enum TestEnvironment {
+    /// The package root (this file is at Tests/LocusTestSupport/TestEnvironment.swift).
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The real SmolLM2 checkpoint: `$LOCUS_MODEL`, else `models/` in the package. Missing is a
+    /// failure (CI fetches it with scripts/fetch-model.sh), not a skip.
+    public static func modelURL() throws -> URL {
+        let env = ProcessInfo.processInfo.environment["LOCUS_MODEL"] ?? ""
+        let url =
+            env.isEmpty
+            ? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+            : URL(fileURLWithPath: env)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw TestFailure("\(url.path) is missing: run scripts/fetch-model.sh before the tests")
+        }
+        return url
+    }
+
+    nonisolated(unsafe) private static var loaded: LanguageModel?
+
+    /// The real model, loaded once per test process, with OpenBLAS pinned to one thread (the
+    /// reference fixtures were made single-threaded; other counts differ in the last bits).
+    public static func smolLM() throws -> LanguageModel {
+        BLAS.setThreadCount(1)
+        if let loaded { return loaded }
+        let lm = try LanguageModel.load(from: try modelURL())
+        loaded = lm
+        return lm
+    }
+
+    /// The 2-layer random-weight llama fixture (vocabulary 256, width 64, 4 heads, 2 KV heads).
+    public static var tinyLlamaURL: URL {
+        packageRoot.appendingPathComponent("Tests/LocusModelTests/Fixtures/tiny-llama")
+    }
+
+    /// A fresh load of the tiny llama (callers may edit its weights), one BLAS thread.
+    public static func tinyLlama() throws -> LlamaModel {
+        BLAS.setThreadCount(1)
+        return try LlamaModel.load(from: tinyLlamaURL)
+    }
+
+    /// The tiny llama with a byte tokenizer, for methods that take text.
+    public static func tinyLanguageModel() throws -> LanguageModel {
+        LanguageModel(model: try tinyLlama(), tokenizer: ByteTokenizer(), url: tinyLlamaURL)
+    }
+
+    /// The shared data folder (`$LOCUS_DATA` or ../shared/data).
+    public static func dataLocation() throws -> DataLocation {
+        try DataLocation.resolve(searchFrom: [packageRoot])
+    }
+
+    public static func truthfulQA() throws -> TruthfulQA { try TruthfulQA.load(from: try dataLocation()) }
+
+    /// An empty scratch directory unique to this process and `name`.
+    public static func temporaryDirectory(_ name: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "locus-tests-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// One token per byte (the tiny model's vocabulary is 256), for tests without a real tokenizer.
+public struct ByteTokenizer: Tokenizer {
+    public init() {}
+    public var vocabularySize: Int { 256 }
+    public var bosID: Int? { nil }
+    public var eosID: Int? { nil }
+    public func encode(_ text: String) -> [Int] { text.utf8.map(Int.init) }
+    public func decode(_ ids: [Int]) -> String { String(decoding: ids.map(UInt8.init), as: UTF8.self) }
+    public func tokenString(_ id: Int) -> String { String(UnicodeScalar(UInt8(id))) }
+}
+
+/// An error that fails a test with a message.
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Largest |a − b| over paired elements.
+public func maxAbsDifference(_ a: some Collection<Float>, _ b: some Collection<Float>) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
