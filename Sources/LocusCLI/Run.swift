@@ -88,8 +88,14 @@ struct Run: ParsableCommand {
         }
         if dryRun {
             let done = runner.doneIDs
-            for r in runner.shardRuns { print("\(r.runID)  \(done.contains(r.runID) ? "done" : "todo")  \(r.label)") }
-            printError("\(runner.shardRuns.count) runs in shard \(shard) (\(runs.count) in the recipe), \(runner.pending.count) to do")
+            let index = runner.reusableIndex()
+            var reusable = 0
+            for r in runner.shardRuns {
+                let state = done.contains(r.runID) ? "done" : runner.reusableRecord(for: r, index: index) != nil ? "reuse" : "todo"
+                if state == "reuse" { reusable += 1 }
+                print("\(r.runID)  \(state)  \(r.label)")
+            }
+            printError("\(runner.shardRuns.count) runs in shard \(shard) (\(runs.count) in the recipe), \(runner.pending.count) to do, \(reusable) of them copied from --reuse files")
             return
         }
         let missing = Set(runner.pending.map(\.method)).filter { !registry.supports($0) }

@@ -131,6 +131,19 @@ public struct RunSpec: Codable, Hashable, Sendable {
         return JSONValue.object(identity).canonicalText
     }
 
+    /// `canonicalText` without the metric groups: runs with equal texts compute the same numbers
+    /// for the groups they share (a run with more groups covers one with fewer).
+    public var computationText: String {
+        var identity: [JSONValue.Field] = [
+            .init("model", .string(model)), .init("data", data.json), .init("method", .string(method)),
+            .init("parameters", parameters), .init("seed", .number(Double(seed))),
+        ]
+        if let headSet {
+            identity.append(.init("headSet", headSet.json.removing(["name"])))
+        }
+        return JSONValue.object(identity).canonicalText
+    }
+
     static func id(of spec: RunSpec) -> String { String(SHA256.hex(Data(spec.canonicalText.utf8)).prefix(16)) }
 
     /// A parameter's value.

@@ -60,8 +60,29 @@ public final class SweepRunner {
     /// Stop after this many runs (0 = no limit).
     public var limit: Int = 0
     /// Finished records of other sweeps by run ID: a pending run with the same ID (the same
-    /// computation, e.g. figure 2's runs inside figure 1's) is copied instead of executed.
+    /// computation, e.g. figure 2's runs inside figure 1's) is copied instead of executed. A
+    /// record whose spec differs only by computing more metric groups (figure 3's MC + CE/KL
+    /// runs inside figure 2's MC + generation + CE/KL runs) is copied too, with all its metrics.
     public var reusable: [String: RunRecord] = [:]
+
+    /// The reusable record for a run: same ID, else same computation with a superset of its
+    /// metric groups (ties: the lowest run ID, so the choice does not depend on file order).
+    public func reusableRecord(for run: RunSpec) -> RunRecord? {
+        reusableRecord(for: run, index: reusableIndex())
+    }
+
+    /// Reusable ok records by `computationText`.
+    public func reusableIndex() -> [String: [RunRecord]] {
+        Dictionary(grouping: reusable.values.filter(\.isOK), by: \.spec.computationText)
+    }
+
+    public func reusableRecord(for run: RunSpec, index: [String: [RunRecord]]) -> RunRecord? {
+        if let r = reusable[run.runID], r.isOK { return r }
+        let wanted = Set(run.metrics)
+        return index[run.computationText]?
+            .filter { wanted.isSubset(of: Set($0.spec.metrics)) }
+            .min { $0.runID < $1.runID }
+    }
 
     public init(
         runs: [RunSpec], results: ResultsFile, shard: Shard = .whole, executor: any RunExecutor,
@@ -91,6 +112,7 @@ public final class SweepRunner {
     @discardableResult
     public func run() throws -> SweepSummary {
         let mine = shardRuns
+        let index = reusableIndex()
         var todo = pending
         if limit > 0 { todo = Array(todo.prefix(limit)) }
         var summary = SweepSummary(
@@ -102,7 +124,7 @@ public final class SweepRunner {
             progress?.starting(run, done: summary.alreadyDone + summary.completed + summary.failed)
             let t0 = Date()
             let record: RunRecord
-            if let earlier = reusable[run.runID], earlier.isOK {
+            if let earlier = reusableRecord(for: run, index: index) {
                 record = RunRecord(
                     spec: run, status: "ok", metrics: earlier.metrics, seconds: earlier.seconds,
                     finished: earlier.finished, shard: shard.description, reusedFrom: earlier.spec.recipe)

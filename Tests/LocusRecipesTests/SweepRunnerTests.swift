@@ -105,6 +105,34 @@ final class SweepRunnerTests: XCTestCase {
         XCTAssertEqual(records.map(\.metrics), try ResultsFile.read(first).records.map(\.metrics))
     }
 
+    func testRunsWithMoreMetricGroupsCoverRunsWithFewer() throws {
+        let dir = try temporaryDirectory()
+        let full = dir.appendingPathComponent("full.jsonl"), part = dir.appendingPathComponent("part.jsonl")
+        try SweepRunner(runs: try sampleRuns(name: "one"), results: try ResultsFile(url: full), executor: fakeExecutor).run()
+        // The same sweep asking for MC and CE/KL only (figure 3 inside figure 2): every run is covered.
+        let fewer = sampleRecipeJSON(name: "two").replacingOccurrences(
+            of: #""metrics": ["mc", "generation", "sideEffects"]"#, with: #""metrics": ["mc", "sideEffects"]"#)
+        let runs = try RecipeExpansion.runs(
+            try Recipe.parse(try JSONValue.parse(fewer)), shape: smallShape, rankings: fakeRankings)
+        XCTAssertEqual(runs.first?.metrics, ["mc", "sideEffects"])
+        XCTAssertTrue(Set(runs.map(\.runID)).isDisjoint(with: Set(try sampleRuns(name: "one").map(\.runID))))
+        let never = ClosureExecutor { _ in XCTFail("should have been reused"); return [:] }
+        let runner = SweepRunner(runs: runs, results: try ResultsFile(url: part), executor: never)
+        for r in try ResultsFile.read(full).records { runner.reusable[r.runID] = r }
+        XCTAssertEqual(try runner.run().reused, runs.count)
+        let copied = try ResultsFile.read(part).records
+        XCTAssertEqual(copied.map(\.runID), runs.map(\.runID))
+        XCTAssertTrue(copied.allSatisfy { $0.spec.metrics == ["mc", "sideEffects"] && $0.reusedFrom == "one" })
+        // The other way round nothing is covered: a run asking for more groups is executed.
+        let more = dir.appendingPathComponent("more.jsonl")
+        var executed = 0
+        let counting = ClosureExecutor { run in executed += 1; return try fakeExecutor.execute(run) }
+        let back = SweepRunner(runs: try sampleRuns(name: "three"), results: try ResultsFile(url: more), executor: counting)
+        for r in copied { back.reusable[r.runID] = r }
+        XCTAssertEqual(try back.run().reused, 0)
+        XCTAssertEqual(executed, runs.count)
+    }
+
     func testASecondWriterIsRefused() throws {
         let url = try temporaryDirectory().appendingPathComponent("results.jsonl")
         let first = try ResultsFile(url: url)
