@@ -6,6 +6,7 @@ import LocusInterventions
 import LocusModel
 import LocusProbing
 import LocusRecipes
+import LocusScrubbing
 import LocusSteering
 
 /// `locus run RECIPE`: expands a recipe into runs and executes those the results file lacks.
@@ -20,7 +21,7 @@ struct Run: ParsableCommand {
             duplicated. A failing run writes an error record and is retried on the next start \
             (--no-retry-failed skips it). --shard i/n (0 ≤ i < n) runs the runs whose ID hash is \
             i modulo n, so n machines share a sweep; `locus report` merges their files. \
-            Methods with executors: iti, ipo, dpo.
+            Methods with executors: iti, ipo, dpo, scrub.
             """)
 
     @Argument(help: "The recipe file (JSON).") var recipe: String
@@ -68,6 +69,7 @@ struct Run: ParsableCommand {
             registry.register("iti", ITIExecutor(evaluation: evaluation))
             registry.register("ipo", PreferenceExecutor(evaluation: evaluation))
             registry.register("dpo", PreferenceExecutor(evaluation: evaluation))
+            registry.register("scrub", ScrubExecutor(model: lm, data: data))
         }
 
         let runs: [RunSpec]

@@ -120,15 +120,7 @@ struct Scrub: ParsableCommand {
         let sha = try SHA256.hex(ofFile: try options.resolvedURL())
         let items = try task.items(lm)
         let config = lm.config
-        let scrubber = CausalScrubber(model: lm.model, items: items, settings: settings)
         printError("scrub: \(items.count) items, depth \(settings.depth), seed \(settings.seed)")
-
-        func progress(_ label: String) -> ETAProgress { ETAProgress(label: label, unit: "runs") }
-        func scores(_ h: Hypothesis?) throws -> [Double] {
-            let bar = progress(h?.name ?? "model")
-            defer { bar.finish() }
-            return try h.map { try scrubber.scores($0, progress: { bar.update($0, $1) }) } ?? scrubber.modelScores(progress: { bar.update($0, $1) })
-        }
 
         var record: [(String, JSON)] = [
             ("command", .string("scrub")), ("modelSHA256", .string(sha)), ("task", task.record),
@@ -141,14 +133,19 @@ struct Scrub: ParsableCommand {
         if let recipe { record.append(("recipe", .string(recipe))) }
 
         // Baseline and hypotheses.
-        var baseHypothesis = Hypothesis.empty
         var baseEntries: [[String: Any]] = []
         if let entries = root["baseline"] as? [[String: Any]] {
             baseEntries = entries
-            baseHypothesis = try Hypothesis.parse(["name": "baseline", "components": entries], config: config)
         } else if let baseline {
-            baseHypothesis = try Hypothesis.load(URL(fileURLWithPath: baseline), config: config)
+            guard let data = FileManager.default.contents(atPath: baseline),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let entries = object["components"] as? [[String: Any]]
+            else { throw ValidationError("\(baseline): expected a hypothesis with a 'components' array") }
+            baseEntries = entries
         }
+        let study = try HeadSetScrubbing(
+            model: lm.model, items: items, settings: settings, baselineEntries: baseEntries)
+        let baseHypothesis = study.baseline
         var hypotheses: [Hypothesis] = []
         if let hypothesis { hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: hypothesis), config: config)) }
 
@@ -200,16 +197,20 @@ struct Scrub: ParsableCommand {
             } else {
                 heads = try HeadSelection(parsing: set).resolve(in: config)
             }
-            let entries = baseEntries + [["component": heads.map(\.description), "feature": "input"]]
-            hypotheses.append(try Hypothesis.parse(["name": set, "components": entries], config: config))
+            hypotheses.append(try study.hypothesis(named: set, heads: heads))
         }
         for file in root["hypotheses"] as? [String] ?? [] {
             hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: file), config: config))
         }
 
-        let model = try scores(nil)
-        let base = try scores(baseHypothesis)
-        let bootstrapSeed = settings.seed &+ 1
+        func bar(_ label: String) -> ETAProgress { ETAProgress(label: label, unit: "runs") }
+        func tracked<T>(_ label: String, _ body: (@escaping (Int, Int) -> Void) throws -> T) rethrows -> T {
+            let b = bar(label)
+            defer { b.finish() }
+            return try body { b.update($0, $1) }
+        }
+        let model = try tracked("model") { try study.modelScores(progress: $0) }
+        let base = try tracked(baseHypothesis.name) { try study.baselineScores(progress: $0) }
         var results: [JSON] = []
         var rows: [String] = [
             String(format: "%-28@ %10@ %10@ %22@", "hypothesis" as NSString, "metric" as NSString,
@@ -218,24 +219,21 @@ struct Scrub: ParsableCommand {
             String(format: "%-28@ %10.4f %10.4f", ("baseline (\(baseHypothesis.name))") as NSString, Bootstrap.mean(base), 0.0),
         ]
         for h in hypotheses {
-            let s = try scores(h)
-            let r = Bootstrap.recovered(model: model, scrubbed: s, random: base)
-            let ci = Bootstrap.interval(
-                model: model, scrubbed: s, random: base, resamples: bootstrapResamples, seed: bootstrapSeed)
+            let r = try tracked(h.name) { try study.evaluate(h, bootstrapResamples: bootstrapResamples, progress: $0) }
             results.append(.object([
                 ("name", .string(h.name)), ("components", .int(h.important.count)),
                 ("heads", .array(h.order.compactMap { if case .head(let x) = $0 { return .string(x.description) } else { return nil } })),
                 ("features", .object(h.summary.filter { !$0.0.hasPrefix("L") }.map { ($0.0, .string($0.1)) })),
-                ("scrubbedMetric", .double(Bootstrap.mean(s))), ("lossRecovered", .double(r)),
-                ("ci95", .array([.double(ci.low), .double(ci.high)])),
+                ("scrubbedMetric", .double(r.scrubbedMetric)), ("lossRecovered", .double(r.lossRecovered)),
+                ("ci95", .array([.double(r.ci95.low), .double(r.ci95.high)])),
             ]))
-            rows.append(String(format: "%-28@ %10.4f %10.4f   [%7.4f, %7.4f]", h.name as NSString, Bootstrap.mean(s), r, ci.low, ci.high))
+            rows.append(String(format: "%-28@ %10.4f %10.4f   [%7.4f, %7.4f]", h.name as NSString, r.scrubbedMetric, r.lossRecovered, r.ci95.low, r.ci95.high))
         }
         record += [
-            ("metric", .string(items.allSatisfy(\.isLoss) ? "mean loss (nats)" : "log-prob margin true − false")),
+            ("metric", .string(study.metricName)),
             ("modelMetric", .double(Bootstrap.mean(model))),
             ("baseline", .object([("name", .string(baseHypothesis.name)), ("metric", .double(Bootstrap.mean(base)))])),
-            ("bootstrapSeed", .int(Int(bootstrapSeed))),
+            ("bootstrapSeed", .int(Int(study.bootstrapSeed))),
             ("hypotheses", .array(results)),
         ]
         let out = JSON.object(record)

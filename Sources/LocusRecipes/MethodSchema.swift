@@ -2,9 +2,9 @@
 /// (arrays whose every value becomes its own run), defaults, and whether it pairs with head sets.
 ///
 /// Built-in kinds are `iti`, `ipo` and `dpo` (METHODS.md §2–3). Other methods register by adding
-/// a schema to the table passed to `Recipe.parse(_:schemas:)`; `trace`, `rome` and `scrub` are
-/// pre-registered as *open* kinds (any parameters; every array is a grid axis) so recipes for
-/// them parse today and their modules can tighten the schema later.
+/// a schema to the table passed to `Recipe.parse(_:schemas:)`. `scrub` has a schema and an
+/// executor; `trace` and `rome` are pre-registered as *open* kinds (any parameters; every array
+/// is a grid axis) so recipes for them parse and their modules can tighten the schema later.
 public struct MethodSchema: Sendable {
     public enum ValueType: Sendable, Equatable {
         case number, integer, string, bool
@@ -106,6 +106,26 @@ public struct MethodSchema: Sendable {
         parameters: [Parameter("beta", .number, grid: true, required: true, help: "DPO β")] + preferenceCommon,
         usesHeadSets: true)
 
+    /// Causal scrubbing of each head set (METHODS.md §9, executor in the CLI): the set's heads on
+    /// the input on top of the baseline, every other head resampled; the run's seed seeds the
+    /// scrubbing draws. Metrics: loss recovered with a paired bootstrap CI.
+    public static let scrub = MethodSchema(
+        kind: "scrub",
+        parameters: [
+            Parameter("task", .choice(["truthfulqa", "induction"]), default: "truthfulqa",
+                      help: "truthfulqa: MC log-prob margin (true − false); induction: loss on repeated random tokens"),
+            Parameter("items", .integer, default: 24, help: "questions or sequences"),
+            Parameter("dataSeed", .integer, default: 1, help: "seed of the question sample or the random tokens"),
+            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block"),
+            Parameter("baseline", .choice(["embedAndMLPs", "none"]), default: "embedAndMLPs",
+                      help: "components kept on the input in every hypothesis"),
+            Parameter("depth", .integer, default: 1, help: "levels of the treeified model built explicitly"),
+            Parameter("randomSources", .integer, default: 1),
+            Parameter("alignment", .choice(["start", "end"]), default: "start"),
+            Parameter("draws", .integer, default: 1, help: "scrub draws per item"),
+            Parameter("bootstrap", .integer, default: 1000, help: "bootstrap resamples of the CI"),
+        ], usesHeadSets: true)
+
     public static func openKind(_ kind: String, usesHeadSets: Bool = false) -> MethodSchema {
         MethodSchema(kind: kind, parameters: [], usesHeadSets: usesHeadSets, open: true)
     }
@@ -113,6 +133,6 @@ public struct MethodSchema: Sendable {
     /// The table `Recipe.parse` uses by default.
     public static let builtIn: [String: MethodSchema] = [
         "iti": .iti, "ipo": .ipo, "dpo": .dpo,
-        "trace": .openKind("trace"), "rome": .openKind("rome"), "scrub": .openKind("scrub"),
+        "scrub": .scrub, "trace": .openKind("trace"), "rome": .openKind("rome"),
     ]
 }

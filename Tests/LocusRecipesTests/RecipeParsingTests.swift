@@ -73,6 +73,20 @@ final class RecipeParsingTests: XCTestCase {
             "comment: expected a string or an array of strings")
     }
 
+    /// `scrub` has a strict schema: defaults filled in, unknown or mistyped fields named.
+    func testScrubSchemaFillsDefaultsAndRejectsUnknownFields() throws {
+        let r = try parse(#"{"name": "s", "headSets": [{"kind": "all"}], "methods": [{"kind": "scrub", "items": 8}]}"#)
+        let run = r.methods[0].settings()[0]
+        XCTAssertEqual(run["task"], "truthfulqa")
+        XCTAssertEqual(run["items"], 8)
+        XCTAssertEqual(run["baseline"], "embedAndMLPs")
+        XCTAssertEqual(run["bootstrap"], 1000)
+        XCTAssertEqual(
+            error(#"{"name": "s", "methods": [{"kind": "scrub", "itmes": 8}]}"#).contains("methods[0].itmes"), true)
+        XCTAssertEqual(
+            error(#"{"name": "s", "methods": [{"kind": "scrub", "task": "sst2"}]}"#).contains("methods[0].task"), true)
+    }
+
     func testLoadErrorsNameTheFile() throws {
         let dir = try temporaryDirectory()
         let url = dir.appendingPathComponent("bad.json")
