@@ -87,7 +87,7 @@ struct Probe: ParsableCommand {
         let topCells = ranking.top.map { (row: $0.layer, column: $0.head) }
         let map = HeatMap(
             values: ranking.meanAccuracyGrid,
-            title: "Probe accuracy per head: \(lm.url.deletingPathExtension().lastPathComponent), TruthfulQA",
+            title: "Probe accuracy per head: \(lm.url.deletingPathExtension().lastPathComponent), TruthfulQA (outlined: top \(ranking.top.count))",
             rowLabel: "layer", columnLabel: "head",
             valueLabel: "validation accuracy (mean of \(folds) folds)", highlighted: topCells)
         try map.svg().write(to: heatmapURL, atomically: true, encoding: .utf8)
