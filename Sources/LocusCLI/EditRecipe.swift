@@ -153,7 +153,7 @@ struct EditRecipe: ParsableCommand {
             ("clean_probability", .double(trace.clean.probability)),
             ("corrupt_probability", .double(trace.corrupt.probability)),
             ("rewrite_score", vector(rewrite)), ("efficacy", .array(efficacy.map(JSON.bool))),
-            ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome")),
+            ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome", layers: recipe.layers)),
         ])
     }
 
@@ -195,7 +195,7 @@ struct EditRecipe: ParsableCommand {
             ("clean_logit_difference", .double(clean)),
             ("edit_logit_difference", vector(edited)), ("patch_resid_post_logit_difference", vector(post)),
             ("patch_mlp_out_logit_difference", vector(mlp)),
-            ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome")),
+            ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome", layers: recipe.layers)),
         ])
     }
 
@@ -240,7 +240,10 @@ struct EditRecipe: ParsableCommand {
         } else {
             var outcomes: [(layer: Int, edit: Bool, patch: Bool)] = []
             var outcomesMLP: [(layer: Int, edit: Bool, patch: Bool)] = []
-            for r in records {
+            // A flip needs the clean run to prefer o over o′; other facts are reported, not counted.
+            let usable = records.filter { (($0["clean_logit_difference"] as? NSNumber)?.doubleValue ?? 0) > 0 }
+            let excluded = records.count - usable.count
+            for r in usable {
                 let e = doubles(r, "edit_logit_difference"), p = doubles(r, "patch_resid_post_logit_difference")
                 let m = doubles(r, "patch_mlp_out_logit_difference")
                 for (j, l) in recipe.layers.enumerated() where j < e.count {
@@ -253,8 +256,10 @@ struct EditRecipe: ParsableCommand {
             for (r, m) in zip(rows, rowsMLP) {
                 table += "| \(r.layer) | \(r.count) | \(r.editFlips) | \(r.patchFlips) | \(String(format: "%.2f", r.agreement)) | \(m.patchFlips) | \(String(format: "%.2f", m.agreement)) |\n"
             }
+            table += "\nA flip is a negative logit(o) − logit(o′) at the prompt's last token; \(usable.count) of \(records.count) facts counted (\(excluded) excluded: the unedited model already prefers o′ or ties).\n"
             printJSON(.object([
                 ("analysis", .string("interchange")), ("facts", .int(records.count)),
+                ("facts_counted", .int(usable.count)),
                 ("agreement_resid_post", vector(rows.map(\.agreement))),
                 ("agreement_mlp_out", vector(rowsMLP.map(\.agreement))),
                 ("layers", .array(rows.map { .int($0.layer) })),

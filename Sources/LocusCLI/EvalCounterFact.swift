@@ -150,10 +150,13 @@ final class EditSession {
     }
 
     /// The configuration every record carries.
-    func configuration(method: String) -> JSON {
+    /// `layers`: the edit layers of an analysis that edits at several layers (replaces "layer").
+    func configuration(method: String, layers: [Int]? = nil) -> JSON {
         let s = settings
+        let layerField: (String, JSON) =
+            layers.map { ("layers", .array($0.map(JSON.int))) } ?? ("layer", .int(s.layer))
         return .object([
-            ("method", .string(method)), ("layer", .int(s.layer)), ("steps", .int(s.steps)),
+            ("method", .string(method)), layerField, ("steps", .int(s.steps)),
             ("contexts", .int(s.contexts)), ("context_seed", .int(Int(s.contextSeed))),
             ("learning_rate", .double(s.learningRate)), ("kl_factor", .double(s.klFactor)),
             ("weight_decay", .double(0.5)), ("clamp_factor", .double(4)),

@@ -38,6 +38,8 @@ struct Trace: ParsableCommand {
     @Flag(help: "Restore .residualPre instead of .residualPost for the hidden kind.") var before = false
     @Option(help: "Sequences per forward call.") var batch: Int = 160
     @Option(help: "Folder for SVG heat maps.") var svgDir: String?
+    @Option(help: "Write the noise draws (samples × subject tokens × width, float32 little-endian) here, so a peer can reuse them (one fact only).")
+    var noiseFile: String?
 
     func run() throws {
         let lm = try options.load()
@@ -97,6 +99,15 @@ struct Trace: ParsableCommand {
                 corruption = .interchange(tokens: lm.tokenizer.encode(cf))
             } else {
                 corruption = .noise(scale: Float(noise) * std, samples: samples, seed: seed)
+                if let noiseFile {
+                    guard jobs.count == 1 else { throw ValidationError("--noise-file needs exactly one fact") }
+                    let draws = CausalTracer.noise(
+                        scale: Float(noise) * std, samples: samples, seed: seed,
+                        subjectLength: located.subject.count, width: lm.config.hiddenSize)
+                    var data = Data()
+                    for d in draws { d.withUnsafeBytes { data.append(contentsOf: $0) } }
+                    try data.write(to: URL(fileURLWithPath: noiseFile))
+                }
             }
             let progress = ProgressReporter(label: "trace \(job.id)")
             let start = Date()
