@@ -44,6 +44,15 @@ struct EditRecipe: ParsableCommand {
         var contextSeed: UInt64
     }
 
+    /// Whether `path` is a Hase / interchange recipe (it has an "analysis" field), which
+    /// `locus run` hands to this command.
+    static func isAnalysisRecipe(_ path: String) -> Bool {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return false }
+        return object["analysis"] is String
+    }
+
     func run() throws {
         let recipe = try JSONDecoder().decode(Recipe.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
         var options = try ModelOptions.parse(["--threads", "\(threads)"] + (recipe.model.map { ["--model", $0] } ?? []))

@@ -45,6 +45,9 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        if EditRecipe.isAnalysisRecipe(recipe) {  // Hase / interchange analyses (issue 6)
+            return try EditRecipe.parse([recipe, "--threads", "\(options.threads)"]).run()
+        }
         let recipeURL = URL(fileURLWithPath: recipe)
         let parsed: Recipe
         do { parsed = try Recipe.load(recipeURL) } catch let e as RecipeError {
