@@ -173,7 +173,17 @@ public struct RecipeAnalysis: Sendable {
         for (mi, m) in methods.enumerated() {
             let mine = series.filter { $0.methodName == m }
             let randomFamilies = Array(Set(mine.filter { ["random", "randomSingle"].contains($0.headSet?.kind ?? "") }.map(\.family))).sorted()
-            let referenceFamilies = Array(Set(mine.filter { ["top", "all", "explicit"].contains($0.headSet?.kind ?? "") }.map(\.family))).sorted()
+            func references(_ pool: [RunSeries]) -> [RunSeries] {
+                pool.filter { ["top", "all", "explicit"].contains($0.headSet?.kind ?? "") }
+            }
+            // References come from the same method; a method without any (e.g. single heads run
+            // as their own method for their own learning rate, figure 7) is tested against the
+            // reference sets of the other methods of the same kind (ipo against ipo).
+            var pool = references(mine)
+            if pool.isEmpty, let kind = mine.first?.method {
+                pool = references(series.filter { $0.method == kind && $0.methodName != m })
+            }
+            let referenceFamilies = Array(Set(pool.map(\.family))).sorted()
             for (fi, family) in randomFamilies.enumerated() {
                 let members = mine.filter { $0.family == family }
                 let values = members.compactMap(\.bestValue)
@@ -181,7 +191,7 @@ public struct RecipeAnalysis: Sendable {
                 let testSeed = seed &+ UInt64(mi * 1000 + fi)
                 var refs: [HeadSetTest.Reference] = []
                 for rf in referenceFamilies {
-                    let rs = mine.filter { $0.family == rf }
+                    let rs = pool.filter { $0.family == rf }
                     let bests = rs.compactMap(\.bestValue)
                     guard !bests.isEmpty else { continue }
                     let value = SweepStatistics.mean(bests)

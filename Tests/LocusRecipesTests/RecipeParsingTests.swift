@@ -85,6 +85,10 @@ final class RecipeParsingTests: XCTestCase {
             error(#"{"name": "s", "methods": [{"kind": "scrub", "itmes": 8}]}"#).contains("methods[0].itmes"), true)
         XCTAssertEqual(
             error(#"{"name": "s", "methods": [{"kind": "scrub", "task": "sst2"}]}"#).contains("methods[0].task"), true)
+        // ablate: the ablation kind is a required grid axis.
+        let a = try parse(#"{"name": "a", "headSets": [{"kind": "all"}], "methods": [{"kind": "ablate", "ablation": ["zero", "mean"]}]}"#)
+        XCTAssertEqual(a.methods[0].settings().map { $0["ablation"] }, ["zero", "mean"])
+        XCTAssertEqual(error(#"{"name": "a", "methods": [{"kind": "ablate"}]}"#).contains("methods[0].ablation"), true)
     }
 
     func testLoadErrorsNameTheFile() throws {
@@ -135,6 +139,34 @@ final class RecipeParsingTests: XCTestCase {
             // Expands with a stand-in ranking (the real one is made by `locus probe`).
             let runs = try RecipeExpansion.runs(r, shape: smallShape, rankings: fakeRankings)
             XCTAssertFalse(runs.isEmpty, f)
+        }
+    }
+
+    func testQuickFigureRecipesShareTheirRuns() throws {
+        let dir = packageRoot.appendingPathComponent("Recipes")
+        var runs: [Int: [RunSpec]] = [:]
+        for n in 1...9 {
+            let r = try Recipe.load(dir.appendingPathComponent("wv-fig\(n)-quick.json"))
+            runs[n] = try RecipeExpansion.runs(r, shape: smallShape, rankings: fakeRankings)
+        }
+        // One data block everywhere, so equal computations get equal IDs across recipes.
+        XCTAssertEqual(Set(runs.values.flatMap { $0.map(\.data) }).count, 1)
+        func covered(_ n: Int, by m: [Int]) -> [RunSpec] {
+            let have = m.flatMap { runs[$0]! }
+            return runs[n]!.filter { run in
+                !have.contains { $0.computationText == run.computationText && Set(run.metrics).isSubset(of: Set($0.metrics)) }
+            }
+        }
+        XCTAssertEqual(covered(2, by: [1]).count, 0)
+        XCTAssertEqual(covered(3, by: [1]).count, 0)
+        XCTAssertEqual(covered(9, by: [6]).count, 0)
+        // Figure 4 adds only IPO at all heads; figure 8 only single heads at the second τ.
+        XCTAssertEqual(Set(covered(4, by: [1, 6]).map { $0.headSet?.kind ?? "" }), ["all"])
+        XCTAssertEqual(Set(covered(8, by: [6, 7]).map { $0.headSet?.kind ?? "" }), ["randomSingle"])
+        // Histograms need at least 5 random sets.
+        for n in [1, 5, 7] {
+            XCTAssertGreaterThanOrEqual(
+                Set(runs[n]!.compactMap { $0.headSet }.filter { $0.kind.hasPrefix("random") }.map(\.selection)).count, 5)
         }
     }
 }

@@ -43,6 +43,26 @@ final class ReportTests: XCTestCase {
         XCTAssertNotNil(a.tests.first { $0.family == "ipo/single" })
     }
 
+    func testSingleHeadsOfTheirOwnMethodAreTestedAgainstTheTopSetOfTheSameKind() throws {
+        // Figure 7's layout: top-4 under "ipo", single heads under "ipo-single" (own learning rate).
+        let json = sampleRecipeJSON(name: "fig7").replacingOccurrences(
+            of: #"{"kind": "ipo", "tau": [0.1, 0.3], "headSets": ["top", "single"]}"#,
+            with: #"{"kind": "ipo", "tau": [0.1, 0.3], "headSets": ["top"]}, {"kind": "ipo", "name": "ipo-single", "tau": [0.1, 0.3], "lr": [0.008], "headSets": ["single"]}"#)
+        let runs = try RecipeExpansion.runs(try Recipe.parse(try JSONValue.parse(json)), shape: smallShape, rankings: fakeRankings)
+        XCTAssertTrue(runs.contains { $0.methodName == "ipo-single" })
+        let url = try temporaryDirectory().appendingPathComponent("r.jsonl")
+        try SweepRunner(runs: runs, results: try ResultsFile(url: url), executor: fakeExecutor).run()
+        let a = SweepReport(records: try ResultsFile.read(url).records).recipes[0]
+        let single = try XCTUnwrap(a.tests.first { $0.family == "ipo-single/single" })
+        XCTAssertEqual(single.values.count, 3)
+        XCTAssertEqual(single.references.map(\.label), ["ipo top-4 (probe ranking)"])
+        let topBest = try XCTUnwrap(a.series.first { $0.methodName == "ipo" && $0.headSet?.kind == "top" }?.bestValue)
+        XCTAssertEqual(single.references[0].value, topBest)
+        XCTAssertEqual(single.references[0].pValue, SweepStatistics.empiricalPValue(reference: topBest, null: single.values))
+        // ITI's random sets still only meet ITI's own top set.
+        XCTAssertEqual(a.tests.first { $0.family == "iti/random" }?.references.map(\.family), ["iti/top"])
+    }
+
     func testFiguresCarryDataAndSubstituteLabels() throws {
         let report = SweepReport(records: try records())
         let figures = ReportWriter(report: report).figures()
