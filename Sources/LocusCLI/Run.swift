@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
             duplicated. A failing run writes an error record and is retried on the next start \
             (--no-retry-failed skips it). --shard i/n (0 ≤ i < n) runs the runs whose ID hash is \
             i modulo n, so n machines share a sweep; `locus report` merges their files. \
-            Methods with executors: iti, ipo, dpo, scrub.
+            Methods with executors: iti, ipo, dpo, scrub, ablate.
             """)
 
     @Argument(help: "The recipe file (JSON).") var recipe: String
@@ -73,6 +73,7 @@ struct Run: ParsableCommand {
             registry.register("ipo", PreferenceExecutor(evaluation: evaluation))
             registry.register("dpo", PreferenceExecutor(evaluation: evaluation))
             registry.register("scrub", ScrubExecutor(model: lm, data: data))
+            registry.register("ablate", AblateExecutor(model: lm, data: data))
         }
 
         let runs: [RunSpec]

@@ -2,8 +2,8 @@
 /// (arrays whose every value becomes its own run), defaults, and whether it pairs with head sets.
 ///
 /// Built-in kinds are `iti`, `ipo` and `dpo` (METHODS.md §2–3). Other methods register by adding
-/// a schema to the table passed to `Recipe.parse(_:schemas:)`. `scrub` has a schema and an
-/// executor; `trace` and `rome` are pre-registered as *open* kinds (any parameters; every array
+/// a schema to the table passed to `Recipe.parse(_:schemas:)`. `scrub` and `ablate` have schemas
+/// and executors; `trace` and `rome` are pre-registered as *open* kinds (any parameters; every array
 /// is a grid axis) so recipes for them parse and their modules can tighten the schema later.
 public struct MethodSchema: Sendable {
     public enum ValueType: Sendable, Equatable {
@@ -126,6 +126,19 @@ public struct MethodSchema: Sendable {
             Parameter("bootstrap", .integer, default: 1000, help: "bootstrap resamples of the CI"),
         ], usesHeadSets: true)
 
+    /// Ablation of each head set as a whole (executor in the CLI), on the tasks of `scrub`;
+    /// `ablation` is a grid axis so one recipe compares kinds. Metric: the change toward worse.
+    public static let ablate = MethodSchema(
+        kind: "ablate",
+        parameters: [
+            Parameter("ablation", .choice(["zero", "mean", "resample"]), grid: true, required: true,
+                      help: "zero, mean (over the task's inputs) or resample (another item, seeded by the run's seed)"),
+            Parameter("task", .choice(["truthfulqa", "induction"]), default: "truthfulqa"),
+            Parameter("items", .integer, default: 24, help: "questions or sequences"),
+            Parameter("dataSeed", .integer, default: 1),
+            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block"),
+        ], usesHeadSets: true)
+
     public static func openKind(_ kind: String, usesHeadSets: Bool = false) -> MethodSchema {
         MethodSchema(kind: kind, parameters: [], usesHeadSets: usesHeadSets, open: true)
     }
@@ -133,6 +146,6 @@ public struct MethodSchema: Sendable {
     /// The table `Recipe.parse` uses by default.
     public static let builtIn: [String: MethodSchema] = [
         "iti": .iti, "ipo": .ipo, "dpo": .dpo,
-        "scrub": .scrub, "trace": .openKind("trace"), "rome": .openKind("rome"),
+        "scrub": .scrub, "ablate": .ablate, "trace": .openKind("trace"), "rome": .openKind("rome"),
     ]
 }

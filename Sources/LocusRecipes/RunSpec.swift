@@ -153,7 +153,7 @@ public struct RunSpec: Codable, Hashable, Sendable {
 
     /// A short label for progress lines: `iti alpha=15 · random#3 (16 heads) · seed 0`.
     public var label: String {
-        let params = (parameters.fields ?? []).filter { $0.value.string == nil || $0.key == "direction" }
+        let params = (parameters.fields ?? []).filter { $0.value.string == nil || ["direction", "ablation"].contains($0.key) }
             .prefix(3).map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
         var s = methodName + (params.isEmpty ? "" : " " + params)
         if let h = headSet {
