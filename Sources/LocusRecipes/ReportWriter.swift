@@ -55,7 +55,7 @@ public struct ReportWriter {
                 caption: "Side effect (KL from the unedited model on wikitext-2) vs MC2, one series per head set.",
                 svg: kl))
         }
-        return out
+        return out + componentFigures(a)
     }
 
     /// A line plot of metric y against metric x, one series per head set; nil if no record has both.
@@ -182,7 +182,10 @@ public struct ReportWriter {
             if !a.tests.isEmpty {
                 md += "### Localization tests\n\n" + Self.markdownTable(Self.testHeader, testRows(a)) + "\n"
             }
-            md += "### Best setting per head set\n\n" + Self.markdownTable(Self.bestHeader, bestRows(a)) + "\n"
+            md += componentMarkdown(a)
+            if a.series.contains(where: { ComponentStudy.metricOf[$0.method] == nil }) {
+                md += "### Best setting per head set\n\n" + Self.markdownTable(Self.bestHeader, bestRows(a)) + "\n"
+            }
             for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
                 md += "![\(f.caption)](figures/\(f.file))\n\n"
             }
@@ -218,7 +221,10 @@ public struct ReportWriter {
         for a in report.recipes {
             h += "<h2>\(Self.escape(a.name))</h2>\n"
             if !a.tests.isEmpty { h += "<h3>Localization tests</h3>\n" + Self.htmlTable(Self.testHeader, testRows(a)) }
-            h += "<h3>Best setting per head set</h3>\n" + Self.htmlTable(Self.bestHeader, bestRows(a))
+            h += componentHTML(a)
+            if a.series.contains(where: { ComponentStudy.metricOf[$0.method] == nil }) {
+                h += "<h3>Best setting per head set</h3>\n" + Self.htmlTable(Self.bestHeader, bestRows(a))
+            }
             for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
                 let svg = f.svg.components(separatedBy: "\n").filter { !$0.hasPrefix("<?xml") }.joined(separator: "\n")
                 h += "<figure id=\"\(f.file)\">\n\(svg)<figcaption>\(Self.escape(f.caption)) (figures/\(f.file))</figcaption></figure>\n"
