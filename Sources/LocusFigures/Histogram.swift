@@ -76,10 +76,19 @@ public struct Histogram: Sendable {
         return c
     }
 
+    /// The drawn width: `width`, widened so the title, annotations and x label fit (≈ 0.6 em
+    /// per character), never cut by the frame.
+    public var figureWidth: Double {
+        let texts = [HeatMap.estimatedTextWidth(title, size: 14), HeatMap.estimatedTextWidth(xLabel, size: 12)]
+            + annotations.map { HeatMap.estimatedTextWidth($0, size: 11) }
+        return max(width, (texts.max() ?? 0) + 32)
+    }
+
     public func element() -> SVGElement {
         let e = edges, c = counts
         let maxCount = Double(c.max() ?? 1)
         let annotationSpace = 16.0 * Double(annotations.count)
+        let width = figureWidth
         var frame = PlotFrame(
             width: width, height: height, xDomain: e.first!...e.last!,
             yDomain: 0...PlotFrame.niceDomain([0, maxCount * 1.12 + 0.5]).upperBound)

@@ -79,6 +79,8 @@ public struct LinePlot: Sendable {
     public func element() -> SVGElement {
         let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         let legend = legend
+        // A long title widens the plot area so it is never cut by the frame.
+        let width = max(self.width, HeatMap.estimatedTextWidth(title, size: 14) + 32 - legend.width - 16)
         let frame = PlotFrame(
             width: width + legend.width + 16, height: height,
             xDomain: xDomain ?? PlotFrame.niceDomain(points.map(\.x)),

@@ -8,7 +8,7 @@ import Foundation
 /// Everything is computed from records sorted by content, never by file order, so merged shard
 /// files and one unsharded file give byte-identical reports.
 public struct SweepReport: Sendable {
-    /// Finished runs (status ok), one per run ID, in canonical order.
+    /// Finished runs (status ok), one per recipe and run ID, in canonical order.
     public var records: [RunRecord]
     /// Runs whose only records are errors.
     public var failures: [RunRecord]
@@ -18,19 +18,23 @@ public struct SweepReport: Sendable {
     public var resamples: Int
 
     public init(records input: [RunRecord], seed: UInt64 = 0, resamples: Int = 2000) {
+        // One record per (recipe, run ID): the same computation copied into several recipes
+        // (`locus run --reuse`) belongs to each of them when their files are reported together.
+        func key(_ r: RunRecord) -> String { r.spec.recipe + "\u{1}" + r.runID }
         var ok: [String: RunRecord] = [:]
         var errors: [String: RunRecord] = [:]
         for r in input {
+            let k = key(r)
             if r.isOK {
                 // Duplicates (a shard run twice) are identical computations; keep a canonical one.
-                if let have = ok[r.runID], have.metrics.canonicalText <= r.metrics.canonicalText { continue }
-                ok[r.runID] = r
-            } else if errors[r.runID] == nil || errors[r.runID]!.finished < r.finished {
-                errors[r.runID] = r
+                if let have = ok[k], have.metrics.canonicalText <= r.metrics.canonicalText { continue }
+                ok[k] = r
+            } else if errors[k] == nil || errors[k]!.finished < r.finished {
+                errors[k] = r
             }
         }
         records = ok.values.sorted(by: Self.canonicalOrder)
-        failures = errors.values.filter { ok[$0.runID] == nil }.sorted(by: Self.canonicalOrder)
+        failures = errors.values.filter { ok[key($0)] == nil }.sorted(by: Self.canonicalOrder)
         self.seed = seed
         self.resamples = resamples
         let byRecipe = Dictionary(grouping: records, by: \.spec.recipe)

@@ -63,6 +63,24 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(a.tests.first { $0.family == "iti/random" }?.references.map(\.family), ["iti/top"])
     }
 
+    func testRecipesSharingRunsKeepTheirRecordsInAJointReport() throws {
+        // Figure 2's runs are copies of figure 1's (same run IDs); reported together, both
+        // recipes keep every run (the report deduplicates within a recipe only).
+        let dir = try temporaryDirectory()
+        let one = dir.appendingPathComponent("one.jsonl"), two = dir.appendingPathComponent("two.jsonl")
+        try SweepRunner(runs: try sampleRuns(name: "one"), results: try ResultsFile(url: one), executor: fakeExecutor).run()
+        let runner = SweepRunner(runs: try sampleRuns(name: "two"), results: try ResultsFile(url: two), executor: fakeExecutor)
+        for r in try ResultsFile.read(one).records { runner.reusable[r.runID] = r }
+        XCTAssertEqual(try runner.run().reused, try sampleRuns().count)
+        let joint = try SweepReport.load([one, two])
+        XCTAssertEqual(joint.recipes.map(\.name), ["one", "two"])
+        XCTAssertEqual(joint.records.count, 2 * (try sampleRuns().count))
+        let alone = try SweepReport.load([two]).recipes[0]
+        XCTAssertEqual(joint.recipes[1].tests.map(\.values), alone.tests.map(\.values))
+        // A shard file read twice still counts once.
+        XCTAssertEqual(try SweepReport.load([one, one]).records.count, try sampleRuns().count)
+    }
+
     func testFiguresCarryDataAndSubstituteLabels() throws {
         let report = SweepReport(records: try records())
         let figures = ReportWriter(report: report).figures()

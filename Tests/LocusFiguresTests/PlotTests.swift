@@ -1,0 +1,33 @@
+import Foundation
+import LocusFigures
+import XCTest
+
+final class PlotTests: XCTestCase {
+    func svgWidth(_ svg: String) throws -> Double {
+        let tag = try XCTUnwrap(svg.range(of: "<svg").map { svg[$0.lowerBound...] })
+        let w = try XCTUnwrap(tag.range(of: "width=\"")).upperBound
+        return try XCTUnwrap(Double(tag[w...].prefix { $0 != "\"" }))
+    }
+
+    func testLongHistogramTitlesAndNotesWidenTheFigure() throws {
+        let values = [0.4, 0.45, 0.5, 0.52, 0.6]
+        let short = Histogram(values: values, title: "t", xLabel: "x")
+        XCTAssertEqual(try svgWidth(short.svg()), 640)
+        let title = "wv-fig7-quick: best True×Info over the grid, ipo-single random single heads (N = 8)"
+        let long = Histogram(values: values, title: title, xLabel: "x")
+        XCTAssertGreaterThanOrEqual(try svgWidth(long.svg()), Double(title.count) * 14 * 0.6 + 32)
+        // The title stays centred on the widened figure.
+        XCTAssertTrue(long.svg().contains("x=\"\(svgNumber(long.figureWidth / 2))\""))
+        let note = String(repeating: "p-value note ", count: 9)
+        XCTAssertGreaterThan(Histogram(values: values, title: "t", xLabel: "x", annotations: [note]).figureWidth, 640)
+    }
+
+    func testLongLinePlotTitlesWidenTheFigure() throws {
+        let series = [LinePlot.Series(name: "a", points: [.init(x: 0, y: 1), .init(x: 1, y: 2)], color: "#f00")]
+        let short = LinePlot(series: series, title: "p", xLabel: "x", yLabel: "y")
+        let title = String(repeating: "a very long title ", count: 8)
+        let long = LinePlot(series: series, title: title, xLabel: "x", yLabel: "y")
+        XCTAssertEqual(try svgWidth(short.svg()), 720 + short.legend.width + 16)
+        XCTAssertGreaterThanOrEqual(try svgWidth(long.svg()), Double(title.count) * 14 * 0.6 + 32)
+    }
+}
