@@ -38,8 +38,12 @@ struct Report: ParsableCommand {
                 }
             }
         }
-        let compute = report.records.reduce(0) { $0 + $1.seconds }
-        printError("\(report.records.count) runs (\(report.failures.count) failed), \(ProgressBar.clock(compute)) of compute; wrote \(written.count) files to \(out)")
+        // Runs copied from another sweep (--reuse) keep their original seconds: count them once.
+        let computed = report.records.filter { $0.reusedFrom == nil }
+        let compute = computed.reduce(0) { $0 + $1.seconds }
+        printError(
+            "\(report.records.count) runs (\(report.failures.count) failed, \(report.records.count - computed.count) copied from other sweeps), "
+                + "\(ProgressBar.clock(compute)) of compute; wrote \(written.count) files to \(out)")
         printJSON(.object([
             ("command", .string("locus report")), ("runs", .int(report.records.count)),
             ("failed", .int(report.failures.count)), ("out", .string(out)),

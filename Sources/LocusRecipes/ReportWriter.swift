@@ -23,7 +23,12 @@ public struct ReportWriter {
     public func figures(for a: RecipeAnalysis) -> [ReportFigure] {
         var out: [ReportFigure] = []
         let base = Self.slug(a.name)
-        for t in a.tests {
+        // A recipe's figures are those its metric groups ask for: runs copied from a sweep that
+        // computed more (`locus run --reuse`) carry extra metrics, which stay in the tables only.
+        let asked = Set(a.series.flatMap { $0.points.flatMap(\.spec.metrics) })
+        let generation = asked.isEmpty || asked.contains("generation")
+        let sideEffects = asked.isEmpty || (asked.contains("mc") && asked.contains("sideEffects"))
+        for t in a.tests where generation {
             let refs = t.references.map { Histogram.Reference(value: $0.value, label: $0.label) }
             var notes = t.references.map {
                 "\($0.label): p = \(Self.fmt($0.pValue)) = (1 + \($0.beatenBy)) / (1 + \(t.values.count))"
@@ -41,15 +46,15 @@ public struct ReportWriter {
                 caption: "Histogram of the best True×Info over the grid for \(t.label), with the reference sets as dashed lines and their empirical p-values.",
                 svg: h.svg()))
         }
-        let tradeoff = plot(
-            a, x: MetricNames.info, y: MetricNames.truth, title: "\(a.name): truth vs info along the grid")
+        let tradeoff = generation ? plot(
+            a, x: MetricNames.info, y: MetricNames.truth, title: "\(a.name): truth vs info along the grid") : nil
         if let tradeoff {
             out.append(ReportFigure(
                 file: "\(base)-truth-info.svg",
                 caption: "Truth vs informativeness, one point per hyperparameter setting, one series per head set.",
                 svg: tradeoff))
         }
-        if let kl = plot(a, x: MetricNames.kl, y: MetricNames.mc2, title: "\(a.name): KL vs MC2 along the grid") {
+        if sideEffects, let kl = plot(a, x: MetricNames.kl, y: MetricNames.mc2, title: "\(a.name): KL vs MC2 along the grid") {
             out.append(ReportFigure(
                 file: "\(base)-kl-mc2.svg",
                 caption: "Side effect (KL from the unedited model on wikitext-2) vs MC2, one series per head set.",
@@ -93,9 +98,21 @@ public struct ReportWriter {
         // Proportions stay inside [0, 1]; KL and CE start at 0.
         func domain(_ metric: String, _ values: [Double]) -> ClosedRange<Double> {
             let d = PlotFrame.niceDomain(values)
-            if Self.proportions.contains(metric) { return max(d.lowerBound, 0)...min(d.upperBound, 1) }
-            if metric == MetricNames.kl || metric == MetricNames.ce { return max(d.lowerBound, 0)...d.upperBound }
-            return d
+            var lo = d.lowerBound, hi = d.upperBound
+            if Self.proportions.contains(metric) {
+                lo = max(lo, 0)
+                hi = min(hi, 1)
+            } else if metric == MetricNames.kl || metric == MetricNames.ce {
+                lo = max(lo, 0)
+            } else {
+                return d
+            }
+            // Points on a clamped bound (info = 1, KL = 0) get a margin, so they and their
+            // labels are drawn inside the frame, not on it.
+            let pad = 0.03 * (hi - lo)
+            if let v = values.min(), v - lo < pad { lo -= pad }
+            if let v = values.max(), hi - v < pad { hi += pad }
+            return lo...hi
         }
         let points = series.flatMap(\.points)
         return LinePlot(

@@ -81,6 +81,54 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try SweepReport.load([one, one]).records.count, try sampleRuns().count)
     }
 
+    func testPointsOnAClampedBoundStayInsideTheFrame() throws {
+        // The fake metrics have KL = 0 at α = 0 and info up to 1.
+        let figures = ReportWriter(report: SweepReport(records: try records())).figures()
+        for name in ["tiny-kl-mc2.svg", "tiny-truth-info.svg"] {
+            let svg = try XCTUnwrap(figures.first { $0.file == name }?.svg)
+            func numbers(_ attribute: String, after marker: String) -> [Double] {
+                svg.components(separatedBy: marker).dropFirst().compactMap { chunk in
+                    chunk.range(of: attribute + "=\"").flatMap { Double(chunk[$0.upperBound...].prefix { $0 != "\"" }) }
+                }
+            }
+            // The plot frame: the rect drawn with fill none and the axis colour.
+            let frame = " " + (try XCTUnwrap(
+                svg.components(separatedBy: "<rect ").map { $0.components(separatedBy: "/>")[0] }
+                    .first { $0.contains("fill=\"none\" stroke=\"#333\"") }))
+            func attr(_ a: String) throws -> Double {
+                let r = try XCTUnwrap(frame.range(of: " " + a + "=\""))
+                return try XCTUnwrap(Double(frame[r.upperBound...].prefix { $0 != "\"" }))
+            }
+            let left = try attr("x"), right = left + (try attr("width"))
+            let top = try attr("y"), bottom = top + (try attr("height"))
+            let xs = numbers("cx", after: "<circle"), ys = numbers("cy", after: "<circle")
+            XCTAssertFalse(xs.isEmpty)
+            // Points (not legend markers, which sit right of the frame) are strictly inside.
+            for (x, y) in zip(xs, ys) where x <= right + 1 {
+                XCTAssertGreaterThan(x, left + 2, name)
+                XCTAssertLessThan(x, right - 2, name)
+                XCTAssertGreaterThan(y, top + 2, name)
+                XCTAssertLessThan(y, bottom - 2, name)
+            }
+        }
+    }
+
+    func testARecipeDrawsOnlyTheFiguresOfItsMetricGroups() throws {
+        // Figure 3 asks for MC and CE/KL; its runs copied from figure 2 also carry truth/info.
+        let dir = try temporaryDirectory()
+        let one = dir.appendingPathComponent("one.jsonl"), three = dir.appendingPathComponent("three.jsonl")
+        try SweepRunner(runs: try sampleRuns(name: "one"), results: try ResultsFile(url: one), executor: fakeExecutor).run()
+        let json = sampleRecipeJSON(name: "three").replacingOccurrences(
+            of: #""metrics": ["mc", "generation", "sideEffects"]"#, with: #""metrics": ["mc", "sideEffects"]"#)
+        let runs = try RecipeExpansion.runs(try Recipe.parse(try JSONValue.parse(json)), shape: smallShape, rankings: fakeRankings)
+        let runner = SweepRunner(runs: runs, results: try ResultsFile(url: three), executor: fakeExecutor)
+        for r in try ResultsFile.read(one).records { runner.reusable[r.runID] = r }
+        try runner.run()
+        let files = ReportWriter(report: try SweepReport.load([one, three])).figures().map(\.file)
+        XCTAssertEqual(files.filter { $0.hasPrefix("three-") }, ["three-kl-mc2.svg"])
+        XCTAssertEqual(Set(files.filter { $0.hasPrefix("one-") }).count, 5, "\(files)")
+    }
+
     func testFiguresCarryDataAndSubstituteLabels() throws {
         let report = SweepReport(records: try records())
         let figures = ReportWriter(report: report).figures()
