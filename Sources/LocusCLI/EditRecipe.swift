@@ -275,10 +275,18 @@ struct EditRecipe: ParsableCommand {
             ]))
             let chart = LineChart(
                 x: rows.map { Double($0.layer) },
-                series: [.init(name: "resid_post patch", values: rows.map(\.agreement), color: "#762a83"),
-                         .init(name: "mlp_out patch", values: rowsMLP.map(\.agreement), color: "#1b7837")],
-                title: "Agreement of ROME flips and interchange-patch flips", xLabel: "layer",
-                yLabel: "agreement rate", yRange: 0...1)
+                series: [
+                    .init(name: "agree, resid_post", values: rows.map(\.agreement), color: "#762a83"),
+                    .init(name: "agree, mlp_out", values: rowsMLP.map(\.agreement), color: "#1b7837"),
+                    .init(name: "ROME flips", values: rows.map { Double($0.editFlips) / Double(max(1, $0.count)) },
+                          color: "#444444"),
+                    .init(name: "resid_post patch flips",
+                          values: rows.map { Double($0.patchFlips) / Double(max(1, $0.count)) }, color: "#c2a5cf"),
+                    .init(name: "mlp_out patch flips",
+                          values: rowsMLP.map { Double($0.patchFlips) / Double(max(1, $0.count)) }, color: "#a6dba0"),
+                ],
+                title: "ROME flips vs interchange-patch flips (last subject token), \(usable.count) facts",
+                xLabel: "layer", yLabel: "rate over facts", yRange: 0...1)
             try chart.svg().write(to: out.appendingPathComponent("interchange.svg"), atomically: true, encoding: .utf8)
         }
         try table.write(to: out.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
