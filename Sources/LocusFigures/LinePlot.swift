@@ -95,6 +95,17 @@ public struct LinePlot: Sendable {
                 items.append(.polyline(ps.map { (xs($0.x), ys($0.y)) }, stroke: s.color, width: 1.6,
                                        dashed: s.dashed, opacity: s.opacity))
             }
+            // Labels of points drawn at the same place (e.g. τ = 0.1 and τ = 0.3 giving the same
+            // truth and info) are joined into one, instead of being printed over each other.
+            var labelsAt: [String: [String]] = [:]
+            var labelOrder: [(key: String, x: Double, y: Double)] = []
+            if s.labelPoints {
+                for p in ps where !p.label.isEmpty {
+                    let key = "\(Int((xs(p.x) / 3).rounded())),\(Int((ys(p.y) / 3).rounded()))"
+                    if labelsAt[key] == nil { labelOrder.append((key, xs(p.x), ys(p.y))) }
+                    if !(labelsAt[key]?.contains(p.label) ?? false) { labelsAt[key, default: []].append(p.label) }
+                }
+            }
             for p in ps {
                 var dot = SVGElement.circle(
                     x: xs(p.x), y: ys(p.y), r: 3.5, fill: s.color,
@@ -102,10 +113,10 @@ public struct LinePlot: Sendable {
                         + (s.opacity < 1 ? [("fill-opacity", svgNumber(s.opacity))] : []))
                 dot.children = [SVGElement("title", text: "\(s.name) \(p.label): (\(svgNumber4(p.x)), \(svgNumber4(p.y)))")]
                 items.append(dot)
-                if s.labelPoints && !p.label.isEmpty {
-                    items.append(.text(p.label, x: xs(p.x) + 5, y: ys(p.y) - 5, size: 9, anchor: "start",
-                                       className: "point-label"))
-                }
+            }
+            for l in labelOrder {
+                items.append(.text(labelsAt[l.key]!.joined(separator: ", "), x: l.x + 5, y: l.y - 5, size: 9,
+                                   anchor: "start", className: "point-label"))
             }
             layers.append(SVGElement("g", [("class", "series"), ("data-name", s.name), ("data-index", "\(i)")],
                                      children: items))

@@ -31,3 +31,19 @@ final class PlotTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try svgWidth(long.svg()), Double(title.count) * 14 * 0.6 + 32)
     }
 }
+
+extension PlotTests {
+    func testLabelsOfCoincidentPointsAreJoined() {
+        let plot = LinePlot(
+            series: [.init(
+                name: "top", points: [.init(x: 0.95, y: 0.5, label: "τ=0.1"), .init(x: 0.95, y: 0.5, label: "τ=0.3"),
+                                      .init(x: 0.9, y: 0.6, label: "τ=0.5")],
+                color: "#f00", labelPoints: true)],
+            title: "t", xLabel: "x", yLabel: "y")
+        let labels = plot.svg().components(separatedBy: "class=\"point-label\"").dropFirst()
+            .map { $0.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" } }.map(String.init)
+        XCTAssertEqual(labels, ["τ=0.1, τ=0.3", "τ=0.5"])
+        // Every point is still drawn.
+        XCTAssertEqual(plot.svg().components(separatedBy: "class=\"point\"").count - 1, 3)
+    }
+}
