@@ -37,13 +37,14 @@ public struct ReportWriter {
                 notes.append(
                     "random mean \(Self.fmt(SweepStatistics.mean(t.values))), 95% bootstrap CI [\(Self.fmt(ci.lowerBound)), \(Self.fmt(ci.upperBound))]")
             }
+            let metric = MetricNames.short(t.criterion).replacingOccurrences(of: "*", with: "")
             let h = Histogram(
-                values: t.values, title: "\(a.name): best True×Info over the grid, \(t.label)",
-                xLabel: "best " + MetricNames.label(MetricNames.truthTimesInfo), references: refs,
+                values: t.values, title: "\(a.name): best \(metric) over the grid, \(t.label)",
+                xLabel: "best " + MetricNames.label(t.criterion), references: refs,
                 annotations: notes)
             out.append(ReportFigure(
                 file: "\(base)-\(Self.slug(t.family))-histogram.svg",
-                caption: "Histogram of the best True×Info over the grid for \(t.label), with the reference sets as dashed lines and their empirical p-values.",
+                caption: "Histogram of the best \(metric) over the grid for \(t.label), with the reference sets as dashed lines and their empirical p-values.",
                 svg: h.svg()))
         }
         let tradeoff = generation ? plot(
@@ -140,24 +141,26 @@ public struct ReportWriter {
         a.tests.flatMap { t -> [[String]] in
             let mean = SweepStatistics.mean(t.values)
             let ci = t.meanInterval.map { " [\(Self.fmt($0.lowerBound)), \(Self.fmt($0.upperBound))]" } ?? ""
+            let metric = MetricNames.short(t.criterion)
             let rows = t.references.map { r -> [String] in
-                [t.label, "\(t.values.count)", Self.fmt(mean) + ci, r.label,
+                [t.label, "\(t.values.count)", metric, Self.fmt(mean) + ci, r.label,
                  Self.fmt(r.value) + (r.interval.map { " [\(Self.fmt($0.lowerBound)), \(Self.fmt($0.upperBound))]" } ?? ""),
                  "\(r.beatenBy)", Self.fmt(r.pValue)]
             }
-            return rows.isEmpty ? [[t.label, "\(t.values.count)", Self.fmt(mean) + ci, "–", "–", "–", "–"]] : rows
+            return rows.isEmpty ? [[t.label, "\(t.values.count)", metric, Self.fmt(mean) + ci, "–", "–", "–", "–"]] : rows
         }
     }
     static let testHeader = [
-        "random head sets", "N", "mean best True×Info* [95% CI]", "reference", "best True×Info* [95% CI]",
-        "#random ≥ ref", "p",
+        "random head sets", "N", "metric (best over the grid)", "random mean [95% CI]", "reference",
+        "reference value [95% CI]", "#random ≥ ref", "p",
     ]
 
     /// Rows of the per-head-set table: the best setting of each series.
     public func bestRows(_ a: RecipeAnalysis) -> [[String]] {
         a.series.compactMap { s -> [String]? in
             guard let b = s.best ?? s.points.first else { return nil }
-            return [s.methodName, Self.headSetCell(s.headSet), "\(s.seed)", s.pointLabel(b)]
+            let by = s.best == nil ? "" : " (by \(MetricNames.short(s.criterion)))"
+            return [s.methodName, Self.headSetCell(s.headSet), "\(s.seed)", s.pointLabel(b) + by]
                 + Self.runColumns.map { b.metric($0).map(Self.fmt) ?? "–" }
         }
     }

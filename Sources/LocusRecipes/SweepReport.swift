@@ -90,16 +90,28 @@ public struct RunSeries: Sendable {
     public var axis: String?
     public var points: [RunRecord]
 
-    /// The point with the highest True×Info (ties: the earlier point).
+    /// The metric the best point maximises: True×Info when the runs computed generation, else
+    /// MC2 (MC-only sweeps such as figure 3), so the "best setting" is never just the first point.
+    public var criterion: String {
+        points.contains { truthTimesInfo($0) != nil } || !points.contains { $0.metric(MetricNames.mc2) != nil }
+            ? MetricNames.truthTimesInfo : MetricNames.mc2
+    }
+
+    /// A point's value of `criterion`.
+    public func criterionValue(_ r: RunRecord) -> Double? {
+        criterion == MetricNames.truthTimesInfo ? truthTimesInfo(r) : r.metric(criterion)
+    }
+
+    /// The point with the highest `criterion` value (ties: the earlier point).
     public var best: RunRecord? {
         var best: (RunRecord, Double)? = nil
         for p in points {
-            guard let v = truthTimesInfo(p), v.isFinite else { continue }
+            guard let v = criterionValue(p), v.isFinite else { continue }
             if best == nil || v > best!.1 { best = (p, v) }
         }
         return best?.0
     }
-    public var bestValue: Double? { best.flatMap(truthTimesInfo) }
+    public var bestValue: Double? { best.flatMap(criterionValue) }
 
     /// The generator family: method label + head-set name.
     public var family: String { methodName + "/" + (headSet?.name ?? "-") }
@@ -116,7 +128,7 @@ public struct HeadSetTest: Sendable {
     public struct Reference: Sendable {
         public var label: String
         public var family: String
-        /// Best True×Info over the grid (mean over seeds).
+        /// Best `criterion` value over the grid (mean over seeds).
         public var value: Double
         /// Bootstrap CI over questions of the best run (when per-question arrays are recorded).
         public var interval: ClosedRange<Double>?
@@ -128,7 +140,9 @@ public struct HeadSetTest: Sendable {
     public var methodName: String
     public var family: String
     public var label: String
-    /// Best True×Info over the grid of each random set (and seed).
+    /// The metric compared: True×Info, or MC2 for MC-only sweeps (`RunSeries.criterion`).
+    public var criterion: String
+    /// Best `criterion` value over the grid of each random set (and seed).
     public var values: [Double]
     public var meanInterval: ClosedRange<Double>?
     public var references: [Reference]
@@ -214,7 +228,7 @@ public struct RecipeAnalysis: Sendable {
                 }
                 tests.append(HeadSetTest(
                     methodName: m, family: family, label: Self.familyLabel(members[0], count: members.count),
-                    values: values,
+                    criterion: members[0].criterion, values: values,
                     meanInterval: SweepStatistics.meanInterval(values, seed: testSeed, resamples: resamples),
                     references: refs))
             }

@@ -1,0 +1,50 @@
+import Foundation
+import LocusRecipes
+import XCTest
+
+/// A sweep without generation (MC only) ranks settings by MC2, not by the first point, and its
+/// localization test compares best MC2 values; with generation, True×Info decides.
+final class CriterionTests: XCTestCase {
+    func record(_ kind: String, index: Int, alpha: Double, metrics: [String: Double]) -> RunRecord {
+        let set = HeadSet(name: kind, kind: kind, index: index, selection: "\(kind):\(index)", heads: ["L\(index)H1"])
+        let spec = RunSpec(
+            recipe: "mc-only", variant: "quick", model: "m", data: DataSettings(), method: "iti", methodName: "iti",
+            parameters: .object(["alpha": .number(alpha)]), headSet: set, metrics: ["mc"], seed: 0)
+        return RunRecord(
+            spec: spec, status: "ok", metrics: JSONValue(metrics.mapValues(JSONValue.number)), seconds: 1,
+            finished: "t", shard: "0/1")
+    }
+
+    func testMCOnlySweepsUseMC2() throws {
+        var records: [RunRecord] = []
+        for (alpha, mc2) in [(0.0, 0.40), (10, 0.55), (20, 0.50)] {
+            records.append(record("top", index: 0, alpha: alpha, metrics: ["mc2": mc2]))
+        }
+        for i in 1...4 {
+            for alpha in [0.0, 10, 20] {
+                records.append(record("random", index: i, alpha: alpha, metrics: ["mc2": 0.40 + Double(i) * alpha / 400]))
+            }
+        }
+        let report = SweepReport(records: records)
+        let top = try XCTUnwrap(report.recipes[0].series.first { $0.headSet?.kind == "top" })
+        XCTAssertEqual(top.criterion, "mc2")
+        XCTAssertEqual(top.best?.spec.parameters["alpha"], .number(10))
+        XCTAssertEqual(top.bestValue, 0.55)
+        let test = try XCTUnwrap(report.recipes[0].tests.first)
+        XCTAssertEqual(test.criterion, "mc2")
+        // Random bests: 0.45, 0.50, 0.55, 0.60 → two at least 0.55: p = 3/5.
+        XCTAssertEqual(test.references.first?.pValue ?? -1, 3.0 / 5, accuracy: 1e-12)
+        let md = ReportWriter(report: report).markdown(figures: [])
+        XCTAssertTrue(md.contains("α=10 (by MC2)"), md)
+    }
+
+    func testGenerationRunsUseTrueTimesInfo() {
+        let r = [
+            record("top", index: 0, alpha: 0, metrics: ["mc2": 0.9, "truth_times_info": 0.2]),
+            record("top", index: 0, alpha: 10, metrics: ["mc2": 0.1, "truth_times_info": 0.3]),
+        ]
+        let s = SweepReport(records: r).recipes[0].series[0]
+        XCTAssertEqual(s.criterion, "truth_times_info")
+        XCTAssertEqual(s.best?.spec.parameters["alpha"], .number(10))
+    }
+}
