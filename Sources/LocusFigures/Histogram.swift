@@ -51,10 +51,12 @@ public struct Histogram: Sendable {
         guard let lo = all.min(), let hi = all.max() else { return [0, 1] }
         let n = binCount ?? max(5, Int(ceil(log2(Double(max(values.count, 1))))) + 1)
         var a = lo, b = hi
-        // A reference outside the values gets a margin, so its line is not drawn on the frame.
+        // A reference at or beyond the extreme values gets a margin, so its line is not drawn on
+        // the frame (e.g. the top-16 value equal to the worst random set's).
         let refs = references.map(\.value).filter(\.isFinite)
-        if let vmax = values.max(), let rmax = refs.max(), rmax > vmax { b += 0.06 * (b - a) }
-        if let vmin = values.min(), let rmin = refs.min(), rmin < vmin { a -= 0.06 * (b - a) }
+        let span = b - a
+        if let vmax = values.max(), let rmax = refs.max(), rmax >= vmax { b += 0.06 * span }
+        if let vmin = values.min(), let rmin = refs.min(), rmin <= vmin { a -= 0.06 * span }
         if a == b {
             a -= 0.5 * max(abs(a) * 0.1, 0.01)
             b += 0.5 * max(abs(b) * 0.1, 0.01)

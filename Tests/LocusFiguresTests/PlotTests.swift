@@ -47,3 +47,15 @@ extension PlotTests {
         XCTAssertEqual(plot.svg().components(separatedBy: "class=\"point\"").count - 1, 3)
     }
 }
+
+extension PlotTests {
+    func testAReferenceEqualToTheExtremeValueIsDrawnInsideTheFrame() {
+        for (values, ref) in [([0.475, 0.5, 0.52, 0.57], 0.475), ([0.4, 0.45, 0.5], 0.5), ([0.4, 0.45, 0.5], 0.7)] {
+            let e = Histogram(values: values, title: "t", xLabel: "x", references: [.init(value: ref, label: "top")]).edges
+            XCTAssertLessThan(e.first!, ref, "\(values) \(ref)")
+            XCTAssertGreaterThan(e.last!, ref, "\(values) \(ref)")
+            XCTAssertLessThanOrEqual(e.first!, values.min()!)
+            XCTAssertGreaterThanOrEqual(e.last!, values.max()!)
+        }
+    }
+}
