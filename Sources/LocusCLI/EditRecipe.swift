@@ -238,13 +238,22 @@ struct EditRecipe: ParsableCommand {
                 ("f", .double(a.fTest.statistic)), ("f_df1", .int(a.fTest.numeratorDegrees)),
                 ("f_df2", .int(a.fTest.denominatorDegrees)), ("p", .double(a.fTest.pValue)),
             ]))
-            let meanEffect = recipe.layers.indices.map { j in observations.filter { $0.layer == recipe.layers[j] }.map(\.tracingEffect).reduce(0, +) / Double(max(1, records.count)) }
-            let meanScore = recipe.layers.indices.map { j in observations.filter { $0.layer == recipe.layers[j] }.map(\.editSuccess).reduce(0, +) / Double(max(1, records.count)) }
+            // Median tracing effect: the normalised effect divides by p_clean − p_corrupt, which is
+            // tiny for facts the model does not know, so a few facts dominate a mean.
+            func median(_ v: [Double]) -> Double {
+                let s = v.sorted()
+                guard !s.isEmpty else { return .nan }
+                return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+            }
+            let at = { (l: Int) in observations.filter { $0.layer == l } }
+            let medianEffect = recipe.layers.map { median(at($0).map(\.tracingEffect)) }
+            let meanScore = recipe.layers.map { l in at(l).map(\.editSuccess).reduce(0, +) / Double(max(1, at(l).count)) }
             let chart = LineChart(
                 x: recipe.layers.map(Double.init),
-                series: [.init(name: "tracing effect", values: meanEffect, color: "#1b7837"),
-                         .init(name: "ROME rewrite score", values: meanScore, color: "#762a83")],
-                title: "Tracing effect vs edit success by layer", xLabel: "layer", yLabel: "mean over facts")
+                series: [.init(name: "tracing effect (median)", values: medianEffect, color: "#1b7837"),
+                         .init(name: "rewrite score (mean)", values: meanScore, color: "#762a83")],
+                title: "Tracing effect (MLP window \(recipe.tracing.window)) vs ROME edit success, \(records.count) facts",
+                xLabel: "layer", yLabel: "over facts")
             try chart.svg().write(to: out.appendingPathComponent("hase.svg"), atomically: true, encoding: .utf8)
         } else {
             var outcomes: [(layer: Int, edit: Bool, patch: Bool)] = []
