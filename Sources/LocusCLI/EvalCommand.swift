@@ -51,6 +51,8 @@ struct EvalTruthfulQA: ParsableCommand {
     @Option(help: "At most this many questions per fold (lowest ids first; 0 = all).") var limit: Int = 0
     @Option(help: "A steering file from `locus steer` (its .json record gives the test questions).")
     var steering: String?
+    @Option(help: "Strength of the steering edit (0 = the unedited model on the steering file's test questions).")
+    var steeringScale: Float = 1
     @Flag(inversion: .prefixedNo, help: "Multiple-choice scoring.") var mc = true
     @Flag(inversion: .prefixedNo, help: "Greedy generation with truth/info substitutes.") var generation = true
     @Flag(inversion: .prefixedNo, help: "CE and KL on wikitext-2.") var sideEffects = true
@@ -177,7 +179,7 @@ struct EvalTruthfulQA: ParsableCommand {
             var ids = record.testGroups.sorted()
             if limit > 0 { ids = Array(ids.prefix(limit)) }
             let positions = file.positions
-            let parameters = file.parameters
+            let parameters = file.parameters.scaled(by: steeringScale)
             let intervention = Intervention(
                 name: "steering", editsPrompt: positions != .answer,
                 positions: [
@@ -198,7 +200,7 @@ struct EvalTruthfulQA: ParsableCommand {
                 ("file", .string(url.path)), ("record", .string(recordURL.path)),
                 ("parameterization", .string(parameters.parameterization.rawValue)),
                 ("heads", .array(parameters.heads.map { .string($0.description) })),
-                ("positions", .string(positions.rawValue)),
+                ("positions", .string(positions.rawValue)), ("scale", .double(Double(steeringScale))),
             ]
         } else {
             var ids = Array(0..<tqa.count)

@@ -50,6 +50,18 @@ public struct SteeringParameters: Codable, Equatable, Sendable {
 
     var stride: Int { parameterization == .headVectors ? headWidth : 2 * headWidth }
 
+    /// The same edit with strength `factor`: head vectors v_h → f·v_h; rank-one b_h → f·b_h, so
+    /// Δz = f·⟨a, z⟩·b. `scaled(by: 0)` is the unedited model; a sweep over f is the steering
+    /// analogue of ITI's α.
+    public func scaled(by factor: Float) -> SteeringParameters {
+        var copy = self
+        for i in heads.indices {
+            let start = i * stride + (parameterization == .headVectors ? 0 : headWidth)
+            for c in start..<(start + headWidth) { copy.values[c] *= factor }
+        }
+        return copy
+    }
+
     /// The layers that hold selected heads, ascending.
     public var layers: [Int] { Array(Set(heads.map(\.layer))).sorted() }
 

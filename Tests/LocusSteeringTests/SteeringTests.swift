@@ -133,6 +133,33 @@ final class SteeringTests: XCTestCase {
         }
     }
 
+    /// scaled(by: 0) is the unedited model; scaled(by: 2) doubles the edit of z (head vectors:
+    /// exactly 2v; rank-one: 2·⟨a, z⟩·b, since only b is scaled).
+    func testScaledEditsInterpolateFromTheUneditedModel() throws {
+        let model = try model()
+        let tokens = [5, 17, 200, 33, 9]
+        let plain = Array(try model.forward([tokens], logits: .all).row(sequence: 0, position: 4))
+        for kind in SteeringParameterization.allCases {
+            var p = trainer(model, kind, positions: .all).parameters
+            var g = SeededGenerator(seed: 3)
+            p.values = p.values.map { _ in Float(g.nextNormal()) }
+            func logits(_ q: SteeringParameters) throws -> [Float] {
+                Array(try model.forward([tokens], hooks: q.hooks(positions: .all), logits: .all).row(sequence: 0, position: 4))
+            }
+            XCTAssertEqual(try logits(p.scaled(by: 0)), plain, "\(kind)")
+            XCTAssertNotEqual(try logits(p), plain)
+            let recorder = ActivationRecorder(sites: [.headOutput(layer: p.heads[0].layer)], positions: .last)
+            let site = ActivationSite.headOutput(layer: p.heads[0].layer)
+            _ = try model.forward([tokens], hooks: p.scaled(by: 0).hooks(positions: .all) + [recorder], logits: .none)
+            let z0 = recorder.vector(at: site, position: 4)!
+            _ = try model.forward([tokens], hooks: p.hooks(positions: .all) + [recorder], logits: .none)
+            let z1 = recorder.vector(at: site, position: 4)!
+            _ = try model.forward([tokens], hooks: p.scaled(by: 2).hooks(positions: .all) + [recorder], logits: .none)
+            let z2 = recorder.vector(at: site, position: 4)!
+            for c in z0.indices { XCTAssertEqual(z2[c] - z0[c], 2 * (z1[c] - z0[c]), accuracy: 1e-4, "\(kind) column \(c)") }
+        }
+    }
+
     func testObjectivesOnHandComputedValues() {
         let ipo = PreferenceObjective.ipo(tau: 0.25)  // target margin 2
         XCTAssertEqual(ipo.loss(margin: 0.5).value, 2.25, accuracy: 1e-12)
