@@ -87,6 +87,8 @@ public struct LinePlot: Sendable {
             yDomain: yDomain ?? PlotFrame.niceDomain(points.map(\.y)), right: legend.width + 32)
         let xs = frame.x, ys = frame.y
         var layers: [SVGElement] = []
+        // Labels of different series at the same place are stacked upwards, in their series' colour.
+        var labelsStacked: [String: Int] = [:]
         // Background series first, so highlighted ones stay on top.
         for (i, s) in series.enumerated().sorted(by: { ($0.element.opacity, $0.offset) < ($1.element.opacity, $1.offset) }) {
             let ps = s.points.filter { $0.x.isFinite && $0.y.isFinite }
@@ -115,8 +117,13 @@ public struct LinePlot: Sendable {
                 items.append(dot)
             }
             for l in labelOrder {
-                items.append(.text(labelsAt[l.key]!.joined(separator: ", "), x: l.x + 5, y: l.y - 5, size: 9,
-                                   anchor: "start", className: "point-label"))
+                let level = labelsStacked[l.key, default: 0]
+                labelsStacked[l.key] = level + 1
+                var text = SVGElement.text(
+                    labelsAt[l.key]!.joined(separator: ", "), x: l.x + 5, y: l.y - 5 - 11 * Double(level), size: 9,
+                    anchor: "start", className: "point-label")
+                text.attributes.append(("fill", s.color))
+                items.append(text)
             }
             layers.append(SVGElement("g", [("class", "series"), ("data-name", s.name), ("data-index", "\(i)")],
                                      children: items))

@@ -59,3 +59,26 @@ extension PlotTests {
         }
     }
 }
+
+extension PlotTests {
+    func testLabelsOfDifferentSeriesAtOnePlaceAreStacked() {
+        let plot = LinePlot(
+            series: [
+                .init(name: "iti", points: [.init(x: 0.95, y: 0.55, label: "α=0"), .init(x: 1, y: 0.5, label: "α=5")],
+                      color: "#009e73", labelPoints: true),
+                .init(name: "ipo", points: [.init(x: 0.95, y: 0.55, label: "τ=0.3")], color: "#0072b2", labelPoints: true),
+            ],
+            title: "t", xLabel: "x", yLabel: "y")
+        let svg = plot.svg()
+        func label(_ text: String) -> (y: Double, fill: String)? {
+            guard let r = svg.range(of: ">\(text)</text>") else { return nil }
+            let tag = svg[..<r.lowerBound].components(separatedBy: "<text").last!
+            func attr(_ a: String) -> String { tag.components(separatedBy: " \(a)=\"").dropFirst().first?.prefix { $0 != "\"" }.description ?? "" }
+            return (Double(attr("y")) ?? .nan, attr("fill"))
+        }
+        let a = label("α=0"), t = label("τ=0.3")
+        XCTAssertEqual(a?.fill, "#009e73")
+        XCTAssertEqual(t?.fill, "#0072b2")
+        XCTAssertEqual(abs((a?.y ?? 0) - (t?.y ?? 0)), 11, accuracy: 0.01)
+    }
+}
