@@ -93,7 +93,8 @@ public struct Histogram: Sendable {
         let width = figureWidth
         var frame = PlotFrame(
             width: width, height: height, xDomain: e.first!...e.last!,
-            yDomain: 0...PlotFrame.niceDomain([0, maxCount * 1.12 + 0.5]).upperBound)
+            // At least 0…5, so the count axis gets whole-number ticks even for one or two sets.
+            yDomain: 0...max(5, PlotFrame.niceDomain([0, maxCount * 1.12 + 0.5]).upperBound))
         frame.top = 48 + annotationSpace
         let xs = frame.x, ys = frame.y
         var bars: [SVGElement] = []

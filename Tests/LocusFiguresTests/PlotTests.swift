@@ -82,3 +82,14 @@ extension PlotTests {
         XCTAssertEqual(abs((a?.y ?? 0) - (t?.y ?? 0)), 11, accuracy: 0.01)
     }
 }
+
+extension PlotTests {
+    func testCountTicksAreWholeNumbers() {
+        for values in [[0.475, 0.56], [0.4, 0.5, 0.5, 0.6], (0..<50).map { Double($0 % 7) }] {
+            let svg = Histogram(values: values, title: "t", xLabel: "x").svg()
+            let ticks = svg.components(separatedBy: "class=\"y-tick\">").dropFirst().map { String($0.prefix { $0 != "<" }) }
+            XCTAssertFalse(ticks.isEmpty)
+            for t in ticks { XCTAssertNotNil(Int(t), "\(values): tick \(t)") }
+        }
+    }
+}
