@@ -215,22 +215,31 @@ struct EvalTruthfulQA: ParsableCommand {
             "eval truthfulqa: \(totalQuestions) questions in \(groups.count) group(s); edit \(editName)"
                 + (heads != .none ? ", K \(k), α \(alpha), \(direction) directions" : ""))
 
+        /// Runs one evaluator over every group's questions under one progress bar.
+        func eachGroup<R>(
+            _ label: String,
+            _ evaluate: ([TruthfulQAQuestion], Intervention?, @escaping (Int, Int, Int) -> Void) throws -> R
+        ) throws -> [R?] {
+            let progress = ETAProgress(label: label, unit: "questions")
+            var before = 0
+            var results: [R?] = []
+            for group in groups {
+                let offset = before
+                results.append(try evaluate(tqa.questions(ids: group.questionIDs), group.intervention) { done, _, tokens in
+                    progress.update(offset + done, totalQuestions, extra: "\(tokens) tokens (\(group.name))")
+                })
+                before += group.questionIDs.count
+            }
+            progress.finish()
+            return results
+        }
+
         // Multiple choice.
         var mcRuns: [MultipleChoiceRun?] = Array(repeating: nil, count: groups.count)
         if mc {
             let evaluator = try MultipleChoiceEvaluator(
                 model: lm, answersPerBatch: answersPerBatch, questionsPerBatch: questionsPerBatch)
-            let progress = ETAProgress(label: "MC", unit: "questions")
-            var before = 0
-            for (g, group) in groups.enumerated() {
-                mcRuns[g] = try evaluator.evaluate(
-                    tqa.questions(ids: group.questionIDs), intervention: group.intervention
-                ) { done, _, tokens in
-                    progress.update(before + done, totalQuestions, extra: "\(tokens) tokens (\(group.name))")
-                }
-                before += group.questionIDs.count
-            }
-            progress.finish()
+            mcRuns = try eachGroup("MC") { try evaluator.evaluate($0, intervention: $1, progress: $2) }
         }
 
         // Generation.
@@ -238,17 +247,7 @@ struct EvalTruthfulQA: ParsableCommand {
         if generation {
             let evaluator = try GenerationEvaluator(
                 model: lm, maxNewTokens: maxNewTokens, batchSize: generationBatch)
-            let progress = ETAProgress(label: "generation", unit: "questions")
-            var before = 0
-            for (g, group) in groups.enumerated() {
-                generations[g] = try evaluator.evaluate(
-                    tqa.questions(ids: group.questionIDs), intervention: group.intervention
-                ) { done, _, tokens in
-                    progress.update(before + done, totalQuestions, extra: "\(tokens) tokens (\(group.name))")
-                }
-                before += group.questionIDs.count
-            }
-            progress.finish()
+            generations = try eachGroup("generation") { try evaluator.evaluate($0, intervention: $1, progress: $2) }
         }
 
         // Side effects.
