@@ -32,7 +32,14 @@ public struct LinearScale: Sendable, Equatable {
         let raw = (high - low) / Double(count)
         let magnitude = pow(10, floor(log10(raw)))
         let residual = raw / magnitude
-        let step = (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude
+        var step = (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude
+        // At least two ticks inside [low, high] (0.0096…0.92 with step 0.5 had one, and a lone
+        // tick cannot show the scale): step down 10 → 5 → 2 → 1 until two fit.
+        while floor(high / step + 1e-9) - ceil(low / step - 1e-9) < 1 {
+            let m = pow(10, floor(log10(step) + 1e-9))
+            let lead = (step / m).rounded()
+            step = (lead >= 5 ? 2 : lead >= 2 ? 1 : 0.5) * m
+        }
         // Ticks are k·step for integer k, rounded to the step's decimals (no drift from summing).
         let scale = pow(10, max(0, ceil(-log10(step) + 1e-9)) + 1)
         var ticks: [Double] = []

@@ -59,7 +59,8 @@ public struct TraceHeatMap: Sendable {
         let left = labelWidth, top = 44.0, barGap = 20.0, barWidth = 14.0
         let columns = layerLabels.count, rows = values.count
         let plotWidth = cellWidth * Double(columns), plotHeight = cellHeight * Double(rows)
-        let width = left + plotWidth + barGap + barWidth + 70
+        // Wide enough for the title (bold 14 px ≈ 8 px a character), which names the whole prompt.
+        let width = max(left + plotWidth + barGap + barWidth + 70, Double(title.count) * 8 + 40)
         let height = top + plotHeight + 50
         let range = resolvedRange
         let scale = LinearScale(domain: range, range: 0...1)

@@ -69,6 +69,10 @@ final class HeatMapTests: XCTestCase {
         XCTAssertEqual(LinearScale.niceTicks(0.5, 0.82, count: 5), [0.5, 0.6, 0.7, 0.8])
         XCTAssertEqual(LinearScale.niceTicks(0.52, 0.71, count: 5), [0.55, 0.6, 0.65, 0.7])
         XCTAssertEqual(LinearScale.niceTicks(0, 10, count: 5), [0, 2, 4, 6, 8, 10])
+        // A coarse step that would leave one tick steps down until two fit (a colour bar over
+        // p = 0.0096…0.92 showed a lone, mislabelled "0").
+        XCTAssertEqual(LinearScale.niceTicks(0.0096, 0.9186, count: 4), [0.2, 0.4, 0.6, 0.8])
+        XCTAssertEqual(LinearScale.niceTicks(0.41, 0.58, count: 1), [0.45, 0.5, 0.55])
         XCTAssertEqual(LinearScale.label(0.55, step: 0.05), "0.55")
         XCTAssertEqual(LinearScale.label(4, step: 2), "4")
         let y = LinearScale(domain: 0...1, range: 10...110, flipped: true)
