@@ -21,7 +21,9 @@ if [ ! -f "$root/models/smollm2-tokenizer.json" ]; then
     if ! "$venv/bin/python" -c "import torch, transformers, tokenizers, gguf" 2>/dev/null; then
         echo "ensure-deps: creating $venv for the tokenizer export" >&2
         python3 -m venv "$venv"
-        "$venv/bin/pip" install --quiet "torch==2.13.0+cpu" transformers tokenizers gguf numpy sentencepiece
+        # The full reference venv of scripts/reference/README.md, so the benchmark peers
+        # (scripts/bench) run from it too (transformers needs accelerate to load a GGUF).
+        "$venv/bin/pip" install --quiet "torch==2.13.0+cpu" transformers accelerate tokenizers gguf numpy sentencepiece safetensors
     fi
     "$venv/bin/python" "$root/scripts/reference/make_tokenizer_fixtures.py" --export-only
 fi
