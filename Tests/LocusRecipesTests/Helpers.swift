@@ -18,7 +18,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 let smallShape = ModelShape(layerCount: 30, headCount: 9)
 
 /// A small recipe: top-4 + 6 random 4-sets + 3 single heads, ITI over 3 α and IPO over 2 τ.
-func sampleRecipeJSON(name: String = "tiny") -> String {
+func sampleRecipeJSON(name: String = "tiny", metrics: [String] = ["mc", "generation", "sideEffects"]) -> String {
     """
     {
       "comment": "a tiny sweep for tests",
@@ -35,7 +35,7 @@ func sampleRecipeJSON(name: String = "tiny") -> String {
         {"kind": "iti", "alpha": [0, 10, 20], "ranking": "ranking.json"},
         {"kind": "ipo", "tau": [0.1, 0.3], "headSets": ["top", "single"]}
       ],
-      "metrics": ["mc", "generation", "sideEffects"]
+      "metrics": [\(metrics.map { "\"\($0)\"" }.joined(separator: ", "))]
     }
     """
 }
@@ -46,8 +46,8 @@ func fakeRankings(_ path: String) throws -> RankingHeads {
     return RankingHeads(heads: heads, folds: [heads, Array(heads.reversed())])
 }
 
-func sampleRuns(name: String = "tiny") throws -> [RunSpec] {
-    let recipe = try Recipe.parse(try JSONValue.parse(sampleRecipeJSON(name: name)))
+func sampleRuns(name: String = "tiny", metrics: [String] = ["mc", "generation", "sideEffects"]) throws -> [RunSpec] {
+    let recipe = try Recipe.parse(try JSONValue.parse(sampleRecipeJSON(name: name, metrics: metrics)))
     return try RecipeExpansion.runs(recipe, shape: smallShape, rankings: fakeRankings)
 }
 

@@ -118,9 +118,7 @@ final class ReportTests: XCTestCase {
         let dir = try temporaryDirectory()
         let one = dir.appendingPathComponent("one.jsonl"), three = dir.appendingPathComponent("three.jsonl")
         try SweepRunner(runs: try sampleRuns(name: "one"), results: try ResultsFile(url: one), executor: fakeExecutor).run()
-        let json = sampleRecipeJSON(name: "three").replacingOccurrences(
-            of: #""metrics": ["mc", "generation", "sideEffects"]"#, with: #""metrics": ["mc", "sideEffects"]"#)
-        let runs = try RecipeExpansion.runs(try Recipe.parse(try JSONValue.parse(json)), shape: smallShape, rankings: fakeRankings)
+        let runs = try sampleRuns(name: "three", metrics: ["mc", "sideEffects"])
         let runner = SweepRunner(runs: runs, results: try ResultsFile(url: three), executor: fakeExecutor)
         for r in try ResultsFile.read(one).records { runner.reusable[r.runID] = r }
         try runner.run()
