@@ -55,25 +55,16 @@ final class ScrubExecutor: RunExecutor {
         settings.alignment = PositionAlignment(rawValue: run.string("alignment") ?? "start") ?? .start
         settings.draws = run.number("draws").map(Int.init) ?? 1
         settings.seed = UInt64(run.seed)
-        let task = run.string("task") ?? "truthfulqa"
-        let count = run.number("items").map(Int.init) ?? 24
-        let dataSeed = UInt64(run.number("dataSeed") ?? 1)
-        let length = run.number("length").map(Int.init) ?? 16
+        let options = try ScrubTaskOptions(run: run, data: data)
         let baseline = run.string("baseline") ?? "embedAndMLPs"
-        let key = "\(task)|\(count)|\(dataSeed)|\(length)|\(baseline)|\(settings)"
+        let key = "\(options.key)|\(baseline)|\(settings)"
         if let s = studies[key] { return s }
 
-        var options = try ScrubTaskOptions.parse([])
-        options.task = task
-        options.count = count
-        options.dataSeed = dataSeed
-        options.length = length
-        options.data = data
         let items = try options.items(lm)
         let entries: [[String: Any]] =
             baseline == "none" ? [] : [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
         let study = try HeadSetScrubbing(model: lm.model, items: items, settings: settings, baselineEntries: entries)
-        printError("scrub study: \(task), \(items.count) items, baseline \(baseline), seed \(settings.seed)")
+        printError("scrub study: \(options.task), \(items.count) items, baseline \(baseline), seed \(settings.seed)")
         studies[key] = study
         return study
     }
@@ -104,13 +95,8 @@ final class AblateExecutor: RunExecutor {
             guard let h = AttentionHead(name) else { throw ScrubError("bad head name '\(name)'") }
             return .head(h, config: config)
         }
-        var options = try ScrubTaskOptions.parse([])
-        options.task = run.string("task") ?? "truthfulqa"
-        options.count = run.number("items").map(Int.init) ?? 24
-        options.dataSeed = UInt64(run.number("dataSeed") ?? 1)
-        options.length = run.number("length").map(Int.init) ?? 16
-        options.data = data
-        let key = "\(options.task)|\(options.count)|\(options.dataSeed)|\(options.length)"
+        let options = try ScrubTaskOptions(run: run, data: data)
+        let key = options.key
         var scan: AblationScan
         let clean: [Double]
         if let cached = cleanScores[key] {
@@ -147,4 +133,19 @@ final class AblateExecutor: RunExecutor {
             "items": .number(Double(scan.items.count)),
         ]
     }
+}
+
+extension ScrubTaskOptions {
+    /// The task of a `scrub` or `ablate` run (MethodSchema's `task`, `items`, `dataSeed`, `length`).
+    init(run: RunSpec, data: String?) throws {
+        self = try ScrubTaskOptions.parse([])
+        task = run.string("task") ?? "truthfulqa"
+        count = run.number("items").map(Int.init) ?? 24
+        dataSeed = UInt64(run.number("dataSeed") ?? 1)
+        length = run.number("length").map(Int.init) ?? 16
+        self.data = data
+    }
+
+    /// Identifies the items a task produces (for caching scores across runs).
+    var key: String { "\(task)|\(count)|\(dataSeed)|\(length)" }
 }

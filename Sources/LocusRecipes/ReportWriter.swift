@@ -28,7 +28,8 @@ public struct ReportWriter {
         let asked = Set(a.series.flatMap { $0.points.flatMap(\.spec.metrics) })
         let generation = asked.isEmpty || asked.contains("generation")
         let sideEffects = asked.isEmpty || (asked.contains("mc") && asked.contains("sideEffects"))
-        for t in a.tests where generation {
+        // A test's histogram needs the metric group of its criterion (MC2 tests come from MC-only sweeps).
+        for t in a.tests where t.criterion == MetricNames.mc2 ? asked.isEmpty || asked.contains("mc") : generation {
             let refs = t.references.map { Histogram.Reference(value: $0.value, label: $0.label) }
             var notes = t.references.map {
                 "\($0.label): p = \(Self.fmt($0.pValue)) = (1 + \($0.beatenBy)) / (1 + \(t.values.count))"

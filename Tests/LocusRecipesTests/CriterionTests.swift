@@ -34,6 +34,10 @@ final class CriterionTests: XCTestCase {
         XCTAssertEqual(test.criterion, "mc2")
         // Random bests: 0.45, 0.50, 0.55, 0.60 → two at least 0.55: p = 3/5.
         XCTAssertEqual(test.references.first?.pValue ?? -1, 3.0 / 5, accuracy: 1e-12)
+        // The MC-only sweep still draws its localization histogram, labelled with MC2.
+        let histograms = ReportWriter(report: report).figures().filter { $0.file.hasSuffix("histogram.svg") }
+        XCTAssertEqual(histograms.count, 1)
+        XCTAssertTrue(histograms.first?.svg.contains("best MC2") ?? false)
         let md = ReportWriter(report: report).markdown(figures: [])
         XCTAssertTrue(md.contains("α=10 (by MC2)"), md)
     }
