@@ -95,6 +95,8 @@ public enum SteeringError: Error, CustomStringConvertible {
     case nonFinite(step: Int, what: String)
     case emptyAnswer(pair: Int)
     case noPairs
+    /// The validation split is empty: no metric could show what training did.
+    case noValidationPairs
 
     public var description: String {
         switch self {
@@ -103,6 +105,9 @@ public enum SteeringError: Error, CustomStringConvertible {
                 + "the parameters of the last good step are kept — lower the learning rate"
         case .emptyAnswer(let i): "pair \(i) has an empty answer after tokenization"
         case .noPairs: "no preference pairs to train on"
+        case .noValidationPairs:
+            "the validation split has no preference pairs (too few groups in the data for a 60/20/20 split?): "
+                + "nothing could measure the training"
         }
     }
 }
@@ -113,6 +118,10 @@ public final class SteeringTrainer {
     public let configuration: SteeringConfiguration
     public internal(set) var parameters: SteeringParameters
     public internal(set) var optimizer: AdamW
+    /// The parameters at which the last finite loss and gradient were computed: after a
+    /// `SteeringError.nonFinite`, the last parameters known to give finite log-probs (the
+    /// current `parameters` may be the update that made them non-finite). nil before any step.
+    public internal(set) var lastFiniteParameters: SteeringParameters?
     let tape = ForwardTape()
 
     public init(model: LlamaModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil) {
@@ -183,6 +192,16 @@ public final class SteeringTrainer {
         return PreferenceMetrics(loss: loss / n, margin: margin / n, accuracy: correct / n)
     }
 
+    /// Whether `candidate` gives finite values and finite log-probs on `pairs` (a check before
+    /// parameters are saved: finite parameters can still overflow the forward pass).
+    public func givesFiniteLogProbabilities(_ candidate: SteeringParameters, on pairs: [TokenizedPair]) throws -> Bool {
+        guard candidate.values.allSatisfy(\.isFinite) else { return false }
+        let saved = parameters
+        parameters = candidate
+        defer { parameters = saved }
+        return try logProbabilities(pairs, steered: true).allSatisfy { $0.chosen.isFinite && $0.rejected.isFinite }
+    }
+
     /// The batch loss, mean margin and ∂loss/∂θ at the current parameters.
     func lossAndGradient(
         _ batch: [TokenizedPair], reference: [PairLogProbabilities]
@@ -224,6 +243,7 @@ public final class SteeringTrainer {
         guard loss.isFinite else { throw SteeringError.nonFinite(step: stepIndex, what: "the loss") }
         let norm = g.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         guard norm.isFinite else { throw SteeringError.nonFinite(step: stepIndex, what: "the gradient") }
+        lastFiniteParameters = parameters
         if let clip = configuration.gradientClipNorm, norm > clip {
             let s = Float(clip / norm)
             for i in g.indices { g[i] *= s }
