@@ -156,7 +156,9 @@ struct Steer: ParsableCommand {
         // Never save parameters that are not finite or overflow the forward pass (issue 10: a
         // huge learning rate can give finite θ whose logits are NaN).
         let probe = Array(validation.prefix(configuration.batchSize))
-        guard try trainer.givesFiniteLogProbabilities(state.parameters, on: probe) else {
+        guard state.parameters.values.allSatisfy({ abs($0) <= SteeringTrainer.maximumMagnitude }),
+            try trainer.givesFiniteLogProbabilities(state.parameters, on: probe)
+        else {
             throw RunFailure(
                 "training diverged: the parameters give non-finite log-probs (lower --lr); nothing was saved")
         }

@@ -98,8 +98,9 @@ public struct MethodSchema: Sendable {
     }
 
     static let preferenceCommon: [Parameter] = [
+        // lr 0 is allowed: it trains nothing, the unedited model on the same split (a control).
         Parameter("lr", .number, grid: true, help: "learning rates (default: by head count, METHODS §3)",
-                  minimum: 0, exclusiveMinimum: true),
+                  minimum: 0),
         Parameter("epochs", .integer, default: 2, minimum: 1),
         Parameter("batchSize", .integer, default: 4, minimum: 1),
         Parameter("parameterization", .choice(["headVectors", "rankOne"]), default: "headVectors"),

@@ -93,6 +93,8 @@ public struct PreferenceMetrics: Codable, Equatable, Sendable {
 
 public enum SteeringError: Error, CustomStringConvertible {
     case nonFinite(step: Int, what: String)
+    /// An update made a parameter larger in magnitude than `SteeringTrainer.maximumMagnitude`.
+    case diverged(step: Int, magnitude: Double)
     case emptyAnswer(pair: Int)
     case noPairs
     /// The validation split is empty: no metric could show what training did.
@@ -102,6 +104,10 @@ public enum SteeringError: Error, CustomStringConvertible {
         switch self {
         case .nonFinite(let step, let what):
             "training stopped at step \(step): \(what) is not finite (NaN or ±∞); "
+                + "the parameters of the last good step are kept — lower the learning rate"
+        case .diverged(let step, let magnitude):
+            "training stopped at step \(step): a parameter reached |θ| = \(String(format: "%.3g", magnitude)) "
+                + "(> \(String(format: "%.0e", SteeringTrainer.maximumMagnitude)), training has diverged); "
                 + "the parameters of the last good step are kept — lower the learning rate"
         case .emptyAnswer(let i): "pair \(i) has an empty answer after tokenization"
         case .noPairs: "no preference pairs to train on"
@@ -114,6 +120,13 @@ public enum SteeringError: Error, CustomStringConvertible {
 
 /// Trains steering parameters with a preference objective; gradients flow only to them.
 public final class SteeringTrainer {
+    /// Largest |θ| an update may produce. Head outputs z are of order one, so an edit 10⁴ times
+    /// larger has left the regime where it steers and only saturates the model;
+    /// a huge learning rate gets there in one Adam step (|Δθ| ≈ lr), well before any value
+    /// overflows. Reaching it stops training like a non-finite value (issue 10: `--lr 1e9`
+    /// used to "complete" with |θ| ≈ 2e9).
+    public static let maximumMagnitude: Float = 1e4
+
     public let model: LlamaModel
     public let configuration: SteeringConfiguration
     public internal(set) var parameters: SteeringParameters
@@ -253,6 +266,10 @@ public final class SteeringTrainer {
         nextOptimizer.update(&updated, gradient: g, learningRate: learningRate)
         guard updated.allSatisfy(\.isFinite) else {
             throw SteeringError.nonFinite(step: stepIndex, what: "the updated parameters")
+        }
+        let largest = updated.reduce(Float(0)) { max($0, abs($1)) }
+        guard largest <= Self.maximumMagnitude else {
+            throw SteeringError.diverged(step: stepIndex, magnitude: Double(largest))
         }
         parameters.values = updated
         optimizer = nextOptimizer

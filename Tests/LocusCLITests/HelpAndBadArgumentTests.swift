@@ -12,6 +12,8 @@ final class HelpAndBadArgumentTests: XCTestCase {
         "edit recipe", "run", "report", "ablate", "scrub",
     ]
 
+    static let validValues = ["--heads": "all"]
+
     /// Subcommand names listed under "SUBCOMMANDS:" in a help text.
     func subcommands(inHelp text: String) -> [String] {
         guard let range = text.range(of: "SUBCOMMANDS:") else { return [] }
@@ -24,6 +26,30 @@ final class HelpAndBadArgumentTests: XCTestCase {
             }
         }
         return names
+    }
+
+    /// Placeholders for the required parts of a help text's usage line (`--heads <heads>` →
+    /// `--heads x`, `<prompt>` → `x`); bracketed parts are optional and skipped.
+    func requiredPlaceholders(inHelp text: String) -> [String] {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("USAGE:") }) else { return [] }
+        var out: [String] = []
+        var depth = 0
+        var valueGiven = false
+        for token in line.split(separator: " ").dropFirst() {
+            let opens = token.filter { $0 == "[" }.count, closes = token.filter { $0 == "]" }.count
+            defer { depth += opens - closes }
+            guard depth == 0, opens == 0 else { continue }
+            if token.hasPrefix("--") {
+                out.append(String(token))
+                // A value that passes validate(), where one is checked there.
+                valueGiven = Self.validValues[String(token)] != nil
+                if let value = Self.validValues[String(token)] { out.append(value) }
+            } else if token.hasPrefix("<"), token != "<options>" {
+                if !valueGiven { out.append("x") }
+                valueGiven = false
+            }
+        }
+        return out
     }
 
     /// Every command path (`eval truthfulqa`), and the leaves among them.
@@ -48,7 +74,9 @@ final class HelpAndBadArgumentTests: XCTestCase {
         XCTAssertTrue(Self.knownLeaves.isSubset(of: leaves), "missing: \(Self.knownLeaves.subtracting(leaves))")
         for path in tree.all {
             let name = path.joined(separator: " ")
-            let r = try CLI.run(path + ["--no-such-option", "3"])
+            // Required options and arguments get placeholders, so the unknown option is the error.
+            let help = try CLI.run(path + ["--help"])
+            let r = try CLI.run(path + requiredPlaceholders(inHelp: help.output) + ["--no-such-option", "3"])
             XCTAssertNotEqual(r.status, 0, "locus \(name) --no-such-option")
             XCTAssertTrue(r.stderr.contains("--no-such-option"), "locus \(name): \(r.stderr)")
         }

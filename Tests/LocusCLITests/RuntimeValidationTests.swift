@@ -14,7 +14,8 @@ final class RuntimeValidationTests: XCTestCase {
         model = try TinyHFModel.make(in: dir)
     }
 
-    /// A JSON Lines preference file with CRLF line ends and `groups` prompts (two pairs each).
+    /// A JSON Lines preference file with CRLF line ends: 2·`groups` pairs, each its own prompt
+    /// (so its own group).
     func preferences(_ name: String, groups: Int) throws -> URL {
         var lines: [String] = []
         for g in 0..<groups {
@@ -52,7 +53,7 @@ final class RuntimeValidationTests: XCTestCase {
         let sha = try XCTUnwrap(record["modelSHA256"] as? String)
         XCTAssertEqual(sha.count, 64)
         XCTAssertEqual((record["dataSHA256"] as? String)?.count, 64)
-        XCTAssertEqual(record["trainPairs"] as? Int, 12, "10 groups → 6 train groups of 2 pairs (CRLF lines all read)")
+        XCTAssertEqual(record["trainPairs"] as? Int, 12, "20 prompts → 12 train groups (every CRLF line read)")
         let file = try SteeringFile.load(dir.appendingPathComponent("s.safetensors"))
         XCTAssertTrue(file.parameters.values.allSatisfy(\.isFinite))
 
@@ -76,7 +77,9 @@ final class RuntimeValidationTests: XCTestCase {
             let r = try CLI.run(["steer", "--model", model.path, "--heads", heads, "--data", data.path, "--output", dir.appendingPathComponent("h.safetensors").path])
             assertRuntimeError(r, mentions: [heads, "does not exist"])
         }
-        let two = try preferences("two.jsonl", groups: 2)
+        // One prompt (one group): the 60/20/20 split puts it in training, validation is empty.
+        let two = dir.appendingPathComponent("two.jsonl")
+        try Data(#"{"prompt": "Q: is 1 odd?", "chosen": " yes", "rejected": " no"}"#.utf8).write(to: two)
         assertRuntimeError(try steer([], data: two, output: "two.safetensors"), mentions: ["validation split is empty"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("two.safetensors").path))
     }
@@ -85,7 +88,7 @@ final class RuntimeValidationTests: XCTestCase {
     /// disk: either training stops and keeps the last finite step, or nothing is saved.
     func testDivergentTrainingNeverSavesNonFiniteParameters() throws {
         let data = try preferences("prefs.jsonl", groups: 10)
-        for lr in ["1e30", "1e38"] {
+        for lr in ["1e9", "1e30", "1e38"] {
             let out = "lr\(lr).safetensors"
             let r = try steer(["--lr", lr, "--clip", "0", "--epochs", "2"], data: data, output: out)
             XCTAssertNotEqual(r.status, 0, "lr \(lr) must not report success: \(r.output)")

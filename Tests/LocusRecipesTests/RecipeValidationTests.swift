@@ -31,8 +31,8 @@ final class RecipeValidationTests: XCTestCase {
             error(recipe(method: #"{"kind": "ipo", "tau": [0.1, 0]}"#)),
             "methods[0].tau[1]: must be greater than 0, got 0")
         XCTAssertEqual(
-            error(recipe(method: #"{"kind": "ipo", "tau": [0.1], "lr": [0.001, 0]}"#)),
-            "methods[0].lr[1]: must be greater than 0, got 0")
+            error(recipe(method: #"{"kind": "ipo", "tau": [0.1], "lr": [0.001, -1]}"#)),
+            "methods[0].lr[1]: must not be negative")
         XCTAssertEqual(
             error(recipe(method: #"{"kind": "ablate", "ablation": ["zero"], "items": -5}"#)),
             "methods[0].items: must be at least 1, got -5")

@@ -113,13 +113,13 @@ final class SteeringValidationTests: XCTestCase {
         }
     }
 
-    /// Huge parameters overflow the forward pass (finite θ, NaN log-probs): the check used
+    /// The largest finite parameters overflow the forward pass (finite θ, NaN log-probs): the check used
     /// before saving says so, and ordinary parameters pass it.
     func testFiniteLogProbabilityCheck() throws {
         let t = trainer(try TestEnvironment.tinyLlama(), lr: 1e-2)
         XCTAssertTrue(try t.givesFiniteLogProbabilities(t.parameters, on: pairs))
         var huge = t.parameters
-        huge.values = huge.values.map { _ in 1e30 }
+        huge.values = huge.values.map { _ in .greatestFiniteMagnitude }
         XCTAssertFalse(try t.givesFiniteLogProbabilities(huge, on: pairs))
         var nan = t.parameters
         nan.values[3] = .nan
@@ -127,19 +127,33 @@ final class SteeringValidationTests: XCTestCase {
         XCTAssertEqual(t.parameters.values.allSatisfy { $0 == 0 }, true, "the check leaves the trainer's parameters alone")
     }
 
-    /// Training with an absurd learning rate stops with `nonFinite`; the parameters it offers
+    /// Training with an absurd learning rate stops (`diverged` or `nonFinite`); the parameters it offers
     /// to keep (`lastFiniteParameters`) give finite log-probs — never the update that overflowed.
     func testDivergingTrainingStopsAndOffersOnlyFiniteParameters() throws {
         let model = try TestEnvironment.tinyLlama()
-        for lr in [1e30, 1e38] {
+        for lr in [1e9, 1e30, 1e38] {
             let t = trainer(model, lr: lr)
             let state = try t.initialState(train: pairs, validation: pairs)
             XCTAssertThrowsError(try t.train(from: state, train: pairs, validation: pairs), "lr \(lr)") {
-                guard case SteeringError.nonFinite = $0 else { return XCTFail("\($0)") }
+                switch $0 {
+                case SteeringError.nonFinite, SteeringError.diverged: break
+                default: XCTFail("\($0)")
+                }
             }
             if let good = t.lastFiniteParameters {
                 XCTAssertTrue(try t.givesFiniteLogProbabilities(good, on: pairs), "lr \(lr)")
             }
         }
+    }
+}
+
+extension SteeringValidationTests {
+    /// An ordinary learning rate stays far below the divergence bound on the same data.
+    func testOrdinaryTrainingStaysBelowTheDivergenceBound() throws {
+        let t = trainer(try TestEnvironment.tinyLlama(), lr: 5e-2)
+        let state = try t.initialState(train: pairs, validation: pairs)
+        let done = try t.train(from: state, train: pairs, validation: pairs)
+        XCTAssertEqual(done.completedEpochs, 3)
+        XCTAssertLessThan(done.parameters.values.map(abs).max()!, SteeringTrainer.maximumMagnitude)
     }
 }
