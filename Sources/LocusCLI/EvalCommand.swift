@@ -115,6 +115,14 @@ struct EvalTruthfulQA: ParsableCommand {
             guard ranking.questionCount == tqa.count || questions == .heldOut else {
                 throw ValidationError("ranking covers \(ranking.questionCount) questions")
             }
+            guard ranking.layerCount == lm.config.layerCount, ranking.headCount == lm.config.headCount else {
+                throw RunFailure(
+                    "\(probe) ranks a \(ranking.layerCount)×\(ranking.headCount)-head model, this one has "
+                        + "\(lm.config.layerCount)×\(lm.config.headCount)")
+            }
+            guard heads == .none || k <= ranking.layerCount * ranking.headCount else {
+                throw RunFailure("--k \(k) is more heads than the model has (\(ranking.layerCount * ranking.headCount))")
+            }
             let foldIndices = fold == "all" ? Array(ranking.folds.indices) : [Int(fold)!]
             guard foldIndices.allSatisfy({ ranking.folds.indices.contains($0) }) else {
                 throw ValidationError("--fold \(fold) is not in the ranking (\(ranking.folds.count) folds)")

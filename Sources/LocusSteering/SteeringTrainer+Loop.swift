@@ -66,6 +66,8 @@ extension SteeringTrainer {
         var state = state
         parameters = state.parameters
         optimizer = state.optimizer
+        // A resumed state passed validation at its last epoch: it is the last good one so far.
+        lastFiniteParameters = state.completedEpochs > 0 ? state.parameters : nil
         let size = max(1, configuration.batchSize)
         let stepsPerEpoch = (train.count + size - 1) / size
         let schedule = CosineSchedule(
