@@ -55,11 +55,13 @@ public struct MethodSchema: Sendable {
         public var minimum: Double?
         /// `minimum` itself is excluded (a value must be greater).
         public var exclusiveMinimum: Bool
+        /// Largest value (counts that size an allocation: a typo must not allocate it).
+        public var maximum: Double?
 
         public init(
             _ name: String, _ type: ValueType, grid: Bool = false, required: Bool = false,
             default defaultValue: JSONValue? = nil, help: String = "", minimum: Double? = nil,
-            exclusiveMinimum: Bool = false
+            exclusiveMinimum: Bool = false, maximum: Double? = nil
         ) {
             self.name = name
             self.type = type
@@ -69,16 +71,18 @@ public struct MethodSchema: Sendable {
             self.help = help
             self.minimum = minimum
             self.exclusiveMinimum = exclusiveMinimum
+            self.maximum = maximum
         }
 
         /// Why `value` is out of range, or nil when it is acceptable.
         func rangeProblem(_ value: JSONValue) -> String? {
-            guard let minimum, let x = value.number else { return nil }
-            let bound = minimum == minimum.rounded() ? String(Int(minimum)) : String(minimum)
-            if exclusiveMinimum ? x <= minimum : x < minimum {
-                return exclusiveMinimum ? "must be greater than \(bound), got \(value.canonicalText)"
-                    : "must be at least \(bound), got \(value.canonicalText)"
+            guard let x = value.number else { return nil }
+            func text(_ b: Double) -> String { b == b.rounded() && abs(b) < 1e15 ? String(Int(b)) : String(b) }
+            if let minimum, exclusiveMinimum ? x <= minimum : x < minimum {
+                return exclusiveMinimum ? "must be greater than \(text(minimum)), got \(value.canonicalText)"
+                    : "must be at least \(text(minimum)), got \(value.canonicalText)"
             }
+            if let maximum, x > maximum { return "must be at most \(text(maximum)), got \(value.canonicalText)" }
             return nil
         }
     }
@@ -101,8 +105,8 @@ public struct MethodSchema: Sendable {
         // lr 0 is allowed: it trains nothing, the unedited model on the same split (a control).
         Parameter("lr", .number, grid: true, help: "learning rates (default: by head count, METHODS §3)",
                   minimum: 0),
-        Parameter("epochs", .integer, default: 2, minimum: 1),
-        Parameter("batchSize", .integer, default: 4, minimum: 1),
+        Parameter("epochs", .integer, default: 2, minimum: 1, maximum: 10_000),
+        Parameter("batchSize", .integer, default: 4, minimum: 1, maximum: 100_000),
         Parameter("parameterization", .choice(["headVectors", "rankOne"]), default: "headVectors"),
         Parameter("positions", .choice(["all", "prompt", "answer"]), default: "all"),
         Parameter("lengthNormalized", .bool, default: false),
@@ -135,18 +139,20 @@ public struct MethodSchema: Sendable {
         parameters: [
             Parameter("task", .choice(["truthfulqa", "induction"]), default: "truthfulqa",
                       help: "truthfulqa: MC log-prob margin (true − false); induction: loss on repeated random tokens"),
-            Parameter("items", .integer, default: 24, help: "questions or sequences", minimum: 1),
+            Parameter("items", .integer, default: 24, help: "questions or sequences", minimum: 1, maximum: 100_000),
             Parameter("dataSeed", .integer, default: 1, help: "seed of the question sample or the random tokens",
                       minimum: 0),
-            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1),
+            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1,
+                      maximum: 100_000),
             Parameter("baseline", .choice(["embedAndMLPs", "none"]), default: "embedAndMLPs",
                       help: "components kept on the input in every hypothesis"),
             Parameter("depth", .integer, default: 1, help: "levels of the treeified model built explicitly",
-                      minimum: 1),
-            Parameter("randomSources", .integer, default: 1, minimum: 1),
+                      minimum: 1, maximum: 1_000),
+            Parameter("randomSources", .integer, default: 1, minimum: 1, maximum: 100_000),
             Parameter("alignment", .choice(["start", "end"]), default: "start"),
-            Parameter("draws", .integer, default: 1, help: "scrub draws per item", minimum: 1),
-            Parameter("bootstrap", .integer, default: 1000, help: "bootstrap resamples of the CI", minimum: 1),
+            Parameter("draws", .integer, default: 1, help: "scrub draws per item", minimum: 1, maximum: 100_000),
+            Parameter("bootstrap", .integer, default: 1000, help: "bootstrap resamples of the CI", minimum: 1,
+                      maximum: 10_000_000),
         ], usesHeadSets: true)
 
     /// Ablation of each head set as a whole (executor in the CLI), on the tasks of `scrub`;
@@ -157,9 +163,10 @@ public struct MethodSchema: Sendable {
             Parameter("ablation", .choice(["zero", "mean", "resample"]), grid: true, required: true,
                       help: "zero, mean (over the task's inputs) or resample (another item, seeded by the run's seed)"),
             Parameter("task", .choice(["truthfulqa", "induction"]), default: "truthfulqa"),
-            Parameter("items", .integer, default: 24, help: "questions or sequences", minimum: 1),
+            Parameter("items", .integer, default: 24, help: "questions or sequences", minimum: 1, maximum: 100_000),
             Parameter("dataSeed", .integer, default: 1, minimum: 0),
-            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1),
+            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1,
+                      maximum: 100_000),
         ], usesHeadSets: true)
 
     public static func openKind(_ kind: String, usesHeadSets: Bool = false) -> MethodSchema {

@@ -127,6 +127,20 @@ final class RuntimeValidationTests: XCTestCase {
         let logits = try CLI.run(["logits", "--model", model.path, "--steering", orphan.path, "hi"])
         XCTAssertEqual(logits.status, 0, logits.output)
         XCTAssertTrue(logits.stderr.contains("no record"), logits.stderr)
+
+        // Another model of the same shape (a changed config value changes the fingerprint): the
+        // file fits, so generate/logits apply it with a warning; eval refuses.
+        let twin = dir.appendingPathComponent("twin")
+        try FileManager.default.copyItem(at: model, to: twin)
+        let config = twin.appendingPathComponent("config.json")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as! [String: Any]
+        json["rms_norm_eps"] = 2e-5
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        let warned = try CLI.run(["logits", "--model", twin.path, "--steering", steering, "hi"])
+        XCTAssertEqual(warned.status, 0, warned.output)
+        XCTAssertTrue(warned.stderr.contains("warning: \(steering) was trained on model sha256"), warned.stderr)
+        let refused = try CLI.run(["eval", "truthfulqa", "--model", twin.path, "--steering", steering, "--limit", "2"])
+        assertRuntimeError(refused, mentions: ["was trained on model sha256"])
     }
 
     func testAblateAndScrubWorkOnAHuggingFaceDirectory() throws {

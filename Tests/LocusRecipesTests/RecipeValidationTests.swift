@@ -60,6 +60,15 @@ final class RecipeValidationTests: XCTestCase {
             "headSets[0].seed: must be ≥ 0, got -4")
     }
 
+    func testAbsurdSizesAreRejectedAtLoad() {
+        XCTAssertEqual(
+            error(recipe(method: #"{"kind": "scrub", "items": 1000000000}"#)),
+            "methods[0].items: must be at most 100000, got 1000000000")
+        XCTAssertEqual(
+            error(recipe(method: #"{"kind": "ipo", "tau": [0.1], "epochs": 99999999}"#)),
+            "methods[0].epochs: must be at most 10000, got 99999999")
+    }
+
     func testAbsurdHeadSetCountIsRejectedBeforeAllocation() {
         XCTAssertEqual(
             error(recipe(headSets: #"[{"kind": "random", "k": 16, "count": 1000000000}]"#, method: #"{"kind": "iti", "alpha": [1], "ranking": "r"}"#)),
