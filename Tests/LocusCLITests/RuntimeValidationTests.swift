@@ -204,17 +204,23 @@ final class RuntimeValidationTests: XCTestCase {
         let ok = try recipe("ok.json", #"{"name": "ok", "headSets": [{"kind": "random", "k": 2, "count": 4}], "methods": [{"kind": "iti", "alpha": [1, 2], "ranking": "r"}]}"#)
         let p = Process()
         p.executableURL = try CLI.binary()
-        p.arguments = ["run", ok, "--executor", "fake", "--fake-sleep", "0.5", "--results", "ok.jsonl"]
+        p.arguments = ["run", ok, "--executor", "fake", "--fake-sleep", "1", "--results", "ok.jsonl"]
         p.currentDirectoryURL = dir
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { if p.isRunning { p.terminate() }; p.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 1.2)
-        XCTAssertTrue(p.isRunning, "the sweep should still hold the lock")
+        // Wait (however loaded the machine) until the sweep has finished a run and holds the lock.
+        let results = dir.appendingPathComponent("ok.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? String(contentsOf: results, encoding: .utf8)) ?? "").isEmpty {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        XCTAssertTrue(p.isRunning, "the sweep (8 runs of 1 s) should still hold the lock")
         let dry = try CLI.run(["run", ok, "--executor", "fake", "--results", "ok.jsonl", "--dry-run"], in: dir)
+        XCTAssertTrue(p.isRunning, "the dry run must have run while the sweep held the lock")
         XCTAssertEqual(dry.status, 0, dry.output)
-        XCTAssertTrue(dry.stdout.contains("done"), "some runs finished before the dry run: \(dry.stdout)")
+        XCTAssertTrue(dry.stdout.contains("done"), "a run finished before the dry run: \(dry.stdout)")
         XCTAssertTrue(dry.stdout.contains("todo"), dry.stdout)
     }
 
