@@ -161,6 +161,29 @@ final class RuntimeValidationTests: XCTestCase {
         XCTAssertEqual(scrub.status, 0, scrub.output)
     }
 
+    /// `eval truthfulqa --heads random --k K` with K beyond the model's heads was a precondition
+    /// trap; it is an error naming --k. (The tiny llama's context is widened for TruthfulQA's
+    /// few-shot prompts, byte-tokenized.)
+    func testEvalRefusesMoreRandomHeadsThanTheModelHas() throws {
+        let config = model.appendingPathComponent("config.json")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as! [String: Any]
+        json["max_position_embeddings"] = 4096
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        let ranking = dir.appendingPathComponent("r.json").path
+        let probe = try CLI.run(
+            ["probe", "--model", model.path, "--questions", "20", "--top-k", "4", "--output", ranking,
+             "--cache-directory", dir.appendingPathComponent("cache").path])
+        XCTAssertEqual(probe.status, 0, probe.output)
+        let tooMany = try CLI.run(
+            ["eval", "truthfulqa", "--model", model.path, "--probe", ranking, "--heads", "random", "--k", "1000",
+             "--no-generation", "--no-side-effects"])
+        assertRuntimeError(tooMany, mentions: ["--k 1000", "8"])
+        let fine = try CLI.run(
+            ["eval", "truthfulqa", "--model", model.path, "--probe", ranking, "--heads", "random", "--k", "3",
+             "--limit", "1", "--no-generation", "--no-side-effects"])
+        XCTAssertEqual(fine.status, 0, fine.output)
+    }
+
     func testGenerateSaysWhenItStopsAtTheContextLimit() throws {
         // The tiny model's context is 128 tokens.
         let r = try CLI.run(["generate", "--model", model.path, "--max-tokens", "500", "abc"])
