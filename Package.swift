@@ -116,7 +116,7 @@ let package = Package(
         // Runs the built `locus` binary: help and bad arguments of every command, run-time
         // validation (issue 10).
         .testTarget(
-            name: "LocusCLITests", dependencies: ["LocusSteering", "LocusTestSupport"],
+            name: "LocusCLITests", dependencies: ["LocusCheckpoint", "LocusSteering", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
