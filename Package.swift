@@ -113,6 +113,14 @@ let package = Package(
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
+        // Seeded mutations of every file format Locus reads, fed to its loader (LOCUS_FUZZ_CASES).
+        .testTarget(
+            name: "LocusFuzzTests",
+            dependencies: [
+                "LocusCheckpoint", "LocusTokenizer", "LocusModel", "LocusData", "LocusRecipes",
+                "LocusSteering", "LocusTestSupport",
+            ],
+            swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
