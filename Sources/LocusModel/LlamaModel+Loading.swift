@@ -70,6 +70,7 @@ extension LlamaModel {
             throw fail("model_type '\(type)' is not supported (llama)")
         }
         try checkSupportedFeatures(raw, fail: fail)
+        try checkNumberFields(raw, fail: fail)
         var config: LlamaConfig
         do {
             config = try JSONDecoder().decode(LlamaConfig.self, from: data)
@@ -103,6 +104,29 @@ extension LlamaModel {
         }
         if let scaling = raw["rope_scaling"], !(scaling is NSNull) {
             throw fail("config: rope_scaling \(scaling) is not supported (plain RoPE only)")
+        }
+    }
+
+    /// Numeric fields must be JSON numbers (whole ones for sizes), so an out-of-range or
+    /// textual value is reported with its name rather than as a decoder message.
+    static func checkNumberFields(_ raw: [String: Any], fail: (String) -> CheckpointError) throws {
+        let whole = [
+            "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+            "num_attention_heads", "num_key_value_heads", "max_position_embeddings",
+        ]
+        for key in whole {
+            guard let value = raw[key] else { continue }
+            guard let number = value as? NSNumber,
+                let exact = Int(exactly: number.doubleValue), abs(exact) < 1 << 53
+            else {
+                throw fail("config: \(key) must be a whole number, found \(value)")
+            }
+        }
+        for key in ["rope_theta", "rms_norm_eps"] {
+            guard let value = raw[key] else { continue }
+            guard value is NSNumber else {
+                throw fail("config: \(key) must be a number, found \(value)")
+            }
         }
     }
 

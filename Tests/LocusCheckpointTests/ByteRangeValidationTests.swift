@@ -11,8 +11,9 @@ final class ByteRangeValidationTests: XCTestCase {
     override func setUpWithError() throws { files = try TemporaryFiles() }
     override func tearDown() { files = nil }
 
-    /// Three tensors: Q4_1 (32 blocks, 640 bytes), F32 (4), Q8_0 (one block). A size change of
-    /// the first is far larger than the 32-byte alignment padding.
+    /// Three tensors: Q4_1 (32 blocks, 640 bytes), F32 (512), Q8_0 (one block). A size change of
+    /// the first is far larger than the 32-byte alignment padding, and a larger type still ends
+    /// inside the file.
     private func gguf() -> GGUFBuilder {
         var b = GGUFBuilder()
         b.metadata = [("general.architecture", .string("llama"))]
@@ -20,7 +21,7 @@ final class ByteRangeValidationTests: XCTestCase {
         let q80: [UInt8] = [0x00, 0x3C] + (0..<32).map { UInt8($0 * 5 % 128) }
         b.tensors = [
             .init(name: "a", ne: [1024], typeID: 3, data: Array([[UInt8]](repeating: q41, count: 32).joined())),
-            .init(name: "b", ne: [4], typeID: 0, data: SafetensorsBuilder.bytes(of: [1, 2, 3, 4])),
+            .init(name: "b", ne: [512], typeID: 0, data: SafetensorsBuilder.bytes(of: (0..<512).map { Float($0) })),
             .init(name: "c", ne: [32], typeID: 8, data: q80),
         ]
         return b
@@ -52,7 +53,7 @@ final class ByteRangeValidationTests: XCTestCase {
     func testValidFileOpens() throws {
         let url = try files.write(gguf().build(), to: "ok.gguf")
         let file = try GGUFFile(url: url)
-        XCTAssertEqual(try file.floats(named: "b"), [1, 2, 3, 4])
+        XCTAssertEqual(try file.floats(named: "b"), (0..<512).map { Float($0) })
     }
 
     /// Q4_1 → Q4_0 (smaller, still inside the file), Q4_1 → Q5_1 and Q8_0 (same block size,

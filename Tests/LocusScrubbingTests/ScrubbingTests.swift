@@ -99,7 +99,9 @@ final class ScrubbingTests: XCTestCase {
         let three = try CausalScrubber(model: model, items: data, settings: settings(depth: 3)).scores(hypothesis)
         XCTAssertEqual(one.count, data.count)
         XCTAssertTrue(three.allSatisfy(\.isFinite))
-        XCTAssertNotEqual(one, three)
+        // Far above rounding: depth 3 scrubs L0H2 inside the sources of L1H0/L1H1.
+        let change = zip(one, three).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertGreaterThan(change, 1e-3, "depth 3 changed the scores by only \(change)")
     }
 
     func testComponentAndFeatureParsing() throws {
