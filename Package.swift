@@ -113,6 +113,9 @@ let package = Package(
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
+            resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         // Seeded mutations of every file format Locus reads, fed to its loader (LOCUS_FUZZ_CASES).
         .testTarget(
             name: "LocusFuzzTests",
@@ -121,8 +124,5 @@ let package = Package(
                 "LocusSteering", "LocusTestSupport",
             ],
             swiftSettings: cpuFlags),
-        .testTarget(
-            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
-            resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
     ]
 )

@@ -26,17 +26,10 @@ public final class LanguageModel: @unchecked Sendable {
             tokenizer = BPETokenizer(
                 vocabulary: try BPEVocabulary(ggufMetadata: gguf.metadata, file: url.path))
         } else {
-            let folder =
-                url.hasDirectoryPath || LlamaModel.isDirectory(url) ? url : url.deletingLastPathComponent()
-            let file = folder.appendingPathComponent("tokenizer.json")
-            guard FileManager.default.fileExists(atPath: file.path) else {
-                throw CheckpointError(
-                    file: file.path,
-                    problem: .cannotOpen(
-                        "tokenizer.json not found in \(folder.path) (a Hugging Face checkpoint"
-                            + " directory needs config.json, tokenizer.json and *.safetensors)"))
-            }
-            tokenizer = BPETokenizer(vocabulary: try BPEVocabulary(tokenizerJSON: file))
+            let folder = url.hasDirectoryPath ? url : url.deletingLastPathComponent()
+            tokenizer = BPETokenizer(
+                vocabulary: try BPEVocabulary(
+                    tokenizerJSON: folder.appendingPathComponent("tokenizer.json")))
         }
         return LanguageModel(model: model, tokenizer: tokenizer, url: url)
     }

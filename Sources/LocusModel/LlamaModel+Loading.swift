@@ -117,7 +117,7 @@ extension LlamaModel {
         for key in whole {
             guard let value = raw[key] else { continue }
             guard let number = value as? NSNumber,
-                let exact = Int(exactly: number.doubleValue), abs(exact) < 1 << 53
+                let exact = Int(exactly: number.doubleValue), exact.magnitude < 1 << 53
             else {
                 throw fail("config: \(key) must be a whole number, found \(value)")
             }

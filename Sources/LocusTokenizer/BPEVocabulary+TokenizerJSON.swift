@@ -22,17 +22,7 @@ public extension BPEVocabulary {
         func fail(_ problem: TokenizerError.Problem) -> TokenizerError {
             TokenizerError(file: source, problem: problem)
         }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            let exists = FileManager.default.fileExists(atPath: url.path)
-            throw fail(.cannotRead(exists ? "the file cannot be read" : "no such file"))
-        }
-        let json: TokenizerJSON
-        do {
-            json = try JSONDecoder().decode(TokenizerJSON.self, from: data)
-        } catch {
-            throw fail(.cannotRead("not a tokenizer.json: \(Self.brief(error))"))
-        }
+        let json = try TokenizerJSON.decodeChecked(url)
         let model = json.model
         if let type = model.type, type != "BPE" { throw fail(.unsupportedModel(type)) }
         if let normalizer = json.normalizer {
@@ -62,20 +52,7 @@ public extension BPEVocabulary {
                     "added token '\(added.content)' with single_word, lstrip or rstrip"))
             }
         }
-        // Every id is written in the file, so a valid id is below the file's size; a larger one
-        // would make the id table absurdly large (a corrupt file must not allocate gigabytes).
-        let largest = max(model.vocab.values.max() ?? -1, addedTokens.map(\.id).max() ?? -1)
-        guard largest < data.count else {
-            throw fail(.malformed(
-                "token id \(largest) is larger than the file (\(data.count) bytes) can describe"))
-        }
-        if let bad = model.vocab.first(where: { $0.value < 0 }) {
-            throw fail(.malformed("token '\(bad.key)' has negative id \(bad.value)"))
-        }
-        if let bad = addedTokens.first(where: { $0.id < 0 }) {
-            throw fail(.malformed("added token '\(bad.content)' has negative id \(bad.id)"))
-        }
-        let count = largest + 1
+        let count = max(model.vocab.values.max() ?? -1, addedTokens.map(\.id).max() ?? -1) + 1
         var tokens = [String?](repeating: nil, count: max(count, 0))
         for (token, id) in model.vocab {
             guard id >= 0, tokens[id] == nil else {
@@ -130,20 +107,5 @@ public extension BPEVocabulary {
             "tokenizer_config.json")
         guard let data = try? Data(contentsOf: configURL) else { return nil }
         return try? JSONDecoder().decode(TokenizerConfigJSON.self, from: data)
-    }
-
-    /// A decoding error in one line: the key path and what was wrong.
-    private static func brief(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case .keyNotFound(let key, let context):
-            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-            return "required field '\(path)' is missing"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context),
-            .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -88,7 +88,7 @@ final class ConfigValidationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         XCTAssertThrowsError(try LanguageModel.load(from: dir)) { error in
             let text = String(describing: error)
-            XCTAssertTrue(text.contains("tokenizer.json not found"), text)
+            XCTAssertTrue(text.contains("tokenizer.json") && text.contains("no such file"), text)
             XCTAssertFalse(text.contains("Error Domain"), text)
         }
     }
