@@ -24,7 +24,7 @@ if [ "$#" -gt 0 ]; then
 fi
 
 swift build "${flags[@]}" --build-tests
-targets=$(swift test "${flags[@]}" --skip-build --disable-swift-testing --list-tests | sed -n 's/^\([A-Za-z0-9_]*\)\..*/\1/p' | sort -u)
+targets=$(swift test list "${flags[@]}" --skip-build --disable-swift-testing 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\)\..*/\1/p' | sort -u)
 [ -n "$targets" ] || { echo "test.sh: no test targets found" >&2; exit 1; }
 failed=()
 log="$(mktemp)"
