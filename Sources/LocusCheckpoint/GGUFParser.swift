@@ -227,8 +227,9 @@ struct GGUFParser {
     /// order, each tensor starts where the previous one's bytes, padded to the alignment, end
     /// (the first at 0). A tensor whose type was changed to a smaller one that still fits, or
     /// whose offset was moved, breaks that chain; so do overlapping ranges. llama.cpp enforces
-    /// the same rule when it opens a file (ggml-org/llama.cpp `ggml/src/gguf.cpp`,
-    /// `gguf_init_from_file_impl`: "tensor '%s' has offset %" PRIu64 ", expected %zu").
+    /// the same rule when it opens a file (ggml-org/llama.cpp `ggml/src/gguf.cpp` at 067d44f6,
+    /// `gguf_init_from_reader`, the block "compute the total size of the data section": "tensor
+    /// '%s' has offset %" PRIu64 ", expected %zu", with `GGML_PAD(ggml_nbytes(...), alignment)`).
     /// After the last tensor, less than one alignment unit of padding may follow (writers pad
     /// every tensor), so the last tensor cannot shrink unnoticed either. A size change smaller
     /// than the alignment (32 bytes by default) is absorbed by the padding and cannot be seen;
