@@ -142,8 +142,10 @@ extension LlamaModel {
             let rest = name.dropFirst(prefix.count)
             if let index = Int(rest.prefix { $0.isNumber }) { layers.insert(index) }
         }
-        let expected = Set(0..<config.layerCount)
-        guard layers == expected else {
+        // Compared without building 0..<L: a corrupt L of 2³¹ must not allocate a 2³¹-element set.
+        guard layers.count == config.layerCount, layers.min() == 0,
+            layers.max() == config.layerCount - 1
+        else {
             let key = layerKey.field
             let held = layers.isEmpty ? "none" : "\(layers.count) (\(layers.min()!)...\(layers.max()!))"
             throw CheckpointError(

@@ -50,6 +50,10 @@ final class ConfigValidationTests: XCTestCase {
     func testLayerCountMustMatchTheCheckpoint() throws {
         try assertConfigError("fewer-layers", ["num_hidden_layers": 1], ["num_hidden_layers is 1", "layers: 2"])
         try assertConfigError("more-layers", ["num_hidden_layers": 3], ["num_hidden_layers is 3", "layers: 2"])
+        // Found by the fuzz harness (config-json:337 of a 50 000-case run): the check itself used
+        // to build 0..<L and tried to allocate 35 GB.
+        try assertConfigError(
+            "absurd-layers", ["num_hidden_layers": 2_147_483_648], ["num_hidden_layers is 2147483648"])
     }
 
     func testOutOfRangeValues() throws {
