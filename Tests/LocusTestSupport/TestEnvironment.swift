@@ -51,8 +51,9 @@ public enum TestEnvironment {
         return lm
     }
 
-    /// A hash of every weight's bits (order-sensitive FNV-1a over 64-bit words), to detect a
-    /// shared model that a test edited in place.
+    /// A hash of every weight's bits (FNV-1a over 64-bit words in four interleaved lanes, folded
+    /// in order), to detect a shared model that a test edited in place. Each step is a bijection
+    /// of the lane, so one changed word always changes its lane.
     public static func weightFingerprint(_ model: LlamaModel) -> UInt64 {
         let w = model.weights
         var buffers = [w.embedding, w.finalNorm, w.unembedding]
@@ -69,7 +70,7 @@ public enum TestEnvironment {
                     lanes = (lanes ^ SIMD4(p[i], p[i + 1], p[i + 2], p[i + 3])) &* 0x100_0000_01B3
                     i += 4
                 }
-                hash = lanes[0] ^ (lanes[1] &<< 1) ^ (lanes[2] &<< 2) ^ (lanes[3] &<< 3)
+                for lane in 0..<4 { hash = (hash ^ lanes[lane]) &* 0x100_0000_01B3 }
                 while i < words {
                     hash = (hash ^ p[i]) &* 0x100_0000_01B3
                     i += 1
