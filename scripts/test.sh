@@ -17,6 +17,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/ensure-deps.sh"
+"$root/scripts/ensure-browser.sh"   # the report's headless-Chromium test
 cd "$root"
 flags=(-c release -Xswiftc -enable-testing)
 if [ "$#" -gt 0 ]; then
