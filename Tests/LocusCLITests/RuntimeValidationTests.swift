@@ -185,8 +185,9 @@ final class RuntimeValidationTests: XCTestCase {
         XCTAssertEqual(fine.status, 0, fine.output)
     }
 
-    /// A checkpoint with a NaN weight makes `logits` an error naming the model, not
-    /// `"logit": null` with exit 0.
+    /// A checkpoint with a NaN weight makes `logits` an error naming the model file, not
+    /// `"logit": null` with exit 0 (the loader's finite-weight check; `LlamaModel.forward` also
+    /// refuses non-finite logits).
     func testNonFiniteLogitsAreAnError() throws {
         let weights = model.appendingPathComponent("model.safetensors")
         let source = try SafetensorsFile(url: weights)
@@ -199,8 +200,6 @@ final class RuntimeValidationTests: XCTestCase {
         try FileManager.default.removeItem(at: weights)
         try SafetensorsWriter.write(tensors, to: weights)
         let r = try CLI.run(["logits", "--model", model.path, "--json", "hello"])
-        // Either the loader refuses the NaN weight (checkpoint validation) or `logits` refuses
-        // the NaN logit; both name the model and say what is wrong.
         assertRuntimeError(r, mentions: [model.path])
         XCTAssertTrue(
             ["non-finite", "NaN", "not finite"].contains { r.stderr.contains($0) }, r.stderr)
