@@ -11,6 +11,13 @@ public struct ObjectScores: Sendable, Equatable, Codable {
     public var meanNew: Double
     public var meanTrue: Double
 
+    public init(logProbabilityNew: Double, logProbabilityTrue: Double, meanNew: Double, meanTrue: Double) {
+        self.logProbabilityNew = logProbabilityNew
+        self.logProbabilityTrue = logProbabilityTrue
+        self.meanNew = meanNew
+        self.meanTrue = meanTrue
+    }
+
     /// ROME's success: the new object is more likely (per token) than the true one.
     public var newWins: Bool { meanNew > meanTrue }
     /// p(new) and p(true) of the whole object strings.
@@ -24,6 +31,12 @@ public struct CounterFactScores: Sendable, Equatable, Codable {
     public var paraphrase: ObjectScores
     /// Neighbourhood prompt: "true" is the locality ground truth, "new" the edit's target.
     public var neighbourhood: ObjectScores
+
+    public init(rewrite: ObjectScores, paraphrase: ObjectScores, neighbourhood: ObjectScores) {
+        self.rewrite = rewrite
+        self.paraphrase = paraphrase
+        self.neighbourhood = neighbourhood
+    }
 }
 
 /// Before/after comparison of one record (METHODS.md §7).
