@@ -24,6 +24,13 @@ public struct SubjectPosition: Sendable, Equatable {
     public var tokens: [Int]
     public var lastSubjectToken: Int
 
+    /// Given ids and position (e.g. from a reference fixture).
+    public init(tokens: [Int], lastSubjectToken: Int) {
+        precondition(lastSubjectToken >= 0 && lastSubjectToken < tokens.count, "position outside the tokens")
+        self.tokens = tokens
+        self.lastSubjectToken = lastSubjectToken
+    }
+
     public init(text: String, subject: String, tokenizer: any Tokenizer) throws {
         guard let range = text.range(of: subject) else {
             throw EditError("'\(text)' does not contain subject '\(subject)'")
