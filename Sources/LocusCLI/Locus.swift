@@ -13,5 +13,6 @@ struct Locus: ParsableCommand {
         subcommands: [
             Inspect.self, Tokenize.self, LogitsCommand.self, Generate.self, Bench.self, Steer.self,
             Probe.self, Eval.self, Trace.self, Edit.self, Run.self, Report.self, Ablate.self, Scrub.self,
+            Slurm.self,
         ])
 }
