@@ -1,5 +1,5 @@
 import Foundation
-import LocusRecipes
+@testable import LocusRecipes
 import XCTest
 
 /// Cost-balanced shard plans, the sweep runner following a plan, batch-friendly progress, the
@@ -27,7 +27,6 @@ final class ShardPlanTests: XCTestCase {
 
     func testPlanBeatsTheHashSplitOnMixedCosts() throws {
         let runs = try sampleRuns()
-        let costs = RunCostModel.measured
         let plan = ShardPlan.balanced(runs, recipe: "tiny", shards: 4)
         var hash = [Double](repeating: 0, count: 4)
         for r in runs {
