@@ -91,7 +91,11 @@ final class LocalSlurmTests: XCTestCase {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try locus(["probe", "--questions", "40", "--top-k", "8", "--threads", "1",
                        "--output", "runs/probe/slurm-test.json", "--cache-directory", "runs/cache"], in: dir)
-            try locus(["run", Self.recipe, "--threads", "1", "--workdir", dir.path, "--results", "unsharded.jsonl"], in: root)
+            // Recipe paths (the ranking) resolve against --workdir, command-line paths against the caller.
+            try locus([
+                "run", Self.recipe, "--threads", "1", "--workdir", dir.path,
+                "--results", dir.appendingPathComponent("unsharded.jsonl").path,
+            ], in: root)
             let records = try ResultsFile.read(dir.appendingPathComponent("unsharded.jsonl")).records
             return Reference(
                 root: root, ranking: dir.appendingPathComponent("runs/probe/slurm-test.json"),
