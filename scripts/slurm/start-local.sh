@@ -9,7 +9,11 @@
 set -euo pipefail
 dir="${LOCUS_SLURM_DIR:-/tmp/locus-slurm}"
 say() { echo "start-local: $*" >&2; }
-[ "$(id -u)" = 0 ] || { say "needs root (slurmd runs jobs as their user; munged is started as munge)"; exit 1; }
+# Root is needed (slurmd runs jobs as their users; munged is started as munge): use sudo.
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { say "needs root or sudo"; exit 1; }
+    exec sudo -E LOCUS_SLURM_DIR="$dir" "$0" "$@"
+fi
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null \
     || ! command -v sbatch >/dev/null; then

@@ -6,6 +6,7 @@ set -euo pipefail
 dir="${LOCUS_SLURM_DIR:-/tmp/locus-slurm}"
 export SLURM_CONF="$dir/slurm.conf"
 say() { echo "stop-local: $*" >&2; }
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then exec sudo -E LOCUS_SLURM_DIR="$dir" "$0" "$@"; fi
 if [ -f "$dir/run/slurmctld.pid" ] && command -v scancel >/dev/null; then
     jobs="$(squeue -h -o %A 2>/dev/null | sort -u | tr '\n' ' ' || true)"
     [ -z "${jobs// }" ] || scancel $jobs >/dev/null 2>&1 || true
