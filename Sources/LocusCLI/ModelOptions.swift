@@ -29,7 +29,7 @@ struct ModelOptions: ParsableArguments {
             return URL(fileURLWithPath: env)
         }
         var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        starts.append(Workdir.executable.deletingLastPathComponent())
         for start in starts {
             var dir = start.standardizedFileURL
             for _ in 0..<6 {

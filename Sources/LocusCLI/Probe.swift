@@ -176,7 +176,7 @@ func dataLocation(_ override: String?) throws -> DataLocation {
     if let override { return DataLocation(root: URL(fileURLWithPath: override)) }
     return try DataLocation.resolve(searchFrom: [
         URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Workdir.executable.deletingLastPathComponent(),
     ])
 }
 

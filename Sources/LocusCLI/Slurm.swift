@@ -267,10 +267,7 @@ struct SlurmSubmit: ParsableCommand {
     }
 
     /// This process's executable, absolute (`/proc/self/exe` on Linux).
-    static func currentExecutable() throws -> String {
-        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return target }
-        return Workdir.absolute(CommandLine.arguments[0])
-    }
+    static func currentExecutable() throws -> String { Workdir.executable.path }
 }
 
 struct SlurmStatus: ParsableCommand {

@@ -150,7 +150,7 @@ struct Steer: ParsableCommand {
         if data == "truthfulqa" {
             let location = try DataLocation.resolve(searchFrom: [
                 URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                Workdir.executable.deletingLastPathComponent(),
             ])
             let tqa = try TruthfulQA.load(from: location)
             groups = Array(0..<tqa.count)

@@ -9,6 +9,15 @@ import LocusRecipes
 /// typed): they are made absolute first, then the process changes into DIR, so no code path
 /// can resolve a relative path against anything else. Default: the current directory.
 enum Workdir {
+    /// This executable, absolute: `/proc/self/exe` on Linux, else argv[0] against the launch
+    /// directory. Read once, before any `enter`, so a relative argv[0] cannot go stale.
+    nonisolated(unsafe) static let executable: URL = {
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: target)
+        }
+        return URL(fileURLWithPath: absolute(CommandLine.arguments[0]))
+    }()
+
     /// `path` made absolute against the current directory (`~` expanded).
     static func absolute(_ path: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
@@ -21,6 +30,7 @@ enum Workdir {
     /// paths absolute (`absolute`) before calling this.
     @discardableResult
     static func enter(_ workdir: String) throws -> URL {
+        _ = executable
         let dir = absolute(workdir)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
