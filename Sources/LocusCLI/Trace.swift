@@ -263,6 +263,7 @@ final class ProgressReporter: @unchecked Sendable {
     let label: String
     let start = Date()
     var last = Date.distantPast
+    private let output = ProgressLine()
 
     init(label: String) { self.label = label }
 
@@ -272,9 +273,8 @@ final class ProgressReporter: @unchecked Sendable {
         last = now
         let elapsed = now.timeIntervalSince(start)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        FileHandle.standardError.write(
-            Data(String(format: "\r%@: %d/%d  %.0fs elapsed, ETA %.0fs   ", label, done, total, elapsed, eta).utf8))
+        output.write(String(format: "%@: %d/%d  %.0fs elapsed, ETA %.0fs", label, done, total, elapsed, eta), final: done == total)
     }
 
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+    func finish() { output.finish() }
 }
