@@ -92,11 +92,11 @@ struct Trace: ParsableCommand {
             let located = try SubjectTokens(prompt: job.prompt, subject: job.subject, tokenizer: lm.tokenizer)
             let request = TraceRequest(
                 tokens: located.tokens, subject: located.subject,
-                answer: lm.tokenizer.encode(" " + job.answer)[0],
-                alternative: job.alternative.map { lm.tokenizer.encode(" " + $0)[0] })
+                answer: lm.tokenizer.encodeContinuation(" " + job.answer)[0],
+                alternative: job.alternative.map { lm.tokenizer.encodeContinuation(" " + $0)[0] })
             let corruption: Corruption
             if let cf = job.counterfactual {
-                corruption = .interchange(tokens: lm.tokenizer.encode(cf))
+                corruption = .interchange(tokens: lm.tokenizer.encodePrompt(cf))
             } else {
                 corruption = .noise(scale: Float(noise) * std, samples: samples, seed: seed)
                 if let noiseFile {

@@ -1,0 +1,251 @@
+import Foundation
+import LocusCheckpoint
+import LocusTokenizer
+import XCTest
+
+/// One reference tokenisation by transformers: `ids` without special tokens, `prompt_ids` with
+/// them (BOS where the tokenizer adds it), `decoded` = transformers' decode of `ids`.
+struct SentencePieceCase: Decodable {
+    let name: String
+    let text: String
+    let ids: [Int]
+    let promptIDs: [Int]
+    let decoded: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, text, ids, decoded
+        case promptIDs = "prompt_ids"
+    }
+}
+
+struct SentencePieceFixture: Decodable {
+    struct Variant: Decodable {
+        let addBOS: Bool
+        let cases: [SentencePieceCase]
+
+        enum CodingKeys: String, CodingKey {
+            case cases
+            case addBOS = "add_bos"
+        }
+    }
+
+    let tokenizerJSON: Variant
+    let legacyTokenizerJSON: Variant
+    let gguf: Variant
+    let sentencepieceLibraryIDs: [[Int]]
+
+    enum CodingKeys: String, CodingKey {
+        case gguf
+        case tokenizerJSON = "tokenizer_json"
+        case legacyTokenizerJSON = "legacy_tokenizer_json"
+        case sentencepieceLibraryIDs = "sentencepiece_library_ids"
+    }
+}
+
+struct Gemma3Fixture: Decodable {
+    let gguf: String
+    let vocabularySize: Int
+    let bosID: Int
+    let addBOS: Bool
+    let cases: [SentencePieceCase]
+
+    enum CodingKeys: String, CodingKey {
+        case gguf, cases
+        case vocabularySize = "vocabulary_size"
+        case bosID = "bos_id"
+        case addBOS = "add_bos"
+    }
+}
+
+/// Every case: exact ids, exact ids with BOS (`encodePrompt`), and transformers' decode.
+func assertMatches(
+    _ tokenizer: any Tokenizer, _ cases: [SentencePieceCase], _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssertGreaterThan(cases.count, 50, label, file: file, line: line)
+    for item in cases {
+        let ids = tokenizer.encode(item.text)
+        if ids != item.ids {
+            let common = min(ids.count, item.ids.count)
+            let first = (0..<common).first { ids[$0] != item.ids[$0] } ?? common
+            XCTFail(
+                "\(label) \(item.name): ids differ from index \(first) (\(ids.count) vs "
+                    + "\(item.ids.count)); got \(ids[first...].prefix(12)), expected "
+                    + "\(item.ids[first...].prefix(12)) for \(item.text.debugDescription)",
+                file: file, line: line)
+        }
+        XCTAssertEqual(tokenizer.encodePrompt(item.text), item.promptIDs,
+                       "\(label) \(item.name) with special tokens", file: file, line: line)
+        assertSameScalars(tokenizer.decode(item.ids), item.decoded, "\(label) \(item.name) decode",
+                          file: file, line: line)
+    }
+}
+
+/// SentencePiece tokenization against transformers: a SentencePiece BPE model trained by
+/// scripts/reference/make_sentencepiece_fixtures.py, read from transformers' tokenizer.json
+/// (merge rules), a Llama-2-style legacy tokenizer.json, and a tokenizer-only GGUF (piece
+/// scores); and the real Gemma-3-270M GGUF's tokenizer.
+final class SentencePieceParityTests: XCTestCase {
+    func fixture() throws -> SentencePieceFixture {
+        try loadFixture(SentencePieceFixture.self, "sentencepiece_expected.json")
+    }
+
+    func testTokenizerJSONMatchesTransformers() throws {
+        let tokenizer = try TokenizerLoader.tokenizer(
+            tokenizerJSON: TestResources.fixture("sentencepiece/tokenizer.json"))
+        let sentencePiece = try XCTUnwrap(tokenizer as? SentencePieceTokenizer)
+        let vocabulary = sentencePiece.vocabulary
+        XCTAssertEqual(vocabulary.spacePrefix, .firstStretch)
+        XCTAssertFalse(vocabulary.splitsAtSpaces)
+        XCTAssertTrue(vocabulary.byteFallback)
+        XCTAssertTrue(vocabulary.stripsLeadingSpaceOnDecode)
+        guard case .mergeRules = vocabulary.mergePriority else {
+            return XCTFail("tokenizer.json merges by its merge rules")
+        }
+        XCTAssertEqual(tokenizer.vocabularySize, 500)
+        XCTAssertEqual(tokenizer.bosID, 1)
+        XCTAssertEqual(tokenizer.eosID, 2)
+        XCTAssertTrue(tokenizer.addsBOS)
+        XCTAssertFalse(tokenizer.addsEOS)
+        let fixture = try fixture()
+        XCTAssertTrue(fixture.tokenizerJSON.addBOS)
+        assertMatches(tokenizer, fixture.tokenizerJSON.cases, "tokenizer.json")
+    }
+
+    /// Prepend + Replace normalizer: the `▁` goes before every stretch between special tokens,
+    /// even one starting with a space; BOS from the TemplateProcessing (no tokenizer_config).
+    func testLegacyTokenizerJSONMatchesTokenizers() throws {
+        let tokenizer = try TokenizerLoader.tokenizer(
+            tokenizerJSON: TestResources.fixture("sentencepiece-legacy/tokenizer.json"))
+        let vocabulary = try XCTUnwrap(tokenizer as? SentencePieceTokenizer).vocabulary
+        XCTAssertEqual(vocabulary.spacePrefix, .everyStretchUnconditionally)
+        XCTAssertTrue(tokenizer.addsBOS)
+        XCTAssertEqual(tokenizer.bosID, 1)
+        assertMatches(tokenizer, try fixture().legacyTokenizerJSON.cases, "legacy tokenizer.json")
+    }
+
+    /// GGUF `tokenizer.ggml.model = llama`: merging by piece score (llama.cpp's SPM), read from
+    /// metadata only.
+    func testGGUFMatchesTransformersLoadingTheSameFile() throws {
+        let file = try GGUFFile(url: TestResources.fixture("sentencepiece-tokenizer.gguf"))
+        XCTAssertTrue(file.tensorInfos.isEmpty, "the fixture holds tokenizer metadata only")
+        let tokenizer = try TokenizerLoader.tokenizer(
+            ggufMetadata: file.metadata, file: file.url.path)
+        let vocabulary = try XCTUnwrap(tokenizer as? SentencePieceTokenizer).vocabulary
+        guard case .pieceScores = vocabulary.mergePriority else {
+            return XCTFail("GGUF merges by piece score")
+        }
+        XCTAssertEqual(vocabulary.spacePrefix, .firstStretch)
+        XCTAssertEqual(vocabulary.unknownID, 0)
+        XCTAssertEqual(vocabulary.tokenTypes[3], BPEVocabulary.TokenType.control.rawValue)
+        XCTAssertEqual(vocabulary.tokenTypes[4], BPEVocabulary.TokenType.userDefined.rawValue)
+        XCTAssertTrue(tokenizer.addsBOS)
+        let fixture = try fixture()
+        assertMatches(tokenizer, fixture.gguf.cases, "GGUF")
+        // The two merge orders agree on this model (its piece scores are its merge order).
+        let json = try TokenizerLoader.tokenizer(
+            tokenizerJSON: TestResources.fixture("sentencepiece/tokenizer.json"))
+        for item in fixture.gguf.cases {
+            XCTAssertEqual(tokenizer.encode(item.text), json.encode(item.text), item.name)
+        }
+    }
+
+    /// Where transformers' Metaspace (prepend_scheme "first") and the SentencePiece library
+    /// differ, the fixture shows it: the library adds `▁` before a text that starts with a
+    /// space and after special tokens. Locus follows transformers; this pins the difference.
+    func testDiffersFromTheSentencePieceLibraryOnlyAtPrefixSpaces() throws {
+        let fixture = try fixture()
+        let differing = zip(fixture.gguf.cases, fixture.sentencepieceLibraryIDs)
+            .filter { $0.0.ids != $0.1 }.map(\.0)
+        XCTAssertFalse(differing.isEmpty)
+        for item in differing {
+            let leadingSpace = item.text.hasPrefix(" ") || item.text.hasPrefix("\u{2581}")
+            let hasSpecial = ["<s>", "</s>", "<unk>", "<sep>", "<ctrl>"]
+                .contains { item.text.contains($0) }
+            XCTAssertTrue(leadingSpace || hasSpecial || item.text.allSatisfy(\.isWhitespace),
+                          "unexpected difference from sentencepiece on \(item.name)")
+        }
+    }
+
+    func testEncodeContinuationOmitsTheSpacePrefix() throws {
+        let tokenizer = try TokenizerLoader.tokenizer(
+            tokenizerJSON: TestResources.fixture("sentencepiece/tokenizer.json"))
+        let whole = tokenizer.encode("The history of the city")
+        let prompt = tokenizer.encode("The history")
+        XCTAssertEqual(prompt + tokenizer.encodeContinuation(" of the city"), whole)
+        XCTAssertNotEqual(tokenizer.encode("history"), tokenizer.encodeContinuation("history"))
+        XCTAssertEqual(tokenizer.encodePrompt(""), [1])
+    }
+
+    /// The real Gemma-3-270M Q4_K_M GGUF (scripts/fetch-model.sh): only its tokenizer metadata is
+    /// read, never its tensors.
+    func testGemma3TokenizerMatchesTransformers() throws {
+        let url = TestResources.packageRoot.appendingPathComponent(
+            "models/gemma-3-270m-Q4_K_M.gguf")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            return XCTFail("missing \(url.path): run scripts/fetch-model.sh (or "
+                + "scripts/fetch-model.sh gemma3)")
+        }
+        let fixture = try loadFixture(Gemma3Fixture.self, "gemma3_tokenizer_expected.json")
+        let file = try GGUFFile(url: url)
+        XCTAssertEqual(file.metadata["general.architecture"]?.string, "gemma3")
+        let tokenizer = try TokenizerLoader.tokenizer(
+            ggufMetadata: file.metadata, file: url.path)
+        let vocabulary = try XCTUnwrap(tokenizer as? SentencePieceTokenizer).vocabulary
+        XCTAssertEqual(tokenizer.vocabularySize, 262_144)
+        XCTAssertEqual(tokenizer.vocabularySize, fixture.vocabularySize)
+        XCTAssertEqual(tokenizer.bosID, fixture.bosID)
+        XCTAssertEqual(tokenizer.bosID, 2)
+        XCTAssertTrue(tokenizer.addsBOS)
+        XCTAssertTrue(fixture.addBOS)
+        XCTAssertEqual(vocabulary.spacePrefix, .none)
+        XCTAssertFalse(vocabulary.stripsLeadingSpaceOnDecode)
+        // Whitespace-run tokens are ordinary pieces spelled with ▁, as transformers respells them.
+        XCTAssertEqual(vocabulary.tokens[138], "\u{2581}\u{2581}")
+        XCTAssertEqual(vocabulary.tokenTypes[138], BPEVocabulary.TokenType.normal.rawValue)
+        assertMatches(tokenizer, fixture.cases, "Gemma-3")
+    }
+
+    func testLoadingErrorsNameTheProblem() throws {
+        let file = try GGUFFile(url: TestResources.fixture("sentencepiece-tokenizer.gguf"))
+        var metadata = file.metadata
+        metadata["tokenizer.ggml.scores"] = nil
+        XCTAssertThrowsError(try SentencePieceVocabulary(ggufMetadata: metadata, file: "x.gguf")) {
+            XCTAssertEqual($0 as? TokenizerError,
+                           TokenizerError(file: "x.gguf", problem: .missingKey("tokenizer.ggml.scores")))
+        }
+        metadata = file.metadata
+        metadata["tokenizer.ggml.scores"] = .array([.float32(0)])
+        XCTAssertThrowsError(try SentencePieceVocabulary(ggufMetadata: metadata, file: "x.gguf")) {
+            guard case .malformed? = ($0 as? TokenizerError)?.problem else {
+                return XCTFail("\($0)")
+            }
+        }
+        metadata = file.metadata
+        metadata["tokenizer.ggml.bos_token_id"] = nil
+        XCTAssertThrowsError(try SentencePieceVocabulary(ggufMetadata: metadata, file: "x.gguf")) {
+            XCTAssertEqual("\($0)", "x.gguf: malformed tokenizer: BOS is to be added but there "
+                + "is no BOS token")
+        }
+
+        // tokenizer.json with a normalizer SentencePiece does not implement.
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("locus-sp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = try String(
+            contentsOf: TestResources.fixture("sentencepiece-legacy/tokenizer.json"),
+            encoding: .utf8)
+        let broken = source.replacingOccurrences(of: "\"Prepend\"", with: "\"NFKC\"")
+        XCTAssertNotEqual(broken, source)
+        let url = folder.appendingPathComponent("tokenizer.json")
+        try Data(broken.utf8).write(to: url)
+        XCTAssertThrowsError(try TokenizerLoader.tokenizer(tokenizerJSON: url)) {
+            guard case .unsupportedFeature(let detail)? = ($0 as? TokenizerError)?.problem else {
+                return XCTFail("\($0)")
+            }
+            XCTAssertTrue(detail.contains("NFKC"), detail)
+            XCTAssertEqual(($0 as? TokenizerError)?.file, url.path)
+        }
+    }
+}
