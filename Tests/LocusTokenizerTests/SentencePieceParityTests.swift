@@ -22,10 +22,12 @@ struct SentencePieceFixture: Decodable {
     struct Variant: Decodable {
         let addBOS: Bool
         let cases: [SentencePieceCase]
+        let corpusDigests: [CorpusDigest]
 
         enum CodingKeys: String, CodingKey {
             case cases
             case addBOS = "add_bos"
+            case corpusDigests = "corpus_digests"
         }
     }
 
@@ -48,9 +50,11 @@ struct Gemma3Fixture: Decodable {
     let bosID: Int
     let addBOS: Bool
     let cases: [SentencePieceCase]
+    let corpusDigests: [CorpusDigest]
 
     enum CodingKeys: String, CodingKey {
         case gguf, cases
+        case corpusDigests = "corpus_digests"
         case vocabularySize = "vocabulary_size"
         case bosID = "bos_id"
         case addBOS = "add_bos"
@@ -78,6 +82,25 @@ func assertMatches(
                        "\(label) \(item.name) with special tokens", file: file, line: line)
         assertSameScalars(tokenizer.decode(item.ids), item.decoded, "\(label) \(item.name) decode",
                           file: file, line: line)
+    }
+}
+
+/// Whole shared-data files: id count and FNV-1a digest as the reference's, and (where the
+/// tokenizer adds no prefix space, which decoding cannot tell from a typed one) the round trip.
+func assertMatches(
+    _ tokenizer: any Tokenizer, _ digests: [CorpusDigest], roundTrip: Bool, _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
+    XCTAssertEqual(digests.count, 4, label, file: file, line: line)
+    for digest in digests {
+        let text = try sharedText(digest.path)
+        let ids = tokenizer.encode(text)
+        XCTAssertEqual(ids.count, digest.count, "\(label) \(digest.path)", file: file, line: line)
+        XCTAssertEqual(fnv1a64(ids), digest.fnv1a64, "\(label) \(digest.path)", file: file, line: line)
+        if roundTrip {
+            XCTAssert(tokenizer.decode(ids).unicodeScalars.elementsEqual(text.unicodeScalars),
+                      "\(label) \(digest.path) round trip", file: file, line: line)
+        }
     }
 }
 
@@ -110,6 +133,8 @@ final class SentencePieceParityTests: XCTestCase {
         let fixture = try fixture()
         XCTAssertTrue(fixture.tokenizerJSON.addBOS)
         assertMatches(tokenizer, fixture.tokenizerJSON.cases, "tokenizer.json")
+        try assertMatches(tokenizer, fixture.tokenizerJSON.corpusDigests, roundTrip: false,
+                          "tokenizer.json")
     }
 
     /// Prepend + Replace normalizer: the `▁` goes before every stretch between special tokens,
@@ -121,7 +146,10 @@ final class SentencePieceParityTests: XCTestCase {
         XCTAssertEqual(vocabulary.spacePrefix, .everyStretchUnconditionally)
         XCTAssertTrue(tokenizer.addsBOS)
         XCTAssertEqual(tokenizer.bosID, 1)
-        assertMatches(tokenizer, try fixture().legacyTokenizerJSON.cases, "legacy tokenizer.json")
+        let fixture = try fixture()
+        assertMatches(tokenizer, fixture.legacyTokenizerJSON.cases, "legacy tokenizer.json")
+        try assertMatches(tokenizer, fixture.legacyTokenizerJSON.corpusDigests, roundTrip: false,
+                          "legacy tokenizer.json")
     }
 
     /// GGUF `tokenizer.ggml.model = llama`: merging by piece score (llama.cpp's SPM), read from
@@ -142,6 +170,7 @@ final class SentencePieceParityTests: XCTestCase {
         XCTAssertTrue(tokenizer.addsBOS)
         let fixture = try fixture()
         assertMatches(tokenizer, fixture.gguf.cases, "GGUF")
+        try assertMatches(tokenizer, fixture.gguf.corpusDigests, roundTrip: false, "GGUF")
         // The two merge orders agree on this model (its piece scores are its merge order).
         let json = try TokenizerLoader.tokenizer(
             tokenizerJSON: TestResources.fixture("sentencepiece/tokenizer.json"))
@@ -204,6 +233,13 @@ final class SentencePieceParityTests: XCTestCase {
         XCTAssertEqual(vocabulary.tokens[138], "\u{2581}\u{2581}")
         XCTAssertEqual(vocabulary.tokenTypes[138], BPEVocabulary.TokenType.normal.rawValue)
         assertMatches(tokenizer, fixture.cases, "Gemma-3")
+        try assertMatches(tokenizer, fixture.corpusDigests, roundTrip: true, "Gemma-3")
+        let text = try sharedText("truthfulqa/TruthfulQA.csv")
+        let clock = ContinuousClock()
+        var count = 0
+        let elapsed = clock.measure { count = tokenizer.encode(text).count }
+        print("Gemma-3 tokenizer: TruthfulQA.csv \(text.utf8.count) bytes → \(count) ids in "
+            + "\(elapsed) (not a pass/fail check)")
     }
 
     func testLoadingErrorsNameTheProblem() throws {

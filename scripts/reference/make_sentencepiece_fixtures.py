@@ -26,7 +26,8 @@ What it does (deterministic: single-threaded training on text embedded below):
 
 For every tokenizer and every test string it records `ids` (no special tokens added),
 `prompt_ids` (the tokenizer's own special tokens added: BOS where it says so) and `decoded`
-(transformers' decode of `ids`).
+(transformers' decode of `ids`); and for whole shared-data files (TruthfulQA.csv, wikitext-2
+valid/test, known_1000.json) the id count and FNV-1a digest.
 
 Outputs (committed, small):
   Tests/LocusTokenizerTests/Fixtures/sentencepiece/tokenizer.json          (transformers)
@@ -62,7 +63,7 @@ GEMMA_NAME = "gemma-3-270m-Q4_K_M.gguf"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_tokenizer_fixtures import corpus_texts  # noqa: E402  (the byte-level tests' strings)
+from make_tokenizer_fixtures import corpus_digests, corpus_texts  # noqa: E402  (shared with the byte-level tests)
 
 # Training text: a few KB, embedded so the model never depends on a data file. Only ASCII and a
 # few accented letters, so CJK, emoji and most symbols must fall back to bytes.
@@ -237,10 +238,12 @@ def raw_cases(tokenizer: Tokenizer, texts: list[tuple[str, str]]) -> list[dict]:
     return out
 
 
-def variant(found: list[dict], bos_id: int) -> dict:
-    """The cases, and whether the reference added BOS (what it did to the empty text)."""
+def variant(found: list[dict], bos_id: int, digests: list[dict]) -> dict:
+    """The cases, whether the reference added BOS (what it did to the empty text), and the
+    id count + FNV-1a digest of whole shared-data files (no special tokens added)."""
     empty = next(item for item in found if item["name"] == "empty")
-    return {"add_bos": empty["prompt_ids"] == [bos_id], "cases": found}
+    return {"add_bos": empty["prompt_ids"] == [bos_id], "cases": found,
+            "corpus_digests": digests}
 
 
 def sha256(path: Path) -> str:
@@ -299,9 +302,12 @@ def main() -> None:
                     (TRAINING_TEXT * TRAINING_REPEATS).encode()),
             },
             "sentencepiece_library_ids": [sp.encode(text) for _, text in texts],
-            "tokenizer_json": variant(cases(modern, texts), sp.bos_id()),
-            "legacy_tokenizer_json": variant(raw_cases(legacy, texts), sp.bos_id()),
-            "gguf": variant(cases(from_gguf, texts), sp.bos_id()),
+            "tokenizer_json": variant(cases(modern, texts), sp.bos_id(),
+                                      corpus_digests(modern.backend_tokenizer)),
+            "legacy_tokenizer_json": variant(raw_cases(legacy, texts), sp.bos_id(),
+                                             corpus_digests(legacy)),
+            "gguf": variant(cases(from_gguf, texts), sp.bos_id(),
+                            corpus_digests(from_gguf.backend_tokenizer)),
         }
         write_json(FIXTURES / "sentencepiece_expected.json", payload)
 
@@ -317,7 +323,8 @@ def main() -> None:
         "gguf_sha256": GEMMA_SHA256,
         "vocabulary_size": len(gemma_tokenizer),
         "bos_id": gemma_tokenizer.bos_token_id,
-        **variant(cases(gemma_tokenizer, gemma_texts()), gemma_tokenizer.bos_token_id),
+        **variant(cases(gemma_tokenizer, gemma_texts()), gemma_tokenizer.bos_token_id,
+                  corpus_digests(gemma_tokenizer.backend_tokenizer)),
     })
 
 
