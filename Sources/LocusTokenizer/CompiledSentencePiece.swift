@@ -61,19 +61,21 @@ final class CompiledSentencePiece: Sendable {
         case .mergeRules(let rules):
             merges.reserveCapacity(rules.count)
             for (rank, rule) in rules.enumerated() {
-                let parts = rule.split(separator: " ", omittingEmptySubsequences: false)
+                // By scalars: a space followed by a combining mark is one `Character`.
+                let parts = rule.unicodeScalars.split(
+                    separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                     throw BuildError(detail: "merge \(rank) '\(rule)' is not two tokens 'a b'")
                 }
-                let left = Self.key(String(parts[0]))
-                let right = Self.key(String(parts[1]))
+                let left = parts[0].map(\.value)
+                let right = parts[1].map(\.value)
                 guard let leftID = tokenIDs[left], let rightID = tokenIDs[right] else {
                     throw BuildError(
                         detail: "merge \(rank) '\(rule)' uses a token not in the vocabulary")
                 }
                 guard let mergedID = tokenIDs[left + right] else {
-                    throw BuildError(detail: "merge \(rank) '\(rule)' makes "
-                        + "'\(parts[0])\(parts[1])', which is not in the vocabulary")
+                    throw BuildError(detail: "merge \(rank) '\(rule)' makes a token "
+                        + "that is not in the vocabulary")
                 }
                 merges[UInt64(leftID) << 32 | UInt64(rightID)] =
                     UInt64(rank) << 32 | UInt64(mergedID)

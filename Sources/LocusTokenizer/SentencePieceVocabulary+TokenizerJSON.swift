@@ -59,6 +59,11 @@ public extension SentencePieceVocabulary {
 
         let (tokens, types, idsByToken) = try json.denseVocabulary(
             source: source, allowsNormalizedAddedTokens: false)
+        // A SentencePiece vocabulary is dense: a gap is a broken file.
+        if let gap = types.firstIndex(of: BPEVocabulary.TokenType.unused.rawValue) {
+            throw TokenizerError(file: source, problem: .malformed(
+                "vocabulary id \(gap) has no piece (neither model.vocab nor added_tokens)"))
+        }
         let rule = try SpecialTokenRule(
             json: json, config: TokenizerConfigJSON.besides(url), source: source)
         func id(of name: String?, _ role: String) throws(TokenizerError) -> Int? {

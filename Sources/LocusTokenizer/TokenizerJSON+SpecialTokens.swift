@@ -73,7 +73,14 @@ extension TokenizerJSON {
     /// Reads and decodes a tokenizer.json, naming the file in errors.
     static func read(_ url: URL) throws(TokenizerError) -> TokenizerJSON {
         do {
-            return try JSONDecoder().decode(TokenizerJSON.self, from: Data(contentsOf: url))
+            let data = try Data(contentsOf: url)
+            var json = try JSONDecoder().decode(TokenizerJSON.self, from: data)
+            json.exactVocabulary = try JSONObjectScanner.integerMembers(
+                of: Array(data), at: ["model", "vocab"])
+            return json
+        } catch let failure as JSONObjectScanner.Failure {
+            throw TokenizerError(file: url.path, problem: .cannotRead(
+                "model.vocab: \(failure.detail)"))
         } catch {
             throw TokenizerError(file: url.path, problem: .cannotRead("\(error)"))
         }
@@ -85,7 +92,9 @@ extension TokenizerJSON {
         case .strings(let strings): return strings
         case .pairs(let pairs):
             return try pairs.enumerated().map { (rank, pair) throws(TokenizerError) in
-                guard pair.count == 2, !pair[0].contains(" "), !pair[1].contains(" ") else {
+                guard pair.count == 2, !pair[0].unicodeScalars.contains(" "),
+                    !pair[1].unicodeScalars.contains(" ")
+                else {
                     throw TokenizerError(file: source, problem: .malformed(
                         "merge \(rank) \(pair) is not a pair of space-free tokens"))
                 }

@@ -25,9 +25,11 @@ extension TokenizerJSON {
                     + "implemented)"))
             }
         }
-        let count = max(model.vocab.values.max() ?? -1, added.map(\.id).max() ?? -1) + 1
+        // Exact keys where the scanner read them (see `exactVocabulary`).
+        let entries = exactVocabulary ?? model.vocab.map { (key: $0.key, value: $0.value) }
+        let count = max(entries.map(\.value).max() ?? -1, added.map(\.id).max() ?? -1) + 1
         var tokens = [String?](repeating: nil, count: max(count, 0))
-        for (token, id) in model.vocab {
+        for (token, id) in entries {
             guard id >= 0, tokens[id] == nil else {
                 throw fail(.malformed("vocabulary id \(id) ('\(token)') is negative or repeated"))
             }

@@ -134,6 +134,9 @@ struct TokenizerJSON: Decodable {
     let postProcessor: PostProcessor?
     let decoder: DecoderStep?
     let model: Model
+    /// `model.vocab` in file order with keys exactly as written (`JSONObjectScanner`); the
+    /// decoded `model.vocab` merges pieces that are canonically equivalent Unicode.
+    var exactVocabulary: [(key: String, value: Int)]?
 
     enum CodingKeys: String, CodingKey {
         case normalizer, model, decoder

@@ -285,3 +285,98 @@ final class SentencePieceParityTests: XCTestCase {
         }
     }
 }
+
+/// Whether BOS/EOS are added: tokenizer_config.json's `add_bos_token`/`add_eos_token` override
+/// the tokenizer.json TemplateProcessing, as in transformers' `update_post_processor`.
+final class SpecialTokenRuleTests: XCTestCase {
+    func folder(with tokenizer: String, config: String?) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("locus-bos-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: TestResources.fixture(tokenizer), to: folder.appendingPathComponent("tokenizer.json"))
+        if let config {
+            try Data(config.utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
+        }
+        return folder
+    }
+
+    func testConfigOverridesTheTemplate() throws {
+        let off = try folder(with: "sentencepiece/tokenizer.json",
+                             config: #"{"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": false, "add_eos_token": true}"#)
+        defer { try? FileManager.default.removeItem(at: off) }
+        let tokenizer = try TokenizerLoader.tokenizer(
+            tokenizerJSON: off.appendingPathComponent("tokenizer.json"))
+        XCTAssertFalse(tokenizer.addsBOS)
+        XCTAssertTrue(tokenizer.addsEOS)
+        XCTAssertEqual(tokenizer.encodePrompt("Hello"), tokenizer.encode("Hello"))
+
+        // Byte-level BPE: no template, the config asks for BOS.
+        let on = try folder(with: "tiny_tokenizer.json",
+                            config: #"{"bos_token": "<|end|>", "add_bos_token": true}"#)
+        defer { try? FileManager.default.removeItem(at: on) }
+        let bpe = try TokenizerLoader.tokenizer(tokenizerJSON: on.appendingPathComponent("tokenizer.json"))
+        XCTAssertTrue(bpe is BPETokenizer)
+        XCTAssertTrue(bpe.addsBOS)
+        XCTAssertEqual(bpe.encodePrompt("ab"), [271] + bpe.encode("ab"))
+        // Without a config or template: no BOS (GPT-2, SmolLM2).
+        XCTAssertFalse(try TokenizerLoader.tokenizer(
+            tokenizerJSON: TestResources.fixture("tiny_tokenizer.json")).addsBOS)
+    }
+
+    func testATemplateAddingAnotherTokenIsRefused() throws {
+        let source = try String(
+            contentsOf: TestResources.fixture("sentencepiece/tokenizer.json"), encoding: .utf8)
+        // The single template's first entry (the first "SpecialToken" in the file) becomes </s>.
+        let found = try XCTUnwrap(source.range(of: "\"SpecialToken\": {\n          \"id\": \"<s>\""))
+        var changed = source
+        changed.replaceSubrange(found, with: "\"SpecialToken\": {\n          \"id\": \"</s>\"")
+        // The config names <s> as BOS but does not say whether to add it: the template decides,
+        // and it adds another token.
+        let dir = try folder(with: "sentencepiece/tokenizer.json",
+                             config: #"{"bos_token": "<s>", "eos_token": "</s>"}"#)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("tokenizer.json")
+        try Data(changed.utf8).write(to: url)
+        XCTAssertThrowsError(try TokenizerLoader.tokenizer(tokenizerJSON: url)) {
+            guard case .unsupportedFeature(let detail)? = ($0 as? TokenizerError)?.problem else {
+                return XCTFail("\($0)")
+            }
+            XCTAssertTrue(detail.contains("</s>"), detail)
+        }
+    }
+}
+
+/// Pieces that differ only in Unicode normalisation (`é` U+00E9 and `e` + U+0301) are distinct
+/// pieces: Foundation's JSON reader would merge them (String keys compare canonically), so the
+/// vocabulary is read by `JSONObjectScanner` and looked up by scalars.
+final class CanonicalEquivalenceTests: XCTestCase {
+    func testCanonicallyEquivalentPiecesStayDistinct() throws {
+        let json = """
+            {"added_tokens": [], "normalizer": null,
+             "pre_tokenizer": {"type": "Metaspace", "replacement": "\u{2581}",
+                               "prepend_scheme": "first", "split": false},
+             "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+                       "merges": ["e \u{301}"],
+                       "vocab": {"<unk>": 0, "\u{2581}": 1, "\u{E9}": 2, "e": 3, "\u{301}": 4,
+                                 "e\u{301}": 5, "\\u00e8": 6}}}
+            """
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("locus-nfc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("tokenizer.json")
+        try Data(json.utf8).write(to: url)
+        let tokenizer = try XCTUnwrap(
+            try TokenizerLoader.tokenizer(tokenizerJSON: url) as? SentencePieceTokenizer)
+        XCTAssertEqual(tokenizer.vocabularySize, 7)
+        XCTAssertEqual(tokenizer.vocabulary.tokens[2].unicodeScalars.map(\.value), [0xE9])
+        XCTAssertEqual(tokenizer.vocabulary.tokens[5].unicodeScalars.map(\.value), [0x65, 0x301])
+        XCTAssertEqual(tokenizer.vocabulary.tokens[6], "\u{E8}", "a \\u escape is decoded")
+        XCTAssertEqual(tokenizer.encode("\u{E9}"), [1, 2])
+        XCTAssertEqual(tokenizer.encode("e\u{301}"), [1, 5])
+        XCTAssertEqual(tokenizer.encode("\u{E8}"), [1, 6])
+        XCTAssertEqual(tokenizer.id(of: "e\u{301}"), 5)
+        XCTAssertEqual(tokenizer.id(of: "\u{E9}"), 2)
+    }
+}
