@@ -5,5 +5,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/ensure-deps.sh"
+"$root/scripts/ensure-browser.sh"   # the report's headless-Chromium test
 cd "$root"
 swift test -c release -Xswiftc -enable-testing "$@"
