@@ -29,6 +29,7 @@ install_checked() {
         echo "fetch-model: sha256 mismatch for $3 (expected $2)" >&2
         exit 1
     fi
+    chmod 644 "$1"  # mktemp made it private
     mv -f "$1" "$dest/$3"
     echo "fetch-model: wrote $dest/$3 (sha256 ok)"
 }
