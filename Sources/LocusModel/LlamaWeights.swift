@@ -117,7 +117,15 @@ extension LlamaWeights {
                 throw CheckpointError(
                     file: file, problem: .shapeMismatch(tensor: name, expected: shape, found: found))
             }
-            return try source.floats(named: name)
+            let values = try source.floats(named: name)
+            if let bad = firstNonFinite(values) {
+                throw CheckpointError(
+                    file: file,
+                    problem: .malformed(
+                        "tensor '\(name)' holds a non-finite value (\(values[bad]) at element \(bad));"
+                            + " the model would compute NaN logits"))
+            }
+            return values
         }
 
         var layers: [LlamaLayerWeights] = []
@@ -149,6 +157,10 @@ extension LlamaWeights {
         return LlamaWeights(
             embedding: embedding, layers: layers,
             finalNorm: FloatBuffer(try tensor(naming.finalNorm, [c])), unembedding: unembedding)
+    }
+
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        values.withUnsafeBufferPointer { FiniteCheck.firstNonFinite($0) }
     }
 
     /// Reorders the rows of a Hugging Face Q or K matrix so that RoPE's rotate-half pairs

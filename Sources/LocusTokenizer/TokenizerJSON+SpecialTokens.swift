@@ -70,20 +70,29 @@ extension TokenizerConfigJSON {
 }
 
 extension TokenizerJSON {
-    /// Reads and decodes a tokenizer.json, naming the file in errors.
+    /// Reads and decodes a tokenizer.json (`decodeChecked`: one-line errors naming the file, ids
+    /// bounded by the file size), then reads `model.vocab` again with exact keys
+    /// (`exactVocabulary`), bounded the same way.
     static func read(_ url: URL) throws(TokenizerError) -> TokenizerJSON {
-        do {
-            let data = try Data(contentsOf: url)
-            var json = try JSONDecoder().decode(TokenizerJSON.self, from: data)
-            json.exactVocabulary = try JSONObjectScanner.integerMembers(
-                of: Array(data), at: ["model", "vocab"])
-            return json
-        } catch let failure as JSONObjectScanner.Failure {
-            throw TokenizerError(file: url.path, problem: .cannotRead(
-                "model.vocab: \(failure.detail)"))
-        } catch {
-            throw TokenizerError(file: url.path, problem: .cannotRead("\(error)"))
+        var json = try decodeChecked(url)
+        func fail(_ problem: TokenizerError.Problem) -> TokenizerError {
+            TokenizerError(file: url.path, problem: problem)
         }
+        let bytes: [UInt8]
+        do { bytes = Array(try Data(contentsOf: url)) } catch {
+            throw fail(.cannotRead("the file cannot be read"))
+        }
+        do {
+            json.exactVocabulary = try JSONObjectScanner.integerMembers(
+                of: bytes, at: ["model", "vocab"])
+        } catch {
+            throw fail(.cannotRead("model.vocab: \(error.detail)"))
+        }
+        if let bad = json.exactVocabulary?.first(where: { $0.value < 0 || $0.value >= bytes.count }) {
+            throw fail(.malformed("token id \(bad.value) ('\(bad.key)') is negative or larger "
+                + "than the file (\(bytes.count) bytes) can describe"))
+        }
+        return json
     }
 
     /// Merge rules as `"a b"` strings (pairs joined by a space).
