@@ -107,7 +107,7 @@ struct Trace: ParsableCommand {
             switch tracedAnswer {
             case .prediction: answerToken = top
             case .given:
-                guard let first = lm.tokenizer.encode(" " + job.answer).first else {
+                guard let first = lm.tokenizer.encodeContinuation(" " + job.answer).first else {
                     throw ValidationError("answer '\(job.answer)' has no tokens")
                 }
                 answerToken = first
@@ -115,10 +115,10 @@ struct Trace: ParsableCommand {
             let request = TraceRequest(
                 tokens: located.tokens, subject: located.subject,
                 answer: answerToken,
-                alternative: job.alternative.map { lm.tokenizer.encode(" " + $0)[0] })
+                alternative: job.alternative.map { lm.tokenizer.encodeContinuation(" " + $0)[0] })
             let corruption: Corruption
             if let cf = job.counterfactual {
-                corruption = .interchange(tokens: lm.tokenizer.encode(cf))
+                corruption = .interchange(tokens: lm.tokenizer.encodePrompt(cf))
             } else {
                 corruption = .noise(scale: Float(noise) * std, samples: samples, seed: seed)
                 if let noiseFile {
