@@ -23,6 +23,13 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "LocusTensor", dependencies: ["CBLAS"], swiftSettings: cpuFlags),
         .target(name: "LocusCheckpoint", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        // Quantised matrix-vector kernels in C: AVX2/FMA by function attribute + run-time
+        // dispatch, portable scalar fallback; no global -march (no unsafe flags).
+        .target(name: "CLocusKernels"),
+        // Weight matrices kept in their stored type (dense fp32 or ggml blocks).
+        .target(
+            name: "LocusWeights", dependencies: ["LocusTensor", "LocusCheckpoint", "CLocusKernels"],
+            swiftSettings: cpuFlags),
         .target(name: "LocusTokenizer", dependencies: ["LocusCheckpoint"], swiftSettings: cpuFlags),
         .target(
             name: "LocusModel",
@@ -87,6 +94,9 @@ let package = Package(
         .testTarget(
             name: "LocusTokenizerTests", dependencies: ["LocusTokenizer"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusWeightsTests", dependencies: ["LocusWeights", "LocusCheckpoint"],
+            swiftSettings: cpuFlags),
         .testTarget(name: "LocusDataTests", dependencies: ["LocusData"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusFiguresTests", dependencies: ["LocusFigures"], swiftSettings: cpuFlags),

@@ -1,0 +1,93 @@
+import CLocusKernels
+import Foundation
+import LocusCheckpoint
+import LocusTensor
+
+/// A linear layer's weight, (rows, columns) = (out, in), kept in the type it was stored in.
+///
+/// `.dense` holds fp32 values (the parity reference, and what an edit writes); `.quantized`
+/// holds a ggml block type's bytes, usually a slice of the memory-mapped checkpoint, so a
+/// quantised model costs its file size in page cache instead of 4 bytes per parameter.
+///
+/// Products (x is (n, columns) row-major, y is (n, rows)):
+/// - `multiply`: y = x·Wᵀ. One row (decoding) runs a C kernel directly on the blocks
+///   (`Sources/CLocusKernels`) after quantising x to 8 bits per 32 elements, as llama.cpp does;
+///   several rows dequantise W a panel of rows at a time into fp32 and call sgemm, so prefill
+///   stays at BLAS speed.
+/// - `multiplyTransposed`: dx = dy·W (the backward toward the input), panel by panel.
+/// - `materializeFloat32()`: the whole matrix as fp32, for an edit that must change it.
+///
+/// Decode tolerance (8-bit activations): for each 32-element block b of x with scale
+/// s_b = max|x_b|/127, |x̂_j − x_j| ≤ s_b/2, so |ŷ_r − y_r| ≤ Σ_b (s_b/2)·Σ_{j∈b} |W_rj| (plus
+/// float rounding); `WeightMatrixTests` checks exactly this bound.
+public final class WeightMatrix: @unchecked Sendable {
+    public enum Storage {
+        case dense(FloatBuffer)
+        /// `bytes` holds `rows` rows of `type` blocks, row r at `r · rowBytes`.
+        case quantized(type: GGMLType, bytes: Data)
+    }
+
+    public let rows: Int
+    public let columns: Int
+    public let storage: Storage
+
+    /// A dense fp32 matrix (values row-major, `rows · columns` of them).
+    public init(rows: Int, columns: Int, values: FloatBuffer) {
+        precondition(values.count >= rows * columns, "buffer smaller than (\(rows), \(columns))")
+        self.rows = rows
+        self.columns = columns
+        storage = .dense(values)
+    }
+
+    /// A matrix in ggml type `type`; throws when the bytes do not hold exactly (rows, columns)
+    /// of it or the type cannot be decoded.
+    public init(rows: Int, columns: Int, type: GGMLType, bytes: Data) throws {
+        guard type.canDequantize else { throw WeightMatrixError.unsupportedType(type) }
+        guard let rowBytes = type.byteCount(elements: columns) else {
+            throw WeightMatrixError.partialBlock(type: type, columns: columns)
+        }
+        guard bytes.count == rowBytes * rows else {
+            throw WeightMatrixError.byteCountMismatch(expected: rowBytes * rows, found: bytes.count)
+        }
+        self.rows = rows
+        self.columns = columns
+        storage = type == .f32 ? .dense(FloatBuffer(Self.floats(bytes))) : .quantized(type: type, bytes: bytes)
+    }
+
+    private static func floats(_ bytes: Data) -> [Float] {
+        bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// The stored element type (`.f32` for dense).
+    public var type: GGMLType {
+        switch storage {
+        case .dense: .f32
+        case .quantized(let type, _): type
+        }
+    }
+
+    /// Bytes of one stored row.
+    public var rowBytes: Int { type.byteCount(elements: columns)! }
+
+    /// Bytes the weight occupies in memory.
+    public var residentBytes: Int { rowBytes * rows }
+
+    /// Whether decoding uses the quantised kernel (otherwise dequantise-then-sgemv).
+    var hasQuantizedKernel: Bool { locus_matvec_supports(Int32(type.id)) != 0 }
+}
+
+public enum WeightMatrixError: Error, Equatable, CustomStringConvertible {
+    case unsupportedType(GGMLType)
+    case partialBlock(type: GGMLType, columns: Int)
+    case byteCountMismatch(expected: Int, found: Int)
+
+    public var description: String {
+        switch self {
+        case .unsupportedType(let type): "weight type \(type) is not supported"
+        case .partialBlock(let type, let columns):
+            "a row of \(columns) elements is not a whole number of \(type) blocks"
+        case .byteCountMismatch(let expected, let found):
+            "weight holds \(found) bytes, expected \(expected)"
+        }
+    }
+}
