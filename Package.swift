@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "LocusTokenizer", dependencies: ["LocusCheckpoint"], swiftSettings: cpuFlags),
         .target(
             name: "LocusModel",
-            dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer"],
+            dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer", "LocusWeights"],
             swiftSettings: cpuFlags),
         .target(
             name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
@@ -79,6 +79,7 @@ let package = Package(
                 "LocusEditing",
                 "LocusRecipes",
                 "LocusScrubbing",
+                "LocusWeights",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),
@@ -124,7 +125,8 @@ let package = Package(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
+            name: "LocusModelTests",
+            dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport", "LocusWeights"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
     ]
 )

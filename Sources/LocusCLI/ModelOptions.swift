@@ -11,6 +11,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Worker threads for BLAS (results differ in the last bits between counts).")
     var threads: Int = 2
 
+    @Option(help: ArgumentHelp(
+        "How weight matrices are kept: stored (the checkpoint's type, memory-mapped, quantised "
+            + "kernels) or f32 (dequantised at load; the parity reference).",
+        valueName: "stored|f32"))
+    var weights: WeightStorage = .stored
+
     static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
     func validate() throws {
@@ -42,6 +48,8 @@ struct ModelOptions: ParsableArguments {
     /// Sets the thread count and loads model and tokenizer.
     func load() throws -> LanguageModel {
         BLAS.setThreadCount(threads)
-        return try LanguageModel.load(from: resolvedURL())
+        return try LanguageModel.load(from: resolvedURL(), weights: weights)
     }
 }
+
+extension WeightStorage: ExpressibleByArgument {}

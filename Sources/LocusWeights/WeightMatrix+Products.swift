@@ -29,6 +29,13 @@ extension WeightMatrix {
             BLAS.linear(
                 x, rows: n, inputWidth: columns, xStride: xs, weight: w.pointer, outputWidth: rows,
                 into: y, yStride: ys, accumulate: accumulate)
+        case .stacked(let parts):
+            var offset = 0
+            for part in parts {
+                part.multiply(x, rows: n, xStride: xs, into: y + offset, yStride: ys,
+                              accumulate: accumulate, path: path)
+                offset += part.rows
+            }
         case .quantized(let type, let bytes):
             if n == 1, hasQuantizedKernel {
                 multiplyVector(x, into: y, accumulate: accumulate, type: type, bytes: bytes, path: path)
@@ -44,22 +51,30 @@ extension WeightMatrix {
     }
 
     /// dx = dy·W (+ dx when `accumulate`): the backward of `multiply` toward its input.
-    /// - dy: (n, rows); dx: (n, columns)
+    /// - dy: (n, rows), row stride `dyStride` (default `rows`); dx: (n, columns)
     public func multiplyTransposed(
-        _ dy: UnsafePointer<Float>, rows n: Int, into dx: UnsafeMutablePointer<Float>,
-        accumulate: Bool = false
+        _ dy: UnsafePointer<Float>, rows n: Int, dyStride: Int? = nil,
+        into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) {
+        let dys = dyStride ?? rows
         switch storage {
         case .dense(let w):
-            BLAS.linearInputGradient(
-                dy, rows: n, outputWidth: rows, weight: w.pointer, inputWidth: columns, into: dx,
-                accumulate: accumulate)
+            BLAS.gemm(
+                m: n, n: columns, k: rows, a: dy, lda: dys, b: w.pointer, ldb: columns,
+                beta: accumulate ? 1 : 0, c: dx, ldc: columns)
+        case .stacked(let parts):
+            var offset = 0
+            for (k, part) in parts.enumerated() {
+                part.multiplyTransposed(
+                    dy + offset, rows: n, dyStride: dys, into: dx, accumulate: accumulate || k > 0)
+                offset += part.rows
+            }
         case .quantized:
             if !accumulate { dx.update(repeating: 0, count: n * columns) }
             forEachPanel { start, count, panel in
                 // dx += dy[:, start..<start+count] · panel
                 BLAS.gemm(
-                    m: n, n: columns, k: count, a: dy + start, lda: rows, b: panel, ldb: columns,
+                    m: n, n: columns, k: count, a: dy + start, lda: dys, b: panel, ldb: columns,
                     beta: 1, c: dx, ldc: columns)
             }
         }
@@ -71,6 +86,17 @@ extension WeightMatrix {
         switch storage {
         case .dense(let w):
             out.update(from: w.pointer + range.lowerBound * columns, count: range.count * columns)
+        case .stacked(let parts):
+            var first = 0
+            for part in parts {
+                let local = max(range.lowerBound, first)..<min(range.upperBound, first + part.rows)
+                if !local.isEmpty {
+                    part.readRows(
+                        local.lowerBound - first..<local.upperBound - first,
+                        into: out + (local.lowerBound - range.lowerBound) * columns)
+                }
+                first += part.rows
+            }
         case .quantized(let type, let bytes):
             let rowBytes = self.rowBytes
             bytes.withUnsafeBytes { raw in

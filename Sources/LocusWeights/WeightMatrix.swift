@@ -25,11 +25,35 @@ public final class WeightMatrix: @unchecked Sendable {
         case dense(FloatBuffer)
         /// `bytes` holds `rows` rows of `type` blocks, row r at `r · rowBytes`.
         case quantized(type: GGMLType, bytes: Data)
+        /// Matrices with the same column count stacked row-wise (e.g. Q, K and V of a fused
+        /// projection, which a Q4_K_M file stores in different types).
+        case stacked([WeightMatrix])
     }
 
     public let rows: Int
     public let columns: Int
-    public let storage: Storage
+    /// Changes only through `makeDense()` (not thread-safe: edits run between forward passes).
+    public private(set) var storage: Storage
+
+    /// The row-wise concatenation of `parts` (all with the same column count).
+    public init(stacking parts: [WeightMatrix]) {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.columns == parts[0].columns },
+                     "stacked matrices need one column count")
+        rows = parts.reduce(0) { $0 + $1.rows }
+        columns = parts[0].columns
+        storage = parts.count == 1 ? parts[0].storage : .stacked(parts)
+    }
+
+    /// The matrix as one dense fp32 buffer, converting it in place the first time (the stored
+    /// bytes are then released): what an edit of this one matrix (ROME, FT-L) writes into.
+    /// Later products use the dense path (sgemv/sgemm on fp32).
+    @discardableResult
+    public func makeDense() -> FloatBuffer {
+        if case .dense(let buffer) = storage { return buffer }
+        let buffer = materializeFloat32()
+        storage = .dense(buffer)
+        return buffer
+    }
 
     /// A dense fp32 matrix (values row-major, `rows · columns` of them).
     public init(rows: Int, columns: Int, values: FloatBuffer) {
@@ -58,19 +82,29 @@ public final class WeightMatrix: @unchecked Sendable {
         bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
-    /// The stored element type (`.f32` for dense).
+    /// The stored element type (`.f32` for dense; the first part's for a stack).
     public var type: GGMLType {
         switch storage {
         case .dense: .f32
         case .quantized(let type, _): type
+        case .stacked(let parts): parts[0].type
         }
     }
 
-    /// Bytes of one stored row.
+    /// Every stored type, in row order (one for an unstacked matrix).
+    public var storedTypes: [GGMLType] {
+        if case .stacked(let parts) = storage { return parts.flatMap(\.storedTypes) }
+        return [type]
+    }
+
+    /// Bytes of one stored row (of an unstacked matrix).
     public var rowBytes: Int { type.byteCount(elements: columns)! }
 
     /// Bytes the weight occupies in memory.
-    public var residentBytes: Int { rowBytes * rows }
+    public var residentBytes: Int {
+        if case .stacked(let parts) = storage { return parts.reduce(0) { $0 + $1.residentBytes } }
+        return rowBytes * rows
+    }
 
     /// Whether decoding uses the quantised kernel (otherwise dequantise-then-sgemv).
     var hasQuantizedKernel: Bool { locus_matvec_supports(Int32(type.id)) != 0 }
