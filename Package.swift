@@ -124,9 +124,22 @@ let package = Package(
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
+        // Runs the built `locus` binary: help and bad arguments of every command, run-time
+        // validation (issue 10).
+        .testTarget(
+            name: "LocusCLITests", dependencies: ["LocusSteering", "LocusTestSupport"],
+            swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusModelTests",
             dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport", "LocusWeights"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        // Seeded mutations of every file format Locus reads, fed to its loader (LOCUS_FUZZ_CASES).
+        .testTarget(
+            name: "LocusFuzzTests",
+            dependencies: [
+                "LocusCheckpoint", "LocusTokenizer", "LocusModel", "LocusData", "LocusRecipes",
+                "LocusSteering", "LocusTestSupport",
+            ],
+            swiftSettings: cpuFlags),
     ]
 )

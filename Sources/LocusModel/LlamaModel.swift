@@ -38,7 +38,9 @@ public final class LlamaModel: @unchecked Sendable {
         if cache == nil { kv.reset() }
         work.reserve(rows: n, longest: longest, config: config)
         run(tokens, spans: spans, cache: kv, hooks: hooks, tape: nil)
-        return unembed(rows: rows, spans: spans, totalRows: n)
+        let logits = unembed(rows: rows, spans: spans, totalRows: n)
+        try logits.checkFinite()
+        return logits
     }
 
     /// Embeds the tokens into `work.residual` and runs every block; with a tape, each block's

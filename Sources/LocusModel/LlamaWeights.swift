@@ -166,7 +166,17 @@ extension LlamaWeights {
         }
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
             try checkShape(name, shape)
-            return try source.floats(named: name)
+            return try finite(name, source.floats(named: name))
+        }
+        func finite(_ name: String, _ values: [Float]) throws -> [Float] {
+            if let bad = firstNonFinite(values) {
+                throw CheckpointError(
+                    file: file,
+                    problem: .malformed(
+                        "tensor '\(name)' holds a non-finite value (\(values[bad]) at element \(bad));"
+                            + " the model would compute NaN logits"))
+            }
+            return values
         }
         /// A (rows, columns) matrix: the stored bytes when kept stored, else fp32 (`transform`
         /// applies to the fp32 values, e.g. the RoPE permutation of Hugging Face Q/K).
@@ -178,14 +188,24 @@ extension LlamaWeights {
             if let gguf, transform == nil, let info = gguf.tensorInfo(named: name),
                 info.type.canDequantize
             {
+                let stored: WeightMatrix
                 do {
-                    return try WeightMatrix(
+                    stored = try WeightMatrix(
                         rows: rows, columns: columns, type: info.type, bytes: gguf.rawData(named: name))
                 } catch let error as WeightMatrixError {
                     throw CheckpointError(file: file, problem: .malformed("tensor '\(name)': \(error)"))
                 }
+                // Quantised values are finite exactly when their blocks' f16 scales are.
+                if let block = stored.firstNonFiniteBlock() {
+                    throw CheckpointError(
+                        file: file,
+                        problem: .malformed(
+                            "tensor '\(name)' holds a non-finite scale or value (block \(block));"
+                                + " the model would compute NaN logits"))
+                }
+                return stored
             }
-            var values = try source.floats(named: name)
+            var values = try finite(name, source.floats(named: name))
             if let transform { values = transform(values) }
             return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
         }
@@ -243,6 +263,10 @@ extension LlamaWeights {
             offset += part.rows * columns
         }
         return WeightMatrix(rows: rows, columns: columns, values: fused)
+    }
+
+    static func firstNonFinite(_ values: [Float]) -> Int? {
+        values.withUnsafeBufferPointer { FiniteCheck.firstNonFinite($0) }
     }
 
     /// Reorders the rows of a Hugging Face Q or K matrix so that RoPE's rotate-half pairs

@@ -22,12 +22,7 @@ public extension BPEVocabulary {
         func fail(_ problem: TokenizerError.Problem) -> TokenizerError {
             TokenizerError(file: source, problem: problem)
         }
-        let json: TokenizerJSON
-        do {
-            json = try JSONDecoder().decode(TokenizerJSON.self, from: Data(contentsOf: url))
-        } catch {
-            throw fail(.cannotRead("\(error)"))
-        }
+        let json = try TokenizerJSON.decodeChecked(url)
         let model = json.model
         if let type = model.type, type != "BPE" { throw fail(.unsupportedModel(type)) }
         if let normalizer = json.normalizer {

@@ -106,6 +106,47 @@ public final class WeightMatrix: @unchecked Sendable {
         return rowBytes * rows
     }
 
+    /// The first block (element, for plain types) whose stored value or f16 scale is infinite
+    /// or NaN, or nil. A quantised block's values are finite exactly when its scales are (d;
+    /// d and m or dmin for the types with an offset), so this reads 2–4 bytes per block instead
+    /// of dequantising the matrix.
+    public func firstNonFiniteBlock() -> Int? {
+        switch storage {
+        case .dense(let w):
+            return (0..<rows * columns).first { !w.pointer[$0].isFinite }
+        case .stacked(let parts):
+            var offset = 0
+            for part in parts {
+                if let bad = part.firstNonFiniteBlock() { return offset + bad }
+                offset += part.residentBytes / part.type.bytesPerBlock!
+            }
+            return nil
+        case .quantized(let type, let bytes):
+            let halfOffsets: [Int]
+            var exponentMask: UInt16 = 0x7C00  // f16: exponent all ones = inf or NaN
+            switch type {
+            case .q8_0, .q4_0, .q5_0: halfOffsets = [0]
+            case .q4_1, .q5_1, .q4_k, .q5_k: halfOffsets = [0, 2]
+            case .q6_k: halfOffsets = [208]
+            case .f16: halfOffsets = [0]
+            case .bf16:
+                halfOffsets = [0]
+                exponentMask = 0x7F80
+            default: return nil
+            }
+            let stride = type.bytesPerBlock!
+            return bytes.withUnsafeBytes { raw -> Int? in
+                for block in 0..<raw.count / stride {
+                    for offset in halfOffsets {
+                        let bits = raw.loadUnaligned(fromByteOffset: block * stride + offset, as: UInt16.self)
+                        if bits & exponentMask == exponentMask { return block }
+                    }
+                }
+                return nil
+            }
+        }
+    }
+
     /// Whether decoding uses the quantised kernel (otherwise dequantise-then-sgemv).
     var hasQuantizedKernel: Bool { locus_matvec_supports(Int32(type.id)) != 0 }
 }
