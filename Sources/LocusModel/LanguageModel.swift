@@ -18,9 +18,11 @@ public final class LanguageModel: @unchecked Sendable {
         self.url = url
     }
 
-    public static func load(from url: URL) throws -> LanguageModel {
+    /// `weights`: `.f32` (default) dequantises every matrix at load; `.stored` keeps a GGUF's
+    /// matrices in their stored type (see `WeightStorage`).
+    public static func load(from url: URL, weights: WeightStorage = .f32) throws -> LanguageModel {
         let source = try openCheckpoint(url)
-        let model = try LlamaModel.load(from: source, directory: url)
+        let model = try LlamaModel.load(from: source, directory: url, weights: weights)
         let tokenizer: any Tokenizer
         if let gguf = source as? GGUFFile {
             tokenizer = try TokenizerLoader.tokenizer(
