@@ -29,7 +29,7 @@ final class HelpAndBadArgumentTests: XCTestCase {
     }
 
     /// Placeholders for the required parts of a help text's usage line (`--heads <heads>` →
-    /// `--heads x`, `<prompt>` → `x`); bracketed parts are optional and skipped.
+    /// `--shards 1`, `<prompt>` → `1`); bracketed parts are optional and skipped.
     func requiredPlaceholders(inHelp text: String) -> [String] {
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("USAGE:") }) else { return [] }
         var out: [String] = []
@@ -45,7 +45,7 @@ final class HelpAndBadArgumentTests: XCTestCase {
                 valueGiven = Self.validValues[String(token)] != nil
                 if let value = Self.validValues[String(token)] { out.append(value) }
             } else if token.hasPrefix("<"), token != "<options>" {
-                if !valueGiven { out.append("x") }
+                if !valueGiven { out.append("1") }  // parses as a number or a string
                 valueGiven = false
             }
         }
