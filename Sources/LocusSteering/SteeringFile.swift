@@ -4,15 +4,22 @@ import LocusInterventions
 
 /// A trained steering edit on disk: one safetensors file of F32 tensors named `L{l}H{h}.vector`
 /// (head-vectors) or `L{l}H{h}.a` / `L{l}H{h}.b` (rank-one), shape (D), with the
-/// parameterization, positions and heads in the header's `__metadata__`.
+/// parameterization, positions, prompt template and heads in the header's `__metadata__`.
+/// Files written before issue 11 have no `prompt_template`: they were trained on the bare prompt.
 public struct SteeringFile: Equatable, Sendable {
     public static let format = "locus-steering-v1"
     public var parameters: SteeringParameters
     public var positions: SteeringPositions
+    /// The prompt the edit was trained in.
+    public var promptTemplate: SteeringPromptTemplate
 
-    public init(parameters: SteeringParameters, positions: SteeringPositions) {
+    public init(
+        parameters: SteeringParameters, positions: SteeringPositions,
+        promptTemplate: SteeringPromptTemplate = .truthfulQA
+    ) {
         self.parameters = parameters
         self.positions = positions
+        self.promptTemplate = promptTemplate
     }
 
     public func write(to url: URL) throws {
@@ -32,7 +39,7 @@ public struct SteeringFile: Equatable, Sendable {
             tensors,
             metadata: [
                 "format": Self.format, "parameterization": p.parameterization.rawValue,
-                "positions": positions.rawValue, "heads": p.heads.map(\.description).joined(separator: ","),
+                "positions": positions.rawValue, "prompt_template": promptTemplate.rawValue, "heads": p.heads.map(\.description).joined(separator: ","),
                 "head_width": String(d),
             ], to: url)
     }
@@ -48,6 +55,8 @@ public struct SteeringFile: Equatable, Sendable {
             let positions = m["positions"].flatMap(SteeringPositions.init(rawValue:)),
             let d = m["head_width"].flatMap(Int.init), let headList = m["heads"]
         else { throw fail("missing parameterization, positions, head_width or heads") }
+        guard let template = SteeringPromptTemplate(rawValue: m["prompt_template"] ?? SteeringPromptTemplate.bare.rawValue)
+        else { throw fail("unknown prompt_template '\(m["prompt_template"] ?? "")'") }
         let heads = try headList.split(separator: ",").map { text -> AttentionHead in
             guard let h = AttentionHead(String(text)) else { throw fail("bad head '\(text)'") }
             return h
@@ -59,12 +68,12 @@ public struct SteeringFile: Equatable, Sendable {
             for name in names { values += try file.floats(named: name, shape: [d]) }
         }
         parameters.values = values
-        return SteeringFile(parameters: parameters, positions: positions)
+        return SteeringFile(parameters: parameters, positions: positions, promptTemplate: template)
     }
 
-    /// Hooks applying the edit to sequences whose prompts have these lengths (for generation
-    /// and scoring; with `.answer`, every token after the prompt is edited).
-    public func hooks(promptLengths: [Int]) -> [SteeringHook] {
-        parameters.hooks(positions: positions.positions(promptLengths: promptLengths))
+    /// Hooks applying the edit to sequences whose shared prefix has `prefixLength` tokens and
+    /// whose prompts have these (absolute) lengths: the rule of `SteeringPositions`, as in training.
+    public func hooks(prefixLength: Int = 0, promptLengths: [Int]) -> [SteeringHook] {
+        parameters.hooks(positions: positions.positions(prefixLength: prefixLength, promptLengths: promptLengths))
     }
 }

@@ -43,8 +43,9 @@ extension SteeringTrainer {
     /// A fresh state: reference log-probs of both sets under the unsteered model.
     public func initialState(train: [TokenizedPair], validation: [TokenizedPair]) throws -> SteeringState {
         guard !train.isEmpty else { throw SteeringError.noPairs }
-        for (i, pair) in (train + validation).enumerated() where pair.chosen.isEmpty || pair.rejected.isEmpty {
-            throw SteeringError.emptyAnswer(pair: i)
+        for (i, pair) in (train + validation).enumerated() {
+            if pair.chosen.isEmpty || pair.rejected.isEmpty { throw SteeringError.emptyAnswer(pair: i) }
+            if pair.prompt.isEmpty && !sharedPrefix.isEmpty { throw SteeringError.emptyPrompt(pair: i) }
         }
         let trainReference = try logProbabilities(train, steered: false)
         let validationReference = try logProbabilities(validation, steered: false)
