@@ -35,7 +35,12 @@ struct Generate: ParsableCommand {
             FileHandle.standardOutput.write(Data(String(text).utf8))
             printedScalars = scalars.count
         }
-        let hooks = try steering.map { try SteeringFile.load(URL(fileURLWithPath: $0)).hooks(promptLengths: [ids.count]) } ?? []
+        var hooks: [ActivationHook] = []
+        if let steering {
+            let file = try SteeringFile.load(URL(fileURLWithPath: steering))
+            hooks = file.hooks(
+                prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
+        }
         _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens, hooks: hooks) { token in
             produced.append(token)
             flush(final: false)

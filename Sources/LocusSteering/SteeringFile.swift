@@ -1,6 +1,7 @@
 import Foundation
 import LocusCheckpoint
 import LocusInterventions
+import LocusTokenizer
 
 /// A trained steering edit on disk: one safetensors file of F32 tensors named `L{l}H{h}.vector`
 /// (head-vectors) or `L{l}H{h}.a` / `L{l}H{h}.b` (rank-one), shape (D), with the
@@ -69,6 +70,14 @@ public struct SteeringFile: Equatable, Sendable {
         }
         parameters.values = values
         return SteeringFile(parameters: parameters, positions: positions, promptTemplate: template)
+    }
+
+    /// The token count of the template's shared prefix when `text` starts with it, else 0: a
+    /// free-form prompt (`locus generate`) is all "question", an MC-style one keeps its
+    /// instruction + primer unedited as in training.
+    public func sharedPrefixLength(in text: String, tokenizer: any Tokenizer) -> Int {
+        let prefix = promptTemplate.sharedPrefix
+        return !prefix.isEmpty && text.hasPrefix(prefix) ? tokenizer.encode(prefix).count : 0
     }
 
     /// Hooks applying the edit to sequences whose shared prefix has `prefixLength` tokens and
