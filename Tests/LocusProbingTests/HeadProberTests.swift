@@ -139,6 +139,28 @@ final class HeadProberTests: XCTestCase {
         XCTAssertEqual(a.top(1), [HeadID(layer: 1, head: 0)])
     }
 
+    /// `ProbeRanking.restricted(to:)` (what IPO's `top` head sets use) redoes the ranking from
+    /// the ranking's own activation cache on the subset only; a missing cache is a clear error.
+    func testRestrictedRankingReadsTheCacheAndMatchesAProbeOnTheSubset() throws {
+        let activations = synthetic()
+        let dir = try ProbingTestSupport.temporaryDirectory("restricted")
+        try activations.write(directory: dir)
+        let settings = ProbeSettings(seed: 3)
+        let full = HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path)
+        let subset = QuestionSubset(label: "IPO training questions", ids: Array(stride(from: 0, to: 60, by: 2)))
+        let restricted = try full.restricted(to: subset)
+        XCTAssertEqual(
+            restricted,
+            HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path, questions: subset))
+        XCTAssertEqual(restricted.questionSubset?.label, "IPO training questions")
+        XCTAssertNotEqual(restricted.folds[0].trainQuestions, full.folds[0].trainQuestions)
+        var missing = full
+        missing.activationCache.directory = dir.appendingPathComponent("nowhere").path
+        XCTAssertThrowsError(try missing.restricted(to: subset)) {
+            XCTAssertTrue("\($0)".contains("nowhere"), "\($0)")
+        }
+    }
+
     func testDeterministicAndRankingFileRoundTrips() throws {
         let settings = ProbeSettings(seed: 8)
         let a = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
