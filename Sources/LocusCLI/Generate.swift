@@ -22,7 +22,7 @@ struct Generate: ParsableCommand {
         let lm = try options.load()
         let text =
             chat ? "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n" : prompt
-        let ids = lm.tokenizer.encode(text)
+        let ids = lm.tokenizer.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         var produced: [Int] = []
         var printedScalars = 0
@@ -37,7 +37,7 @@ struct Generate: ParsableCommand {
         }
         var hooks: [ActivationHook] = []
         if let steering {
-            let file = try SteeringFile.load(URL(fileURLWithPath: steering))
+            let file = try SteeringLoading.load(steering, for: lm)
             hooks = file.hooks(
                 prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
         }
@@ -47,5 +47,12 @@ struct Generate: ParsableCommand {
         }
         flush(final: true)
         print()
+        // The loop also ends at the model's context length: say so, rather than stop silently.
+        let context = lm.config.contextLength
+        if produced.count < maxTokens && ids.count + produced.count >= context {
+            printError(
+                "generate: stopped after \(produced.count) of --max-tokens \(maxTokens) new tokens: "
+                    + "the prompt (\(ids.count) tokens) and the output filled the model's context of \(context) tokens")
+        }
     }
 }

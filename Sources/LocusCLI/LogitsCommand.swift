@@ -26,11 +26,11 @@ struct LogitsCommand: ParsableCommand {
 
     func run() throws {
         let lm = try options.load()
-        let ids = lm.tokenizer.encode(prompt)
+        let ids = lm.tokenizer.encodePrompt(prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         var hooks: [ActivationHook] = []
         if let steering {
-            let file = try SteeringFile.load(URL(fileURLWithPath: steering))
+            let file = try SteeringLoading.load(steering, for: lm)
             hooks = file.hooks(
                 prefixLength: file.sharedPrefixLength(in: prompt, tokenizer: lm.tokenizer), promptLengths: [ids.count])
         }
