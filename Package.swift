@@ -105,7 +105,8 @@ let package = Package(
             name: "LocusProbingTests", dependencies: ["LocusProbing", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusSteeringTests", dependencies: ["LocusSteering", "LocusModel", "LocusTestSupport"],
+            name: "LocusSteeringTests",
+            dependencies: ["LocusSteering", "LocusModel", "LocusTestSupport", "LocusEvaluation", "LocusData"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel", "LocusTestSupport"],
