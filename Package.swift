@@ -113,6 +113,11 @@ let package = Package(
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),
+        // Runs the built `locus` binary: help and bad arguments of every command, run-time
+        // validation (issue 10).
+        .testTarget(
+            name: "LocusCLITests", dependencies: ["LocusSteering", "LocusTestSupport"],
+            swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),

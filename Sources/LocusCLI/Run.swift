@@ -80,7 +80,8 @@ struct Run: ParsableCommand {
         do { runs = try RecipeExpansion.runs(parsed, shape: shape) } catch let e as RecipeError {
             throw ValidationError("\(recipe): \(e)")
         }
-        let file = try ResultsFile(url: resultsURL)
+        // --dry-run only looks: no lock (so it shows progress while a sweep runs), no file created.
+        let file = dryRun ? try ResultsFile(readingOnly: resultsURL) : try ResultsFile(url: resultsURL)
         if file.repairedBytes > 0 {
             printError("results: cut a torn final line (\(file.repairedBytes) bytes) from \(resultsURL.path); that run will be redone")
         }

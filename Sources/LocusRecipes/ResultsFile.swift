@@ -59,13 +59,32 @@ public final class ResultsFile {
         skippedLines = parsed.skipped
     }
 
+    /// The records of a results file as they are, for looking without writing (`--dry-run`):
+    /// no lock is taken (so it works while a sweep appends), nothing is created or repaired (a
+    /// torn final line is just not counted), and `append` throws.
+    public init(readingOnly url: URL) throws {
+        self.url = url
+        fd = -1
+        repairedBytes = 0
+        if FileManager.default.fileExists(atPath: url.path) {
+            let parsed = try Self.read(url)
+            records = parsed.records
+            skippedLines = parsed.skipped
+        } else {
+            records = []
+            skippedLines = []
+        }
+    }
+
     deinit {
+        guard fd >= 0 else { return }
         flock(fd, LOCK_UN)
         close(fd)
     }
 
     /// Appends one record as one line, durably (single write, then fsync).
     public func append(_ record: RunRecord) throws {
+        guard fd >= 0 else { throw RecipeError(file: url.path, path: "", "opened read-only; cannot append") }
         let bytes = Array((record.json.text + "\n").utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
@@ -83,7 +102,10 @@ public final class ResultsFile {
 
     /// Reads the valid records of a results file without locking or repairing it (for reports).
     public static func read(_ url: URL) throws -> (records: [RunRecord], skipped: [Int]) {
-        let data = try Data(contentsOf: url)
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw RecipeError(file: url.path, path: "", "cannot read the results file (\(error.localizedDescription))")
+        }
         return parse(data, file: url.path)
     }
 
