@@ -32,12 +32,14 @@ struct Ablate: ParsableCommand {
     func validate() throws {
         guard AblationKind(rawValue: kind) != nil else { throw ValidationError("--kind zero|mean|resample") }
         guard PositionAlignment(rawValue: alignment) != nil else { throw ValidationError("--alignment start|end") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard tokensPerCall >= 1 else { throw ValidationError("--tokens-per-call must be at least 1") }
     }
 
     func run() throws {
         let lm = try options.load()
         let config = lm.config
-        let sha = try SHA256.hex(ofFile: try options.resolvedURL())
+        let sha = try SHA256.hex(ofCheckpoint: lm.url)
         let items = try taskOptions.items(lm)
         let groups: [(String, [Component])]
         switch components {
@@ -45,7 +47,11 @@ struct Ablate: ParsableCommand {
         case "mlps": groups = (0..<config.layerCount).map { ("mlp\($0)", [.mlp($0)]) }
         default:
             groups = try components.split(separator: ";").map { g in
-                (String(g), try g.split(separator: ",").map { try Component(parsing: String($0)) })
+                (String(g), try g.split(separator: ",").map { text in
+                    let c = try Component(parsing: String(text))
+                    do { try c.check(config: config) } catch { throw RunFailure("--components: \(error)") }
+                    return c
+                })
             }
         }
         let ablation = AblationKind(rawValue: kind)!

@@ -168,7 +168,7 @@ struct EditRecipe: ParsableCommand {
         let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis)
         let trace = try CausalTracer(model: lm.model).trace(
             TraceRequest(tokens: located.tokens, subject: located.subject,
-                         answer: lm.tokenizer.encode(" " + fact.answer)[0]),
+                         answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0]),
             corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: recipe.seed),
             configuration: TraceConfiguration(kinds: [kind], layers: recipe.layers, window: recipe.tracing.window))
         let generation = try session.generation(fact.prompt, tokens: 36)
@@ -214,10 +214,11 @@ struct EditRecipe: ParsableCommand {
     /// does patching resid_post / mlp_out at the last subject token from the counterfactual run?
     func interchangeRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
         let lm = session.lm
-        let tokens = lm.tokenizer.encode(fact.prompt)
-        let cf = lm.tokenizer.encode(fact.counterfactual!)
+        let tokens = lm.tokenizer.encodePrompt(fact.prompt)
+        let cf = lm.tokenizer.encodePrompt(fact.counterfactual!)
         let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
-        let o = lm.tokenizer.encode(" " + fact.answer)[0], o2 = lm.tokenizer.encode(" " + fact.target)[0]
+        let o = lm.tokenizer.encodeContinuation(" " + fact.answer)[0]
+        let o2 = lm.tokenizer.encodeContinuation(" " + fact.target)[0]
         let tracer = CausalTracer(model: lm.model)
         let position = located.subject.upperBound - 1
         let post = try tracer.interchangePatch(

@@ -115,6 +115,14 @@ struct EvalTruthfulQA: ParsableCommand {
             guard ranking.questionCount == tqa.count || questions == .heldOut else {
                 throw ValidationError("ranking covers \(ranking.questionCount) questions")
             }
+            guard ranking.layerCount == lm.config.layerCount, ranking.headCount == lm.config.headCount else {
+                throw RunFailure(
+                    "\(probe) ranks a \(ranking.layerCount)×\(ranking.headCount)-head model, this one has "
+                        + "\(lm.config.layerCount)×\(lm.config.headCount)")
+            }
+            guard heads == .none || k <= ranking.layerCount * ranking.headCount else {
+                throw RunFailure("--k \(k) is more heads than the model has (\(ranking.layerCount * ranking.headCount))")
+            }
             let foldIndices = fold == "all" ? Array(ranking.folds.indices) : [Int(fold)!]
             guard foldIndices.allSatisfy({ ranking.folds.indices.contains($0) }) else {
                 throw ValidationError("--fold \(fold) is not in the ranking (\(ranking.folds.count) folds)")
@@ -170,11 +178,19 @@ struct EvalTruthfulQA: ParsableCommand {
                 : "validation questions of \(probe)'s folds (used to rank heads; for tuning α, not for reporting)"
         } else if let steering {
             let url = URL(fileURLWithPath: steering)
-            let file = try SteeringFile.load(url)
-            let recordURL = url.deletingPathExtension().appendingPathExtension("json")
-            let record = try JSONDecoder().decode(SteeringRecordSummary.self, from: Data(contentsOf: recordURL))
-            if record.modelSHA256 != modelSHA {
-                throw ValidationError("\(steering) was trained on model sha256 \(record.modelSHA256)")
+            let file = try SteeringLoading.load(steering, for: lm, strict: true)
+            let recordURL = SteeringLoading.recordURL(of: url)
+            let record = try SteeringLoading.record(of: url)
+            // A file trained on a custom preference file has no TruthfulQA test questions: its
+            // group ids are that file's groups, not TruthfulQA question ids.
+            guard record.data == "truthfulqa" else {
+                throw RunFailure(
+                    "\(steering) was trained on \(record.data ?? "an unrecorded data set"), not TruthfulQA: "
+                        + "its split's group ids are not TruthfulQA question ids, so it has no TruthfulQA "
+                        + "test questions to evaluate (train it with --data truthfulqa)")
+            }
+            if let bad = record.testGroups.first(where: { !(0..<tqa.count).contains($0) }) {
+                throw RunFailure("\(recordURL.path): test question id \(bad) is not in TruthfulQA (0..<\(tqa.count))")
             }
             var ids = record.testGroups.sorted()
             if limit > 0 { ids = Array(ids.prefix(limit)) }
@@ -430,6 +446,8 @@ struct EvalTruthfulQA: ParsableCommand {
 /// The fields of a `locus steer` record that evaluation needs.
 struct SteeringRecordSummary: Decodable {
     var modelSHA256: String
+    /// `truthfulqa` or the preference file the steering was trained on (nil in old records).
+    var data: String?
     var splitSeed: UInt64
     var testGroups: [Int]
 }

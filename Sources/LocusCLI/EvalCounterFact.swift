@@ -121,7 +121,7 @@ final class EditSession {
         let documents = try WikiText.load(data.wikiText2(sample.split))
         let tokenizer = lm.tokenizer
         let chunks = KeyStatistics.chunks(
-            documents: documents, tokenizer: { tokenizer.encode($0) }, sample: sample)
+            documents: documents, tokenizer: { tokenizer.encodePrompt($0) }, sample: sample)
         let progress = ProgressReporter(label: "key statistics, layers \(missing)")
         let start = Date()
         let computed = try KeyStatistics.compute(
@@ -161,7 +161,7 @@ final class EditSession {
     }
 
     func generation(_ prompt: String, tokens: Int) throws -> String {
-        let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encode(prompt), maxTokens: tokens)
+        let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encodePrompt(prompt), maxTokens: tokens)
         return lm.tokenizer.decode(ids)
     }
 

@@ -22,7 +22,7 @@ struct Generate: ParsableCommand {
         let lm = try options.load()
         let text =
             chat ? "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n" : prompt
-        let ids = lm.tokenizer.encode(text)
+        let ids = lm.tokenizer.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         var produced: [Int] = []
         var printedScalars = 0
@@ -35,12 +35,19 @@ struct Generate: ParsableCommand {
             FileHandle.standardOutput.write(Data(String(text).utf8))
             printedScalars = scalars.count
         }
-        let hooks = try steering.map { try SteeringFile.load(URL(fileURLWithPath: $0)).hooks(promptLengths: [ids.count]) } ?? []
+        let hooks = try steering.map { try SteeringLoading.load($0, for: lm).hooks(promptLengths: [ids.count]) } ?? []
         _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens, hooks: hooks) { token in
             produced.append(token)
             flush(final: false)
         }
         flush(final: true)
         print()
+        // The loop also ends at the model's context length: say so, rather than stop silently.
+        let context = lm.config.contextLength
+        if produced.count < maxTokens && ids.count + produced.count >= context {
+            printError(
+                "generate: stopped after \(produced.count) of --max-tokens \(maxTokens) new tokens: "
+                    + "the prompt (\(ids.count) tokens) and the output filled the model's context of \(context) tokens")
+        }
     }
 }

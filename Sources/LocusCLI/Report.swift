@@ -26,7 +26,29 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let report = try SweepReport.load(results.map { URL(fileURLWithPath: $0) }, seed: seed, resamples: resamples)
+        var records: [RunRecord] = []
+        var skippedTotal = 0
+        for path in results {
+            let url = URL(fileURLWithPath: path)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw RunFailure("\(path): results file not found")
+            }
+            let read = try ResultsFile.read(url)
+            if !read.skipped.isEmpty {
+                skippedTotal += read.skipped.count
+                let shown = read.skipped.prefix(20).map(String.init).joined(separator: ", ")
+                printError(
+                    "warning: \(path): skipped \(read.skipped.count) line(s) that are not run records "
+                        + "(line \(shown)\(read.skipped.count > 20 ? ", …" : ""))")
+            }
+            records += read.records
+        }
+        guard !records.isEmpty else {
+            throw RunFailure(
+                "no run records in \(results.joined(separator: ", "))"
+                    + (skippedTotal > 0 ? " (\(skippedTotal) unreadable line(s) skipped)" : "") + "; nothing to report")
+        }
+        let report = SweepReport(records: records, seed: seed, resamples: resamples)
         let writer = ReportWriter(report: report)
         let written = try writer.write(to: URL(fileURLWithPath: out))
         for a in report.recipes {

@@ -36,17 +36,25 @@ struct ScrubTaskOptions: ParsableArguments {
             let tqa = try TruthfulQA.load(from: try dataLocation(data))
             let order = QuestionSplit.permutation(count: tqa.count, seed: dataSeed)
             let questions = tqa.questions(ids: Array(order.prefix(count)))
-            return TruthfulQATask.items(questions: questions, encode: { lm.tokenizer.encode($0) }, bos: nil)
+            return TruthfulQATask.items(questions: questions, tokenizer: lm.tokenizer)
         default: throw ValidationError("--task must be induction or truthfulqa")
         }
     }
 
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        guard length >= 1 else { throw ValidationError("--length must be at least 1, got \(length)") }
+    }
+
     /// Fills the options from a recipe's "task" object.
-    mutating func apply(_ object: [String: Any]) {
+    mutating func apply(_ object: [String: Any]) throws {
         if let v = object["kind"] as? String { task = v }
         if let v = object["count"] as? Int { count = v }
         if let v = object["length"] as? Int { length = v }
-        if let v = object["seed"] as? Int { dataSeed = UInt64(v) }
+        if let v = object["seed"] as? Int {
+            guard let seed = UInt64(exactly: v) else { throw RunFailure("task.seed must be ≥ 0, got \(v)") }
+            dataSeed = seed
+        }
         if let v = object["tokenRange"] as? [Int], v.count == 2 { tokenRange = "\(v[0]):\(v[1])" }
     }
 }
@@ -86,7 +94,11 @@ struct Scrub: ParsableCommand {
             throw ValidationError("give a HYPOTHESIS file or --recipe FILE (one of them)")
         }
         guard PositionAlignment(rawValue: alignment) != nil else { throw ValidationError("--alignment start|end") }
-        guard depth >= 1, draws >= 1, randomSources >= 1 else { throw ValidationError("depth, draws, random sources ≥ 1") }
+        guard depth >= 1 else { throw ValidationError("--depth must be at least 1, got \(depth)") }
+        guard draws >= 1 else { throw ValidationError("--draws must be at least 1, got \(draws)") }
+        guard randomSources >= 1 else { throw ValidationError("--random-sources must be at least 1, got \(randomSources)") }
+        guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1, got \(bootstrap)") }
+        guard tokensPerCall >= 1 else { throw ValidationError("--tokens-per-call must be at least 1") }
     }
 
     func run() throws {
@@ -106,18 +118,28 @@ struct Scrub: ParsableCommand {
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
             else { throw ValidationError("cannot read recipe \(recipe) as a JSON object") }
             root = object
-            if let t = root["task"] as? [String: Any] { task.apply(t) }
+            if let t = root["task"] as? [String: Any] { try task.apply(t) }
             if let s = root["scrub"] as? [String: Any] {
                 if let v = s["depth"] as? Int { settings.depth = v }
                 if let v = s["randomSources"] as? Int { settings.randomSources = v }
                 if let v = s["alignment"] as? String, let a = PositionAlignment(rawValue: v) { settings.alignment = a }
-                if let v = s["seed"] as? Int { settings.seed = UInt64(v) }
+                if let v = s["seed"] as? Int {
+                    guard let seed = UInt64(exactly: v) else { throw RunFailure("\(recipe): scrub.seed must be ≥ 0") }
+                    settings.seed = seed
+                }
                 if let v = s["draws"] as? Int { settings.draws = v }
                 if let v = s["tokensPerCall"] as? Int { settings.tokensPerCall = v }
                 if let v = s["bootstrap"] as? Int { bootstrapResamples = v }
             }
         }
-        let sha = try SHA256.hex(ofFile: try options.resolvedURL())
+        guard task.count >= 1, task.length >= 1, settings.depth >= 1, settings.randomSources >= 1,
+            settings.draws >= 1, settings.tokensPerCall >= 1, bootstrapResamples >= 1
+        else {
+            throw RunFailure(
+                "\(recipe ?? "options"): task count and length, depth, randomSources, draws, tokensPerCall "
+                    + "and bootstrap must each be at least 1")
+        }
+        let sha = try SHA256.hex(ofCheckpoint: lm.url)
         let items = try task.items(lm)
         let config = lm.config
         printError("scrub: \(items.count) items, depth \(settings.depth), seed \(settings.seed)")

@@ -110,7 +110,7 @@ final class AblateExecutor: RunExecutor {
         scan.seed = UInt64(run.seed)
         var means: [ActivationSite: [Float]] = [:]
         if kind == .mean {
-            let sha = try modelSHA ?? SHA256.hex(ofFile: lm.url)
+            let sha = try modelSHA ?? SHA256.hex(ofCheckpoint: lm.url)
             modelSHA = sha
             for site in Set(slices.map(\.site)) {
                 means[site] = try MeanActivations.cached(

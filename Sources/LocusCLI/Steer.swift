@@ -50,18 +50,47 @@ struct Steer: ParsableCommand {
         guard SteeringPositions(rawValue: positions) != nil else {
             throw ValidationError("--positions must be all, prompt or answer")
         }
-        guard epochs >= 1, batchSize >= 1, tau > 0, beta > 0 else {
-            throw ValidationError("--epochs, --batch-size, --tau and --beta must be positive")
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard tau > 0, tau.isFinite else { throw ValidationError("--tau must be positive and finite, got \(tau)") }
+        guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be positive and finite, got \(beta)") }
+        if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive and finite, got \(lr)") } }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw ValidationError("--weight-decay must be ≥ 0 and finite, got \(weightDecay)")
         }
+        guard clip >= 0, clip.isFinite else { throw ValidationError("--clip must be ≥ 0 and finite (0 = off), got \(clip)") }
+        guard maxTrainPairs >= 0 else { throw ValidationError("--max-train-pairs must be ≥ 0 (0 = all)") }
+        guard maxValidationPairs >= 0 else { throw ValidationError("--max-validation-pairs must be ≥ 0 (0 = all)") }
+        let names = columns.split(separator: ",", omittingEmptySubsequences: false)
+        guard names.count == 3 || names.count == 4, names.allSatisfy({ !$0.isEmpty }) else {
+            throw ValidationError("--columns needs prompt,chosen,rejected[,group], got '\(columns)'")
+        }
+        _ = try HeadSelection(parsing: heads)  // syntax here; the model's shape is checked in run()
     }
 
     func run() throws {
         let lm = try options.load()
+        // The model's fingerprint first (a Hugging Face directory hashes config, tokenizer and
+        // safetensors files), so nothing can fail after training and leave a file without record.
+        let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
         let selection = try HeadSelection(parsing: heads)
-        let chosenHeads = try selection.resolve(in: lm.config)
+        let chosenHeads: [AttentionHead]
+        do { chosenHeads = try selection.resolve(in: lm.config) } catch let e as HeadSelectionError {
+            throw RunFailure("--heads \(heads): \(e)")
+        }
         let split = try loadPairs()
         let tokenize = { (pairs: [PreferencePair]) in pairs.map { TokenizedPair($0, tokenizer: lm.tokenizer) } }
         let train = tokenize(split.train), validation = tokenize(split.validation)
+        guard !train.isEmpty else { throw RunFailure("\(data): the training split has no preference pairs") }
+        guard !validation.isEmpty else {
+            throw RunFailure(
+                "\(data): the validation split is empty (\(split.validationGroups.count) groups of "
+                    + "\(split.trainGroups.count + split.validationGroups.count + split.testGroups.count)): "
+                    + "give more groups (a 60/20/20 split needs at least 3)")
+        }
+        // The data as trained on (pairs after split and sampling, tokenized): a resumed run must
+        // see exactly these.
+        let dataSHA = SHA256.hex(try Self.encoder.encode([train, validation]))
         let rate = lr ?? SteeringConfiguration.defaultLearningRate(
             headCount: chosenHeads.count, totalHeads: lm.config.layerCount * lm.config.headCount)
         let configuration = SteeringConfiguration(
@@ -79,11 +108,13 @@ struct Steer: ParsableCommand {
 
         let trainer = SteeringTrainer(model: lm.model, configuration: configuration)
         var state: SteeringState
-        if let saved = try? Self.decoder.decode(SteeringState.self, from: Data(contentsOf: checkpointURL)),
-            saved.configuration == configuration, saved.trainReference.count == train.count
-        {
-            state = saved
-            printError("resuming from \(checkpointURL.path) after epoch \(saved.completedEpochs)")
+        if FileManager.default.fileExists(atPath: checkpointURL.path) {
+            let saved = try SteeringCheckpoint.load(checkpointURL)
+            try saved.checkResumes(
+                modelSHA256: modelSHA, dataSHA256: dataSHA, configuration: configuration,
+                trainPairs: train.count, file: checkpointURL.path)
+            state = saved.state
+            printError("resuming from \(checkpointURL.path) after epoch \(saved.state.completedEpochs)")
         } else {
             printError(
                 "steer: \(chosenHeads.count) heads, \(train.count) train / \(validation.count) "
@@ -92,18 +123,19 @@ struct Steer: ParsableCommand {
         }
         let started = Date()
         var status = "completed"
+        let stepLine = ProgressLine()
         do {
             state = try trainer.train(
                 from: state, train: train, validation: validation,
                 onStep: { p in
                     let line = String(
-                        format: "\repoch %d/%d step %d/%d  loss %.4f  margin %+.3f  lr %.2e  ETA %@",
+                        format: "epoch %d/%d step %d/%d  loss %.4f  margin %+.3f  lr %.2e  ETA %@",
                         p.epoch + 1, configuration.epochs, p.step, p.stepsPerEpoch, p.loss, p.margin,
                         p.learningRate, formatDuration(p.etaSeconds))
-                    FileHandle.standardError.write(Data(line.utf8))
+                    stepLine.write(line, final: p.step == p.stepsPerEpoch)
                 },
                 onEpoch: { s in
-                    printError("")
+                    stepLine.finish()
                     if let last = s.curve.last {
                         printError(
                             String(
@@ -111,17 +143,34 @@ struct Steer: ParsableCommand {
                                 last.epoch, last.trainLoss, last.trainMargin, last.validation.loss,
                                 last.validation.margin, last.validation.accuracy))
                     }
-                    try Self.encoder.encode(s).write(to: checkpointURL, options: .atomic)
+                    let checkpoint = SteeringCheckpoint(modelSHA256: modelSHA, dataSHA256: dataSHA, state: s)
+                    try Self.encoder.encode(checkpoint).write(to: checkpointURL, options: .atomic)
                 })
         } catch let error as SteeringError {
-            status = "stopped: \(error)"
-            state.parameters = trainer.parameters
             printError("\n\(error)")
+            guard let good = trainer.lastFiniteParameters else {
+                throw RunFailure("\(error); no step finished with finite values, so nothing was saved")
+            }
+            status = "stopped: \(error)"
+            state.parameters = good
         }
-        try SteeringFile(parameters: state.parameters, positions: configuration.positions).write(to: outputURL)
+        // Never save parameters that are not finite or overflow the forward pass (issue 10: a
+        // huge learning rate can give finite θ whose logits are NaN).
+        let probe = Array(validation.prefix(configuration.batchSize))
+        guard state.parameters.values.allSatisfy({ abs($0) <= SteeringTrainer.maximumMagnitude }),
+            try trainer.givesFiniteLogProbabilities(state.parameters, on: probe)
+        else {
+            throw RunFailure(
+                "training diverged: the parameters give non-finite log-probs (lower --lr); nothing was saved")
+        }
+        let steering = SteeringFile(parameters: state.parameters, positions: configuration.positions)
+        try steering.write(to: outputURL)
+        guard try SteeringFile.load(outputURL, for: lm.config) == steering else {
+            throw RunFailure("\(outputURL.path): the written steering file does not read back identically")
+        }
         let record = SteeringRecord(
             tool: "locus steer", status: status, created: ISO8601DateFormatter().string(from: Date()),
-            model: lm.url.path, modelSHA256: try SHA256.hex(ofFile: lm.url),
+            model: lm.url.path, modelSHA256: modelSHA, dataSHA256: dataSHA,
             data: data, promptFormat: data == "truthfulqa" ? TruthfulQA.preferencePromptFormat : "as in file",
             splitSeed: splitSeed, trainGroups: split.trainGroups, validationGroups: split.validationGroups,
             testGroups: split.testGroups, trainPairs: train.count, validationPairs: validation.count,
@@ -149,16 +198,13 @@ struct Steer: ParsableCommand {
         if data == "truthfulqa" {
             let location = try DataLocation.resolve(searchFrom: [
                 URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                Workdir.executable.deletingLastPathComponent(),
             ])
             let tqa = try TruthfulQA.load(from: location)
             groups = Array(0..<tqa.count)
             all = tqa.preferencePairs(questionIDs: groups)
         } else {
             let names = columns.split(separator: ",").map(String.init)
-            guard names.count == 3 || names.count == 4 else {
-                throw ValidationError("--columns needs prompt,chosen,rejected[,group]")
-            }
             all = try PreferenceFile.load(
                 URL(fileURLWithPath: data),
                 columns: .init(prompt: names[0], chosen: names[1], rejected: names[2], group: names.count == 4 ? names[3] : nil))
@@ -199,6 +245,8 @@ struct SteeringRecord: Codable {
     var created: String
     var model: String
     var modelSHA256: String
+    /// sha256 of the tokenized train and validation pairs (data, split and sampling).
+    var dataSHA256: String
     var data: String
     var promptFormat: String
     var splitSeed: UInt64
@@ -219,4 +267,47 @@ func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite else { return "?" }
     let s = Int(seconds.rounded())
     return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
+}
+
+/// What `locus steer` writes after each epoch: the training state with the fingerprints of the
+/// model and data it belongs to, so a rerun resumes only the same run.
+struct SteeringCheckpoint: Codable {
+    var modelSHA256: String
+    var dataSHA256: String
+    var state: SteeringState
+
+    static func load(_ url: URL) throws -> SteeringCheckpoint {
+        do {
+            return try Steer.decoder.decode(SteeringCheckpoint.self, from: Data(contentsOf: url))
+        } catch {
+            throw RunFailure(
+                "\(url.path): cannot read this checkpoint (\(error.localizedDescription)); delete it to "
+                    + "start afresh, or choose another --output")
+        }
+    }
+
+    /// Throws unless this checkpoint is of the run being started: same model, data (pairs after
+    /// split and sampling), heads and hyper-parameters. The error names what differs.
+    func checkResumes(
+        modelSHA256 model: String, dataSHA256 data: String, configuration: SteeringConfiguration,
+        trainPairs: Int, file: String
+    ) throws {
+        var differences: [String] = []
+        if modelSHA256 != model { differences.append("model (sha256 \(modelSHA256.prefix(12))… vs \(model.prefix(12))…)") }
+        if dataSHA256 != data || state.trainReference.count != trainPairs {
+            differences.append("data (the preference pairs after split and sampling)")
+        }
+        let saved = state.configuration
+        if saved.heads != configuration.heads || saved.headSelection != configuration.headSelection {
+            differences.append("heads (\(saved.headSelection) vs \(configuration.headSelection))")
+        }
+        if saved != configuration && saved.heads == configuration.heads && saved.headSelection == configuration.headSelection {
+            differences.append("hyper-parameters (loss, τ/β, lr, epochs, batch size, clip, weight decay, seed, positions or parameterization)")
+        }
+        guard differences.isEmpty else {
+            throw RunFailure(
+                "\(file) is a checkpoint of another run: its " + differences.joined(separator: ", ")
+                    + " differ from this command's. Delete it to start afresh, or choose another --output")
+        }
+    }
 }

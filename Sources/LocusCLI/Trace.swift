@@ -107,7 +107,7 @@ struct Trace: ParsableCommand {
             switch tracedAnswer {
             case .prediction: answerToken = top
             case .given:
-                guard let first = lm.tokenizer.encode(" " + job.answer).first else {
+                guard let first = lm.tokenizer.encodeContinuation(" " + job.answer).first else {
                     throw ValidationError("answer '\(job.answer)' has no tokens")
                 }
                 answerToken = first
@@ -115,10 +115,10 @@ struct Trace: ParsableCommand {
             let request = TraceRequest(
                 tokens: located.tokens, subject: located.subject,
                 answer: answerToken,
-                alternative: job.alternative.map { lm.tokenizer.encode(" " + $0)[0] })
+                alternative: job.alternative.map { lm.tokenizer.encodeContinuation(" " + $0)[0] })
             let corruption: Corruption
             if let cf = job.counterfactual {
-                corruption = .interchange(tokens: lm.tokenizer.encode(cf))
+                corruption = .interchange(tokens: lm.tokenizer.encodePrompt(cf))
             } else {
                 corruption = .noise(scale: Float(noise) * std, samples: samples, seed: seed)
                 if let noiseFile {
@@ -263,6 +263,7 @@ final class ProgressReporter: @unchecked Sendable {
     let label: String
     let start = Date()
     var last = Date.distantPast
+    private let output = ProgressLine()
 
     init(label: String) { self.label = label }
 
@@ -272,9 +273,8 @@ final class ProgressReporter: @unchecked Sendable {
         last = now
         let elapsed = now.timeIntervalSince(start)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        FileHandle.standardError.write(
-            Data(String(format: "\r%@: %d/%d  %.0fs elapsed, ETA %.0fs   ", label, done, total, elapsed, eta).utf8))
+        output.write(String(format: "%@: %d/%d  %.0fs elapsed, ETA %.0fs", label, done, total, elapsed, eta), final: done == total)
     }
 
-    func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
+    func finish() { output.finish() }
 }

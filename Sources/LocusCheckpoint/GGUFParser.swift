@@ -75,6 +75,9 @@ struct GGUFParser {
         for entry in relative {
             infos.append(try place(entry, dataOffset: dataOffset, alignment: alignment))
         }
+        try Self.checkPacking(
+            relative, alignment: alignment, dataBytes: reader.bytes.count - min(dataOffset, reader.bytes.count),
+            reader: reader)
         return GGUFLayout(
             version: version, metadata: metadata, metadataKeys: keys, alignment: alignment,
             dataOffset: dataOffset, tensorInfos: infos)
@@ -218,6 +221,58 @@ struct GGUFParser {
         return GGUFTensorInfo(
             name: name, shape: entry.ne.reversed(), type: entry.type,
             offset: dataOffset + relative, byteCount: byteCount)
+    }
+
+    /// Checks that the tensors tile the data section as GGUF writers lay them out: in tensor-info
+    /// order, each tensor starts where the previous one's bytes, padded to the alignment, end
+    /// (the first at 0). A tensor whose type was changed to a smaller one that still fits, or
+    /// whose offset was moved, breaks that chain; so do overlapping ranges. llama.cpp enforces
+    /// the same rule when it opens a file (ggml-org/llama.cpp `ggml/src/gguf.cpp` at 067d44f6,
+    /// `gguf_init_from_reader`, the block "compute the total size of the data section": "tensor
+    /// '%s' has offset %" PRIu64 ", expected %zu", with `GGML_PAD(ggml_nbytes(...), alignment)`).
+    /// After the last tensor, less than one alignment unit of padding may follow (writers pad
+    /// every tensor), so the last tensor cannot shrink unnoticed either. A size change smaller
+    /// than the alignment (32 bytes by default) is absorbed by the padding and cannot be seen;
+    /// only tensors of fewer than about 32 elements are that small.
+    /// A tensor of an unknown type has no known size: the chain restarts after it, and the next
+    /// tensor must only start after it.
+    private static func checkPacking(
+        _ entries: [(name: String, ne: [Int], type: GGMLType, offset: UInt64)], alignment: Int,
+        dataBytes: Int, reader: ByteReader
+    ) throws(CheckpointError) {
+        var expected: UInt64? = 0
+        var unknownStart: UInt64 = 0
+        var lastEnd: (name: String, end: UInt64)?
+        for entry in entries {
+            if let expected, entry.offset != expected {
+                throw reader.error(.malformed(
+                    "tensor '\(entry.name)' (\(entry.type) \(Array(entry.ne.reversed()))) starts at"
+                        + " offset \(entry.offset) of the data section, expected \(expected): the"
+                        + " tensor before it has another size than its type and shape imply, or"
+                        + " the ranges overlap or leave a gap"))
+            }
+            guard expected != nil || entry.offset > unknownStart else {
+                throw reader.error(.malformed(
+                    "tensor '\(entry.name)' at offset \(entry.offset) overlaps the tensor before it"))
+            }
+            let count = entry.ne.reduce(1, *)  // overflow already refused by `place`
+            if let bytes = entry.type.byteCount(elements: count) {
+                let padded = (UInt64(bytes) + UInt64(alignment) - 1) / UInt64(alignment)
+                    * UInt64(alignment)
+                expected = entry.offset + padded  // both bounded by the file size
+                lastEnd = (entry.name, entry.offset + UInt64(bytes))
+            } else {
+                expected = nil
+                unknownStart = entry.offset
+                lastEnd = nil
+            }
+        }
+        if let lastEnd, UInt64(dataBytes) - lastEnd.end >= UInt64(alignment) {
+            throw reader.error(.malformed(
+                "\(UInt64(dataBytes) - lastEnd.end) bytes follow the last tensor '\(lastEnd.name)'"
+                    + " (at most \(alignment - 1) bytes of padding): its size is not what its type"
+                    + " and shape imply"))
+        }
     }
 
     /// The four magic bytes, as text when printable and as hex otherwise.

@@ -15,6 +15,13 @@ public func openCheckpoint(_ url: URL) throws(CheckpointError) -> any TensorSour
         return try ShardedTensorSource(index: url)
     }
     let data = try MappedFile.map(url)
+    // The shortest checkpoint header is 8 bytes (safetensors' length; GGUF's magic + version).
+    guard data.count >= 8 else {
+        throw CheckpointError(file: url.path, problem: .truncated(
+            data.isEmpty
+                ? "the file is empty (0 bytes), not a GGUF or safetensors checkpoint"
+                : "the file has only \(data.count) bytes, shorter than any checkpoint header"))
+    }
     let head = [UInt8](data.prefix(9))
     if head.starts(with: Array("GGUF".utf8)) {
         return try GGUFFile(url: url, data: data)

@@ -67,8 +67,39 @@ struct SafetensorsParser {
         for (name, entry) in header.entries {
             tensors.append(try place(name, entry, dataStart: dataStart))
         }
-        tensors.sort { ($0.offset, $0.name) < ($1.offset, $1.name) }
+        tensors.sort { ($0.offset, $0.byteCount, $0.name) < ($1.offset, $1.byteCount, $1.name) }
+        try checkTiling(tensors, dataStart: dataStart)
         return (tensors, header.metadata)
+    }
+
+    /// Checks that the tensors' byte ranges tile the data section exactly: sorted by offset, the
+    /// first starts at 0, each starts where the one before ends (no overlap, no gap), and the last
+    /// ends at the end of the file. Hugging Face's reader refuses any other layout
+    /// (huggingface/safetensors `safetensors/src/tensor.rs`, `Metadata::validate`:
+    /// `InvalidOffset` unless `start == previous end`, and `MetadataIncompleteBuffer` unless the
+    /// last end is the buffer length), so every file it writes passes. With each range's size
+    /// already equal to its dtype × shape, a dtype changed to a larger or smaller one cannot hide.
+    private func checkTiling(
+        _ tensors: [SafetensorsTensorInfo], dataStart: Int
+    ) throws(CheckpointError) {
+        var end = dataStart
+        var previous: String?
+        for tensor in tensors {
+            guard tensor.offset == end else {
+                let after = previous.map { "after tensor '\($0)', which ends at \(end - dataStart)" }
+                    ?? "at the start of the data"
+                throw error(.malformed(
+                    "tensor '\(tensor.name)' starts at data offset \(tensor.offset - dataStart) "
+                        + (tensor.offset < end ? "inside the range " : "leaving a gap ") + after))
+            }
+            end = tensor.offset + tensor.byteCount
+            previous = tensor.name
+        }
+        guard end == bytes.count else {
+            throw error(.malformed(
+                "the tensors' data ends at byte \(end), the file has \(bytes.count) bytes"
+                    + " (\(bytes.count - end) bytes no tensor claims)"))
+        }
     }
 
     private func place(

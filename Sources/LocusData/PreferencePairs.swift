@@ -102,8 +102,11 @@ public enum PreferenceFile {
         }
         var groups: [String: Int] = [:]
         var pairs: [PreferencePair] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+        // "\r\n" is one Character in Swift, so splitting on "\n" alone would keep a CRLF file
+        // as one line: split on both line ends.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (i, line) in lines.enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any]
             else { throw DataError(file: url.path, line: i + 1, problem: "not a JSON object") }

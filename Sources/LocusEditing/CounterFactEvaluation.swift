@@ -102,11 +102,11 @@ public enum CounterFactMetrics {
         -> CounterFactScores
     {
         let tokenizer = languageModel.tokenizer
-        let new = tokenizer.encode(" " + record.targetNew)
+        let new = tokenizer.encodeContinuation(" " + record.targetNew)
         func pair(_ prompt: String, _ truth: String) throws -> ObjectScores {
-            let truthTokens = tokenizer.encode(" " + truth)
+            let truthTokens = tokenizer.encodeContinuation(" " + truth)
             let s = try languageModel.model.scoreContinuations(
-                prompt: tokenizer.encode(prompt), continuations: [new, truthTokens])
+                prompt: tokenizer.encodePrompt(prompt), continuations: [new, truthTokens])
             return ObjectScores(
                 logProbabilityNew: s[0].total, logProbabilityTrue: s[1].total,
                 meanNew: s[0].total / Double(new.count),

@@ -75,21 +75,48 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
         eosTokenID = try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)
     }
 
-    /// Checks the invariants the forward pass relies on.
+    /// Checks the invariants the forward pass relies on. Errors name the field by its
+    /// config.json name (the GGUF key is `llama.` + the matching llama.cpp name).
+    ///
+    /// Sizes must be positive, heads must divide the width and KV heads the heads, the head
+    /// width must be even (RoPE rotates pairs), `rope_theta` and `rms_norm_eps` must be positive
+    /// and finite (a zero or negative ε makes RMSNorm divide by zero or take the root of a
+    /// negative number: NaN logits), and `max_position_embeddings` positive. That the sizes
+    /// agree with the tensors is checked by `LlamaWeights.load`.
     public func validate(file: String) throws {
         func fail(_ why: String) -> CheckpointError {
             CheckpointError(file: file, problem: .malformed("config: \(why)"))
         }
-        guard vocabularySize > 0, hiddenSize > 0, intermediateSize > 0, layerCount > 0 else {
-            throw fail("sizes must be positive")
+        for (name, value) in [
+            ("vocab_size", vocabularySize), ("hidden_size", hiddenSize),
+            ("intermediate_size", intermediateSize), ("num_hidden_layers", layerCount),
+            ("num_attention_heads", headCount), ("num_key_value_heads", keyValueHeadCount),
+            ("max_position_embeddings", contextLength),
+        ] where value <= 0 {
+            throw fail("\(name) must be positive, found \(value)")
         }
-        guard headCount > 0, hiddenSize % headCount == 0 else {
-            throw fail("hidden size \(hiddenSize) is not a multiple of head count \(headCount)")
+        guard hiddenSize % headCount == 0 else {
+            throw fail(
+                "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)")
         }
-        guard keyValueHeadCount > 0, headCount % keyValueHeadCount == 0 else {
-            throw fail("head count \(headCount) is not a multiple of KV heads \(keyValueHeadCount)")
+        guard headCount % keyValueHeadCount == 0 else {
+            throw fail(
+                "num_attention_heads \(headCount) is not a multiple of num_key_value_heads"
+                    + " \(keyValueHeadCount)")
         }
         guard headWidth % 2 == 0 else { throw fail("head width \(headWidth) must be even") }
+        guard ropeBase.isFinite, ropeBase > 0 else {
+            throw fail("rope_theta must be positive and finite, found \(ropeBase)")
+        }
+        guard rmsNormEpsilon.isFinite, rmsNormEpsilon > 0 else {
+            throw fail("rms_norm_eps must be positive and finite, found \(rmsNormEpsilon)")
+        }
+        if let id = bosTokenID, !(0..<vocabularySize).contains(id) {
+            throw fail("bos_token_id \(id) is outside the vocabulary (\(vocabularySize) tokens)")
+        }
+        if let id = eosTokenID, !(0..<vocabularySize).contains(id) {
+            throw fail("eos_token_id \(id) is outside the vocabulary (\(vocabularySize) tokens)")
+        }
     }
 }
 

@@ -3,48 +3,185 @@ import LocusCheckpoint
 
 extension LlamaModel {
     /// Loads a llama checkpoint: a GGUF file, or a Hugging Face directory (config.json +
-    /// safetensors). Every tensor is dequantised to `Float` once, here.
-    public static func load(from url: URL) throws -> LlamaModel {
+    /// safetensors). With `.f32` (the default here, and the parity reference) every tensor is
+    /// dequantised to `Float` once, here; with `.stored` a GGUF's matrices stay in their stored
+    /// type, as slices of the memory-mapped file.
+    public static func load(from url: URL, weights storage: WeightStorage = .f32) throws -> LlamaModel {
         let source = try openCheckpoint(url)
-        return try load(from: source, directory: url)
+        return try load(from: source, directory: url, weights: storage)
     }
 
     /// Loads from an opened checkpoint. For safetensors, `directory` holds `config.json`.
-    public static func load(from source: TensorSource, directory: URL) throws -> LlamaModel {
+    public static func load(
+        from source: TensorSource, directory: URL, weights storage: WeightStorage = .f32
+    ) throws -> LlamaModel {
         let config: LlamaConfig
         let naming: WeightNaming
+        let configFile: String
+        let layerKey: (prefix: String, field: String)
         if let gguf = source as? GGUFFile {
             config = try LlamaConfig(ggufMetadata: gguf.metadata, tensors: gguf)
             naming = .gguf
+            configFile = source.url.path
+            layerKey = ("blk.", "llama.block_count")
         } else {
             config = try readHuggingFaceConfig(directory: directory, tensors: source)
             naming = .huggingFace
+            configFile = huggingFaceConfigURL(directory: directory).path
+            layerKey = ("model.layers.", "num_hidden_layers")
         }
-        try config.validate(file: source.url.path)
-        let weights = try LlamaWeights.load(from: source, naming: naming, config: config)
+        try config.validate(file: configFile)
+        try checkLayerCount(config, source: source, layerKey: layerKey, configFile: configFile)
+        let weights = try LlamaWeights.load(
+            from: source, naming: naming, config: config, storage: storage)
         return LlamaModel(config: config, weights: weights)
     }
 
+    /// `config.json` beside (or inside) the checkpoint `directory`.
+    static func huggingFaceConfigURL(directory: URL) -> URL {
+        let folder =
+            directory.hasDirectoryPath || isDirectory(directory)
+            ? directory : directory.deletingLastPathComponent()
+        return folder.appendingPathComponent("config.json")
+    }
+
     static func readHuggingFaceConfig(directory: URL, tensors: TensorSource) throws -> LlamaConfig {
-        let folder = directory.hasDirectoryPath ? directory : directory.deletingLastPathComponent()
-        let file = folder.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: file) else {
-            throw CheckpointError(file: file.path, problem: .cannotOpen("config.json not found"))
+        let file = huggingFaceConfigURL(directory: directory)
+        func fail(_ why: String) -> CheckpointError {
+            CheckpointError(file: file.path, problem: .malformed(why))
         }
-        if let raw = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let type = raw["model_type"] as? String, type != "llama"
-        {
+        guard FileManager.default.fileExists(atPath: file.path) else {
             throw CheckpointError(
-                file: file.path, problem: .malformed("model_type '\(type)' is not supported (llama)"))
+                file: file.path,
+                problem: .cannotOpen(
+                    "config.json not found (a Hugging Face checkpoint needs config.json beside its"
+                        + " safetensors)"))
         }
+        guard let data = try? Data(contentsOf: file) else {
+            throw CheckpointError(file: file.path, problem: .cannotOpen("config.json cannot be read"))
+        }
+        let raw: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw fail("config.json is not a JSON object")
+            }
+            raw = object
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw fail("config.json is not valid JSON (\(briefJSONError(error)))")
+        }
+        if let type = raw["model_type"] as? String, type != "llama" {
+            throw fail("model_type '\(type)' is not supported (llama)")
+        }
+        try checkSupportedFeatures(raw, fail: fail)
+        try checkNumberFields(raw, fail: fail)
         var config: LlamaConfig
         do {
             config = try JSONDecoder().decode(LlamaConfig.self, from: data)
         } catch {
-            throw CheckpointError(file: file.path, problem: .malformed("config.json: \(error)"))
+            throw fail("config.json: \(briefDecodingError(error))")
+        }
+        if let headDim = raw["head_dim"] as? Int, config.headCount > 0,
+            config.hiddenSize % config.headCount == 0, headDim != config.hiddenSize / config.headCount
+        {
+            throw fail(
+                "config: head_dim \(headDim) is not hidden_size / num_attention_heads"
+                    + " (\(config.hiddenSize) / \(config.headCount)); Locus supports only that layout")
         }
         // A checkpoint without lm_head.weight is tied whatever the config says.
         if !tensors.contains(WeightNaming.huggingFace.unembedding) { config.tiedEmbeddings = true }
         return config
+    }
+}
+
+extension LlamaModel {
+    /// Refuses config.json settings that change the computation in ways Locus does not
+    /// implement (the weights would load and give silently different logits).
+    static func checkSupportedFeatures(
+        _ raw: [String: Any], fail: (String) -> CheckpointError
+    ) throws {
+        if let act = raw["hidden_act"] as? String, act != "silu" {
+            throw fail("config: hidden_act '\(act)' is not supported (silu)")
+        }
+        for key in ["attention_bias", "mlp_bias"] where (raw[key] as? Bool) == true {
+            throw fail("config: \(key) true is not supported (llama layers have no biases here)")
+        }
+        if let scaling = raw["rope_scaling"], !(scaling is NSNull) {
+            throw fail("config: rope_scaling \(scaling) is not supported (plain RoPE only)")
+        }
+    }
+
+    /// Numeric fields must be JSON numbers (whole ones for sizes), so an out-of-range or
+    /// textual value is reported with its name rather than as a decoder message.
+    static func checkNumberFields(_ raw: [String: Any], fail: (String) -> CheckpointError) throws {
+        let whole = [
+            "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+            "num_attention_heads", "num_key_value_heads", "max_position_embeddings",
+        ]
+        for key in whole {
+            guard let value = raw[key] else { continue }
+            guard let number = value as? NSNumber,
+                let exact = Int(exactly: number.doubleValue), exact.magnitude < 1 << 53
+            else {
+                throw fail("config: \(key) must be a whole number, found \(value)")
+            }
+        }
+        for key in ["rope_theta", "rms_norm_eps"] {
+            guard let value = raw[key] else { continue }
+            guard value is NSNumber else {
+                throw fail("config: \(key) must be a number, found \(value)")
+            }
+        }
+    }
+
+    /// The layers the checkpoint holds tensors for must be exactly 0..<`num_hidden_layers`: a
+    /// smaller config would silently drop layers, a larger one fails on a missing tensor.
+    static func checkLayerCount(
+        _ config: LlamaConfig, source: TensorSource, layerKey: (prefix: String, field: String),
+        configFile: String
+    ) throws {
+        let prefix = layerKey.prefix
+        var layers = Set<Int>()
+        for name in source.tensorNames where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            if let index = Int(rest.prefix { $0.isNumber }) { layers.insert(index) }
+        }
+        // Compared without building 0..<L: a corrupt L of 2³¹ must not allocate a 2³¹-element set.
+        guard layers.count == config.layerCount, layers.min() == 0,
+            layers.max() == config.layerCount - 1
+        else {
+            let key = layerKey.field
+            let held = layers.isEmpty ? "none" : "\(layers.count) (\(layers.min()!)...\(layers.max()!))"
+            throw CheckpointError(
+                file: configFile,
+                problem: .malformed(
+                    "config: \(key) is \(config.layerCount) but the checkpoint \(source.url.path)"
+                        + " holds tensors for layers: \(held)"))
+        }
+    }
+
+    static func isDirectory(_ url: URL) -> Bool {
+        var flag: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &flag) && flag.boolValue
+    }
+
+    /// One line for a JSONSerialization failure (not the whole Cocoa error).
+    static func briefJSONError(_ error: any Error) -> String {
+        let ns = error as NSError
+        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    }
+
+    /// One line for a `DecodingError`: the key path and what was wrong.
+    static func briefDecodingError(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return "\(error)" }
+        switch decoding {
+        case .keyNotFound(let key, _): return "required field '\(key.stringValue)' is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context),
+            .dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
     }
 }

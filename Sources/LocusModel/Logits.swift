@@ -47,3 +47,30 @@ public struct Logits: @unchecked Sendable {
         return LogSoftmax.logProbability(of: token, in: r.baseAddress!, count: vocabularySize)
     }
 }
+
+extension Logits {
+    /// Throws `ModelError.nonFiniteLogits` naming the first row with a NaN or ±∞. Every forward
+    /// call checks (one vectorised pass over the N×V logits, under 1% of the forward), so no
+    /// caller ever scores, samples or prints a NaN logit.
+    func checkFinite() throws {
+        let count: Int
+        switch rows {
+        case .none: return
+        case .all: count = (sequences.last.map { $0.rowStart + $0.rowCount } ?? 0)
+        case .last: count = sequences.count
+        }
+        let values = UnsafeBufferPointer(start: buffer.pointer, count: count * vocabularySize)
+        guard let bad = FiniteCheck.firstNonFinite(values) else { return }
+        let row = bad / vocabularySize
+        switch rows {
+        case .last:
+            let span = sequences[row]
+            throw ModelError.nonFiniteLogits(
+                sequence: row, position: span.firstPosition + span.rowCount - 1)
+        default:
+            let s = sequences.firstIndex { row < $0.rowStart + $0.rowCount } ?? 0
+            throw ModelError.nonFiniteLogits(
+                sequence: s, position: sequences[s].firstPosition + row - sequences[s].rowStart)
+        }
+    }
+}

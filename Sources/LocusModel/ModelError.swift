@@ -6,6 +6,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextExceeded(tokens: Int, contextLength: Int)
     case cacheTooSmall(needed: Int, capacity: Int)
     case cacheMismatch(String)
+    /// A forward pass produced NaN or ±∞ logits (sequence, absolute position).
+    case nonFiniteLogits(sequence: Int, position: Int)
 
     public var description: String {
         switch self {
@@ -17,6 +19,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .cacheTooSmall(let n, let c):
             "the input needs \(n) cached positions but the KV cache holds \(c)"
         case .cacheMismatch(let why): "KV cache does not match the batch: \(why)"
+        case .nonFiniteLogits(let s, let p):
+            "the model computed non-finite logits (NaN or infinity) for sequence \(s) at position"
+                + " \(p): an intervention (steering file, hook, edit) or the weights overflowed"
         }
     }
 }

@@ -50,10 +50,18 @@ public struct MethodSchema: Sendable {
         /// Filled in when the recipe leaves the parameter out (nil: left out of the run).
         public var defaultValue: JSONValue?
         public var help: String
+        /// Smallest value a number or integer may take (checked at load, for every grid value),
+        /// so a run can neither trap nor be recorded "ok" with nothing behind it.
+        public var minimum: Double?
+        /// `minimum` itself is excluded (a value must be greater).
+        public var exclusiveMinimum: Bool
+        /// Largest value (counts that size an allocation: a typo must not allocate it).
+        public var maximum: Double?
 
         public init(
             _ name: String, _ type: ValueType, grid: Bool = false, required: Bool = false,
-            default defaultValue: JSONValue? = nil, help: String = ""
+            default defaultValue: JSONValue? = nil, help: String = "", minimum: Double? = nil,
+            exclusiveMinimum: Bool = false, maximum: Double? = nil
         ) {
             self.name = name
             self.type = type
@@ -61,6 +69,21 @@ public struct MethodSchema: Sendable {
             self.required = required
             self.defaultValue = defaultValue
             self.help = help
+            self.minimum = minimum
+            self.exclusiveMinimum = exclusiveMinimum
+            self.maximum = maximum
+        }
+
+        /// Why `value` is out of range, or nil when it is acceptable.
+        func rangeProblem(_ value: JSONValue) -> String? {
+            guard let x = value.number else { return nil }
+            func text(_ b: Double) -> String { b == b.rounded() && abs(b) < 1e15 ? String(Int(b)) : String(b) }
+            if let minimum, exclusiveMinimum ? x <= minimum : x < minimum {
+                return exclusiveMinimum ? "must be greater than \(text(minimum)), got \(value.canonicalText)"
+                    : "must be at least \(text(minimum)), got \(value.canonicalText)"
+            }
+            if let maximum, x > maximum { return "must be at most \(text(maximum)), got \(value.canonicalText)" }
+            return nil
         }
     }
 
@@ -79,13 +102,15 @@ public struct MethodSchema: Sendable {
     }
 
     static let preferenceCommon: [Parameter] = [
-        Parameter("lr", .number, grid: true, help: "learning rates (default: by head count, METHODS §3)"),
-        Parameter("epochs", .integer, default: 2),
-        Parameter("batchSize", .integer, default: 4),
+        // lr 0 is allowed: it trains nothing, the unedited model on the same split (a control).
+        Parameter("lr", .number, grid: true, help: "learning rates (default: by head count, METHODS §3)",
+                  minimum: 0),
+        Parameter("epochs", .integer, default: 2, minimum: 1, maximum: 10_000),
+        Parameter("batchSize", .integer, default: 4, minimum: 1, maximum: 100_000),
         Parameter("parameterization", .choice(["headVectors", "rankOne"]), default: "headVectors"),
         Parameter("positions", .choice(["all", "prompt", "answer"]), default: "all"),
         Parameter("lengthNormalized", .bool, default: false),
-        Parameter("weightDecay", .number, default: 0),
+        Parameter("weightDecay", .number, default: 0, minimum: 0),
     ]
 
     public static let iti = MethodSchema(
@@ -98,12 +123,12 @@ public struct MethodSchema: Sendable {
 
     public static let ipo = MethodSchema(
         kind: "ipo",
-        parameters: [Parameter("tau", .number, grid: true, required: true, help: "IPO τ")] + preferenceCommon,
+        parameters: [Parameter("tau", .number, grid: true, required: true, help: "IPO τ", minimum: 0, exclusiveMinimum: true)] + preferenceCommon,
         usesHeadSets: true)
 
     public static let dpo = MethodSchema(
         kind: "dpo",
-        parameters: [Parameter("beta", .number, grid: true, required: true, help: "DPO β")] + preferenceCommon,
+        parameters: [Parameter("beta", .number, grid: true, required: true, help: "DPO β", minimum: 0, exclusiveMinimum: true)] + preferenceCommon,
         usesHeadSets: true)
 
     /// Causal scrubbing of each head set (METHODS.md §9, executor in the CLI): the set's heads on
@@ -114,16 +139,20 @@ public struct MethodSchema: Sendable {
         parameters: [
             Parameter("task", .choice(["truthfulqa", "induction"]), default: "truthfulqa",
                       help: "truthfulqa: MC log-prob margin (true − false); induction: loss on repeated random tokens"),
-            Parameter("items", .integer, default: 24, help: "questions or sequences"),
-            Parameter("dataSeed", .integer, default: 1, help: "seed of the question sample or the random tokens"),
-            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block"),
+            Parameter("items", .integer, default: 24, help: "questions or sequences", minimum: 1, maximum: 100_000),
+            Parameter("dataSeed", .integer, default: 1, help: "seed of the question sample or the random tokens",
+                      minimum: 0),
+            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1,
+                      maximum: 100_000),
             Parameter("baseline", .choice(["embedAndMLPs", "none"]), default: "embedAndMLPs",
                       help: "components kept on the input in every hypothesis"),
-            Parameter("depth", .integer, default: 1, help: "levels of the treeified model built explicitly"),
-            Parameter("randomSources", .integer, default: 1),
+            Parameter("depth", .integer, default: 1, help: "levels of the treeified model built explicitly",
+                      minimum: 1, maximum: 1_000),
+            Parameter("randomSources", .integer, default: 1, minimum: 1, maximum: 100_000),
             Parameter("alignment", .choice(["start", "end"]), default: "start"),
-            Parameter("draws", .integer, default: 1, help: "scrub draws per item"),
-            Parameter("bootstrap", .integer, default: 1000, help: "bootstrap resamples of the CI"),
+            Parameter("draws", .integer, default: 1, help: "scrub draws per item", minimum: 1, maximum: 100_000),
+            Parameter("bootstrap", .integer, default: 1000, help: "bootstrap resamples of the CI", minimum: 1,
+                      maximum: 10_000_000),
         ], usesHeadSets: true)
 
     /// Ablation of each head set as a whole (executor in the CLI), on the tasks of `scrub`;
@@ -134,9 +163,10 @@ public struct MethodSchema: Sendable {
             Parameter("ablation", .choice(["zero", "mean", "resample"]), grid: true, required: true,
                       help: "zero, mean (over the task's inputs) or resample (another item, seeded by the run's seed)"),
             Parameter("task", .choice(["truthfulqa", "induction"]), default: "truthfulqa"),
-            Parameter("items", .integer, default: 24, help: "questions or sequences"),
-            Parameter("dataSeed", .integer, default: 1),
-            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block"),
+            Parameter("items", .integer, default: 24, help: "questions or sequences", minimum: 1, maximum: 100_000),
+            Parameter("dataSeed", .integer, default: 1, minimum: 0),
+            Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1,
+                      maximum: 100_000),
         ], usesHeadSets: true)
 
     public static func openKind(_ kind: String, usesHeadSets: Bool = false) -> MethodSchema {

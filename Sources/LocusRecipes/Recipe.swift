@@ -74,6 +74,13 @@ public struct Recipe: Equatable, Sendable {
         }
         var recipe = Recipe(name: try top.requiredString("name"))
         guard !recipe.name.isEmpty else { throw RecipeError(path: "name", "must not be empty") }
+        // The name becomes a file name (runs/sweeps/<name>.jsonl): no path separators or "..".
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard recipe.name.allSatisfy(allowed.contains), !recipe.name.hasPrefix(".") else {
+            throw RecipeError(
+                path: "name",
+                "'\(recipe.name)' is not a plain file name: use letters, digits, '.', '_' and '-' (no '/' or '..')")
+        }
         recipe.description = try top.string("description") ?? ""
         recipe.figure = try top.integer("figure")
         if let f = recipe.figure, !(1...9).contains(f) {
@@ -89,6 +96,9 @@ public struct Recipe: Equatable, Sendable {
         if let seeds = top["seeds"] {
             recipe.seeds = try integers(seeds, path: "seeds")
             guard !recipe.seeds.isEmpty else { throw RecipeError(path: "seeds", "needs at least one seed") }
+            for (i, seed) in recipe.seeds.enumerated() where seed < 0 {
+                throw RecipeError(path: "seeds[\(i)]", "must be ≥ 0, got \(seed)")
+            }
         }
         if let data = top["data"] { recipe.data = try DataSettings.parse(data, path: "data") }
         if let sets = top["headSets"] {
@@ -173,6 +183,14 @@ public struct DataSettings: Codable, Hashable, Sendable {
         try get("sideEffectDocuments", &d.sideEffectDocuments)
         try get("sideEffectTokens", &d.sideEffectTokens)
         try get("maxNewTokens", &d.maxNewTokens)
+        // 0 means "all" for the counts above, but not for these: a side-effect sample without
+        // documents or next-token pairs, or generation without tokens, measures nothing.
+        for (key, value, least) in [
+            ("sideEffectDocuments", d.sideEffectDocuments, 1), ("sideEffectTokens", d.sideEffectTokens, 2),
+            ("maxNewTokens", d.maxNewTokens, 1),
+        ] where value < least {
+            throw RecipeError(path: f.path(key), "must be at least \(least), got \(value)")
+        }
         return d
     }
 
@@ -218,26 +236,40 @@ public enum HeadSetGenerator: Equatable, Sendable {
         }
     }
 
+    /// Most random sets one generator may draw (checked at load, before anything is allocated:
+    /// a typo such as 1000000000 must not allocate the sets).
+    public static let maximumHeadSets = 10_000
+    /// Most heads a set may hold (more than any model Locus loads; the model's own count is
+    /// checked when the recipe is expanded).
+    public static let maximumHeads = 65_536
+
     static func parse(_ json: JSONValue, path: String) throws -> HeadSetGenerator {
         let f = try Fields(json, path: path)
         let kind = try f.requiredString("kind")
         let name = try f.string("name") ?? kind
-        func positive(_ key: String) throws -> Int {
+        func positive(_ key: String, atMost limit: Int = Int.max) throws -> Int {
             guard let v = try f.integer(key) else { throw RecipeError(path: f.path(key), "required field is missing") }
-            guard v >= 1 else { throw RecipeError(path: f.path(key), "must be at least 1") }
+            guard v >= 1 else { throw RecipeError(path: f.path(key), "must be at least 1, got \(v)") }
+            guard v <= limit else { throw RecipeError(path: f.path(key), "must be at most \(limit), got \(v)") }
+            return v
+        }
+        func seed() throws -> Int {
+            let v = try f.integer("seed") ?? 0
+            guard v >= 0 else { throw RecipeError(path: f.path("seed"), "must be ≥ 0, got \(v)") }
             return v
         }
         switch kind {
         case "top":
             try f.allow(["kind", "name", "k", "ranking"])
-            return .top(name: name, k: try positive("k"), ranking: try f.requiredString("ranking"))
+            return .top(name: name, k: try positive("k", atMost: maximumHeads), ranking: try f.requiredString("ranking"))
         case "random":
             try f.allow(["kind", "name", "k", "count", "seed"])
             return .random(
-                name: name, k: try positive("k"), count: try positive("count"), seed: try f.integer("seed") ?? 0)
+                name: name, k: try positive("k", atMost: maximumHeads),
+                count: try positive("count", atMost: maximumHeadSets), seed: try seed())
         case "randomSingle":
             try f.allow(["kind", "name", "count", "seed"])
-            return .randomSingle(name: name, count: try positive("count"), seed: try f.integer("seed") ?? 0)
+            return .randomSingle(name: name, count: try positive("count", atMost: maximumHeads), seed: try seed())
         case "all":
             try f.allow(["kind", "name"])
             return .all(name: name)
@@ -305,8 +337,13 @@ public struct MethodGrid: Equatable, Sendable {
                 for (i, item) in items.enumerated() where p.type == .number && item.number! < 0 && p.name != "alpha" {
                     throw RecipeError(path: key + "[\(i)]", "must not be negative")
                 }
+                for (i, item) in items.enumerated() {
+                    if let problem = p.rangeProblem(item) { throw RecipeError(path: key + "[\(i)]", problem) }
+                }
             } else if !p.type.accepts(v) {
                 throw RecipeError(path: key, "expected \(p.type.noun)")
+            } else if let problem = p.rangeProblem(v) {
+                throw RecipeError(path: key, problem)
             }
             grid.parameters.append(.init(p.name, v))
         }

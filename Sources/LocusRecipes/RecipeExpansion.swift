@@ -34,6 +34,9 @@ public struct RankingHeads: Sendable, Equatable {
 
 /// Expands a recipe into its runs.
 public enum RecipeExpansion {
+    /// Most runs one recipe may expand to.
+    public static let maximumRuns = 1_000_000
+
     /// Every run of `recipe`, in recipe order (method, head-set generator, set, setting, seed),
     /// duplicates (same ID) dropped. `rankings` loads probe files (by default from disk).
     public static func runs(
@@ -48,6 +51,25 @@ public enum RecipeExpansion {
                 e.path = "headSets[\(i)]" + (e.path.isEmpty ? "" : "." + e.path)
                 throw e
             }
+        }
+        // Count before building: a grid that multiplies to millions of runs is an error, not an
+        // allocation.
+        var planned = 0
+        for (mi, m) in recipe.methods.enumerated() {
+            let schema = MethodSchema.builtIn[m.kind] ?? .openKind(m.kind)
+            let setCount =
+                schema.usesHeadSets || m.headSets != nil
+                ? (m.headSets ?? recipe.headSets.map(\.name)).reduce(0) { $0 + (sets[$1]?.count ?? 0) } : 1
+            let settingCount = m.parameters.reduce(1) { n, p in n.multipliedReportingOverflow(by: max(1, p.value.array?.count ?? 1)).partialValue }
+            let (a, o1) = setCount.multipliedReportingOverflow(by: settingCount)
+            let (b, o2) = a.multipliedReportingOverflow(by: recipe.seeds.count)
+            let (c, o3) = planned.addingReportingOverflow(b)
+            guard !(o1 || o2 || o3), c <= maximumRuns else {
+                throw RecipeError(
+                    path: "methods[\(mi)]",
+                    "the recipe expands to more than \(maximumRuns) runs (head sets × grid values × seeds)")
+            }
+            planned = c
         }
         var runs: [RunSpec] = []
         var seen = Set<String>()

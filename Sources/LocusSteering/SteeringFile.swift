@@ -1,6 +1,7 @@
 import Foundation
 import LocusCheckpoint
 import LocusInterventions
+import LocusModel
 
 /// A trained steering edit on disk: one safetensors file of F32 tensors named `L{l}H{h}.vector`
 /// (head-vectors) or `L{l}H{h}.a` / `L{l}H{h}.b` (rank-one), shape (D), with the
@@ -37,6 +38,13 @@ public struct SteeringFile: Equatable, Sendable {
             ], to: url)
     }
 
+    /// Largest head width a steering file may declare (checked before anything is allocated;
+    /// real models use 64–256).
+    public static let maximumHeadWidth = 16_384
+
+    /// Reads a steering file, checking its metadata before allocating: a known format, a head
+    /// width in 1…`maximumHeadWidth`, distinct well-formed heads, and every tensor present with
+    /// shape (D) and finite values. Use `load(_:for:)` to also check it against a model.
     public static func load(_ url: URL) throws -> SteeringFile {
         let file = try SafetensorsFile(url: url)
         func fail(_ why: String) -> CheckpointError {
@@ -46,20 +54,67 @@ public struct SteeringFile: Equatable, Sendable {
         guard m["format"] == format else { throw fail("format is not \(format)") }
         guard let kind = m["parameterization"].flatMap(SteeringParameterization.init(rawValue:)),
             let positions = m["positions"].flatMap(SteeringPositions.init(rawValue:)),
-            let d = m["head_width"].flatMap(Int.init), let headList = m["heads"]
+            let width = m["head_width"], let headList = m["heads"]
         else { throw fail("missing parameterization, positions, head_width or heads") }
-        let heads = try headList.split(separator: ",").map { text -> AttentionHead in
+        guard let d = Int(width), (1...maximumHeadWidth).contains(d) else {
+            throw fail("head_width '\(width)' is not an integer in 1…\(maximumHeadWidth)")
+        }
+        let heads = try headList.split(separator: ",", omittingEmptySubsequences: false).map {
+            text -> AttentionHead in
             guard let h = AttentionHead(String(text)) else { throw fail("bad head '\(text)'") }
             return h
         }
-        var parameters = SteeringParameters(parameterization: kind, heads: heads, headWidth: d, seed: 0)
-        var values: [Float] = []
-        for head in parameters.heads {
-            let names = kind == .headVectors ? ["\(head).vector"] : ["\(head).a", "\(head).b"]
-            for name in names { values += try file.floats(named: name, shape: [d]) }
+        guard !heads.isEmpty else { throw fail("no heads") }
+        guard Set(heads).count == heads.count else { throw fail("a head is listed twice") }
+        let sortedHeads = heads.sorted()  // the flat layout the hooks expect
+        let names = sortedHeads.flatMap { head in
+            kind == .headVectors ? ["\(head).vector"] : ["\(head).a", "\(head).b"]
         }
+        // Every tensor must be there with shape (D) before the values are allocated.
+        for name in names {
+            guard let shape = file.shape(of: name) else {
+                throw CheckpointError(file: url.path, problem: .missingTensor(name))
+            }
+            guard shape == [d] else {
+                throw CheckpointError(
+                    file: url.path, problem: .shapeMismatch(tensor: name, expected: [d], found: shape))
+            }
+        }
+        var values: [Float] = []
+        values.reserveCapacity(names.count * d)
+        for name in names {
+            let v = try file.floats(named: name, shape: [d])
+            guard v.allSatisfy(\.isFinite) else { throw fail("tensor '\(name)' has a NaN or infinite value") }
+            values += v
+        }
+        var parameters = SteeringParameters(parameterization: kind, heads: [], headWidth: d, seed: 0)
+        parameters.heads = sortedHeads
         parameters.values = values
         return SteeringFile(parameters: parameters, positions: positions)
+    }
+
+    /// Reads a steering file and checks it against the model it will edit (see `check(against:)`).
+    public static func load(_ url: URL, for config: LlamaConfig) throws -> SteeringFile {
+        let file = try load(url)
+        try file.check(against: config, file: url.path)
+        return file
+    }
+
+    /// Checks that the edit fits a model: its head width is the model's, and every head exists
+    /// (layer < L, head < H), so no hook can write past a row. Throws naming the file.
+    public func check(against config: LlamaConfig, file: String) throws {
+        func fail(_ why: String) -> CheckpointError {
+            CheckpointError(file: file, problem: .malformed("steering file does not fit this model: \(why)"))
+        }
+        guard parameters.headWidth == config.headWidth else {
+            throw fail("head width \(parameters.headWidth), the model's is \(config.headWidth)")
+        }
+        for head in parameters.heads where head.layer >= config.layerCount || head.head >= config.headCount {
+            throw fail("\(head) does not exist (model has \(config.layerCount) layers × \(config.headCount) heads)")
+        }
+        guard parameters.values.count == parameters.heads.count * parameters.stride else {
+            throw fail("\(parameters.values.count) values for \(parameters.heads.count) heads")
+        }
     }
 
     /// Hooks applying the edit to sequences whose prompts have these lengths (for generation

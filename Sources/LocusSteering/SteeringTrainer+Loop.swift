@@ -43,15 +43,13 @@ extension SteeringTrainer {
     /// A fresh state: reference log-probs of both sets under the unsteered model.
     public func initialState(train: [TokenizedPair], validation: [TokenizedPair]) throws -> SteeringState {
         guard !train.isEmpty else { throw SteeringError.noPairs }
+        guard !validation.isEmpty else { throw SteeringError.noValidationPairs }
         for (i, pair) in (train + validation).enumerated() where pair.chosen.isEmpty || pair.rejected.isEmpty {
             throw SteeringError.emptyAnswer(pair: i)
         }
         let trainReference = try logProbabilities(train, steered: false)
         let validationReference = try logProbabilities(validation, steered: false)
-        let initial =
-            validation.isEmpty
-            ? PreferenceMetrics(loss: .nan, margin: 0, accuracy: .nan)
-            : try evaluate(validation, reference: validationReference)
+        let initial = try evaluate(validation, reference: validationReference)
         return SteeringState(
             configuration: configuration, parameters: parameters, optimizer: optimizer,
             completedEpochs: 0, globalStep: 0, initialValidation: initial, curve: [],
@@ -68,6 +66,8 @@ extension SteeringTrainer {
         var state = state
         parameters = state.parameters
         optimizer = state.optimizer
+        // A resumed state passed validation at its last epoch: it is the last good one so far.
+        lastFiniteParameters = state.completedEpochs > 0 ? state.parameters : nil
         let size = max(1, configuration.batchSize)
         let stepsPerEpoch = (train.count + size - 1) / size
         let schedule = CosineSchedule(
@@ -100,10 +100,13 @@ extension SteeringTrainer {
                         learningRate: rate,
                         secondsPerStep: Date().timeIntervalSince(started) / Double(s + 1)))
             }
-            let validationMetrics =
-                validation.isEmpty
-                ? PreferenceMetrics(loss: .nan, margin: 0, accuracy: .nan)
-                : try evaluate(validation, reference: state.validationReference)
+            guard !validation.isEmpty else { throw SteeringError.noValidationPairs }
+            let validationMetrics = try evaluate(validation, reference: state.validationReference)
+            guard validationMetrics.loss.isFinite, validationMetrics.margin.isFinite else {
+                // The last update made the forward pass overflow: keep the parameters before it.
+                throw SteeringError.nonFinite(step: state.globalStep, what: "the validation loss")
+            }
+            lastFiniteParameters = parameters
             state.curve.append(
                 SteeringState.EpochRecord(
                     epoch: epoch + 1, steps: stepsPerEpoch, trainLoss: lossSum / Double(stepsPerEpoch),

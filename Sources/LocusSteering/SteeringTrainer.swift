@@ -68,8 +68,9 @@ public struct TokenizedPair: Sendable, Equatable, Codable {
 
     public init(_ pair: PreferencePair, tokenizer: any Tokenizer) {
         self.init(
-            prompt: tokenizer.encode(pair.prompt), chosen: tokenizer.encode(pair.chosen),
-            rejected: tokenizer.encode(pair.rejected), group: pair.group)
+            prompt: tokenizer.encodePrompt(pair.prompt),
+            chosen: tokenizer.encodeContinuation(pair.chosen),
+            rejected: tokenizer.encodeContinuation(pair.rejected), group: pair.group)
     }
 }
 
@@ -93,26 +94,48 @@ public struct PreferenceMetrics: Codable, Equatable, Sendable {
 
 public enum SteeringError: Error, CustomStringConvertible {
     case nonFinite(step: Int, what: String)
+    /// An update made a parameter larger in magnitude than `SteeringTrainer.maximumMagnitude`.
+    case diverged(step: Int, magnitude: Double)
     case emptyAnswer(pair: Int)
     case noPairs
+    /// The validation split is empty: no metric could show what training did.
+    case noValidationPairs
 
     public var description: String {
         switch self {
         case .nonFinite(let step, let what):
             "training stopped at step \(step): \(what) is not finite (NaN or ±∞); "
                 + "the parameters of the last good step are kept — lower the learning rate"
+        case .diverged(let step, let magnitude):
+            "training stopped at step \(step): a parameter reached |θ| = \(String(format: "%.3g", magnitude)) "
+                + "(> \(String(format: "%.0e", SteeringTrainer.maximumMagnitude)), training has diverged); "
+                + "the parameters of the last good step are kept — lower the learning rate"
         case .emptyAnswer(let i): "pair \(i) has an empty answer after tokenization"
         case .noPairs: "no preference pairs to train on"
+        case .noValidationPairs:
+            "the validation split has no preference pairs (too few groups in the data for a 60/20/20 split?): "
+                + "nothing could measure the training"
         }
     }
 }
 
 /// Trains steering parameters with a preference objective; gradients flow only to them.
 public final class SteeringTrainer {
+    /// Largest |θ| an update may produce. Head outputs z are of order one, so an edit 10⁴ times
+    /// larger has left the regime where it steers and only saturates the model;
+    /// a huge learning rate gets there in one Adam step (|Δθ| ≈ lr), well before any value
+    /// overflows. Reaching it stops training like a non-finite value (issue 10: `--lr 1e9`
+    /// used to "complete" with |θ| ≈ 2e9).
+    public static let maximumMagnitude: Float = 1e4
+
     public let model: LlamaModel
     public let configuration: SteeringConfiguration
     public internal(set) var parameters: SteeringParameters
     public internal(set) var optimizer: AdamW
+    /// The parameters at which the last finite loss and gradient were computed: after a
+    /// `SteeringError.nonFinite`, the last parameters known to give finite log-probs (the
+    /// current `parameters` may be the update that made them non-finite). nil before any step.
+    public internal(set) var lastFiniteParameters: SteeringParameters?
     let tape = ForwardTape()
 
     public init(model: LlamaModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil) {
@@ -183,6 +206,16 @@ public final class SteeringTrainer {
         return PreferenceMetrics(loss: loss / n, margin: margin / n, accuracy: correct / n)
     }
 
+    /// Whether `candidate` gives finite values and finite log-probs on `pairs` (a check before
+    /// parameters are saved: finite parameters can still overflow the forward pass).
+    public func givesFiniteLogProbabilities(_ candidate: SteeringParameters, on pairs: [TokenizedPair]) throws -> Bool {
+        guard candidate.values.allSatisfy(\.isFinite) else { return false }
+        let saved = parameters
+        parameters = candidate
+        defer { parameters = saved }
+        return try logProbabilities(pairs, steered: true).allSatisfy { $0.chosen.isFinite && $0.rejected.isFinite }
+    }
+
     /// The batch loss, mean margin and ∂loss/∂θ at the current parameters.
     func lossAndGradient(
         _ batch: [TokenizedPair], reference: [PairLogProbabilities]
@@ -224,6 +257,7 @@ public final class SteeringTrainer {
         guard loss.isFinite else { throw SteeringError.nonFinite(step: stepIndex, what: "the loss") }
         let norm = g.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         guard norm.isFinite else { throw SteeringError.nonFinite(step: stepIndex, what: "the gradient") }
+        lastFiniteParameters = parameters
         if let clip = configuration.gradientClipNorm, norm > clip {
             let s = Float(clip / norm)
             for i in g.indices { g[i] *= s }
@@ -233,6 +267,10 @@ public final class SteeringTrainer {
         nextOptimizer.update(&updated, gradient: g, learningRate: learningRate)
         guard updated.allSatisfy(\.isFinite) else {
             throw SteeringError.nonFinite(step: stepIndex, what: "the updated parameters")
+        }
+        let largest = updated.reduce(Float(0)) { max($0, abs($1)) }
+        guard largest <= Self.maximumMagnitude else {
+            throw SteeringError.diverged(step: stepIndex, magnitude: Double(largest))
         }
         parameters.values = updated
         optimizer = nextOptimizer

@@ -58,7 +58,7 @@ final class RecipeParsingTests: XCTestCase {
                 .hasPrefix("variant: expected \"quick\" or \"full\""))
         XCTAssertEqual(
             error(#"{"name": "x", "headSets": [{"kind": "random", "k": 0, "count": 2}], "methods": [{"kind": "trace"}]}"#),
-            "headSets[0].k: must be at least 1")
+            "headSets[0].k: must be at least 1, got 0")
         XCTAssertEqual(
             error(#"{"name": "x", "headSets": [{"kind": "explicit", "heads": ["L1H2", "head 3"]}], "methods": [{"kind": "trace"}]}"#),
             "headSets[0].heads[1]: 'head 3' is not a head name like L12H3")

@@ -7,15 +7,10 @@ import XCTest
 enum TestSupport {
     static var packageRoot: URL { TestEnvironment.packageRoot }
 
-    nonisolated(unsafe) private static var tinyModel: LlamaModel?
-
-    /// The 2-layer tiny llama (C 64, 4 heads of 16, 2 KV heads) of the model tests.
+    /// The 2-layer tiny llama (C 64, 4 heads of 16, 2 KV heads) of the model tests: a fresh
+    /// load each time (a few ms), so no test sees weights another test changed.
     static func tiny() throws -> LlamaModel {
-        BLAS.setThreadCount(1)
-        if let tinyModel { return tinyModel }
-        let m = try TestEnvironment.tinyLlama()
-        tinyModel = m
-        return m
+        try TestEnvironment.tinyLlama()
     }
 
     /// The real SmolLM2 checkpoint (loaded once); missing is a failure, not a skip.

@@ -7,6 +7,7 @@ import LocusData
 import LocusModel
 import LocusTensor
 import LocusTokenizer
+import XCTest
 
 public enum TestEnvironment {
     /// The package root (this file is at Tests/LocusTestSupport/TestEnvironment.swift).
@@ -27,16 +28,59 @@ public enum TestEnvironment {
         return url
     }
 
-    nonisolated(unsafe) private static var loaded: LanguageModel?
+    nonisolated(unsafe) private static var loaded: (model: LanguageModel, fingerprint: UInt64)?
 
     /// The real model, loaded once per test process, with OpenBLAS pinned to one thread (the
     /// reference fixtures were made single-threaded; other counts differ in the last bits).
-    public static func smolLM() throws -> LanguageModel {
+    ///
+    /// Loading takes seconds, so the instance is shared; its weights are mutable, so every call
+    /// first checks a fingerprint of all of them. If an earlier test changed the weights (an
+    /// edit it did not undo), the shared copy is discarded, a fresh one is returned, and the
+    /// calling test fails with a message saying so: no test ever reads another test's edits.
+    public static func smolLM(file: StaticString = #filePath, line: UInt = #line) throws -> LanguageModel {
         BLAS.setThreadCount(1)
-        if let loaded { return loaded }
+        if let (lm, fingerprint) = loaded {
+            if weightFingerprint(lm.model) == fingerprint { return lm }
+            loaded = nil
+            XCTFail(
+                "the shared SmolLM2 instance was modified by an earlier test (its weights changed"
+                    + " and were not restored); reloaded a fresh copy", file: file, line: line)
+        }
         let lm = try LanguageModel.load(from: try modelURL())
-        loaded = lm
+        loaded = (lm, weightFingerprint(lm.model))
         return lm
+    }
+
+    /// A hash of every weight's bits (FNV-1a over 64-bit words in four interleaved lanes, folded
+    /// in order), to detect a shared model that a test edited in place. Each step is a bijection
+    /// of the lane, so one changed word always changes its lane.
+    public static func weightFingerprint(_ model: LlamaModel) -> UInt64 {
+        let w = model.weights
+        var buffers = [w.embedding, w.finalNorm, w.unembedding]
+        for layer in w.layers {
+            buffers += [layer.attentionNorm, layer.qkv, layer.output, layer.mlpNorm, layer.gateUp, layer.down]
+        }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for buffer in buffers {
+            let words = buffer.count / 2
+            UnsafeRawPointer(buffer.pointer).withMemoryRebound(to: UInt64.self, capacity: words) { p in
+                var lanes = SIMD4<UInt64>(repeating: hash)
+                var i = 0
+                while i + 4 <= words {
+                    lanes = (lanes ^ SIMD4(p[i], p[i + 1], p[i + 2], p[i + 3])) &* 0x100_0000_01B3
+                    i += 4
+                }
+                for lane in 0..<4 { hash = (hash ^ lanes[lane]) &* 0x100_0000_01B3 }
+                while i < words {
+                    hash = (hash ^ p[i]) &* 0x100_0000_01B3
+                    i += 1
+                }
+            }
+            if buffer.count % 2 == 1 {
+                hash = (hash ^ UInt64(buffer.pointer[buffer.count - 1].bitPattern)) &* 0x100_0000_01B3
+            }
+        }
+        return hash
     }
 
     /// The 2-layer random-weight llama fixture (vocabulary 256, width 64, 4 heads, 2 KV heads).
@@ -53,6 +97,17 @@ public enum TestEnvironment {
     /// The tiny llama with a byte tokenizer, for methods that take text.
     public static func tinyLanguageModel() throws -> LanguageModel {
         LanguageModel(model: try tinyLlama(), tokenizer: ByteTokenizer(), url: tinyLlamaURL)
+    }
+
+    /// The BOS id of `tinyLanguageModel(addingBOS: true)`: byte 2, which no test text contains.
+    public static let tinyBOS = 2
+
+    /// The tiny llama with a byte tokenizer that adds BOS `tinyBOS` to every model input, as a
+    /// LLaMA or Gemma checkpoint's tokenizer config asks.
+    public static func tinyLanguageModel(addingBOS: Bool) throws -> LanguageModel {
+        LanguageModel(
+            model: try tinyLlama(), tokenizer: ByteTokenizer(bosID: addingBOS ? tinyBOS : nil),
+            url: tinyLlamaURL)
     }
 
     /// The shared data folder (`$LOCUS_DATA` or ../shared/data).
@@ -73,10 +128,12 @@ public enum TestEnvironment {
 }
 
 /// One token per byte (the tiny model's vocabulary is 256), for tests without a real tokenizer.
+/// With `bosID`, it stands for a checkpoint whose tokenizer config adds BOS (`addsBOS`).
 public struct ByteTokenizer: Tokenizer {
-    public init() {}
+    public let bosID: Int?
+    public init(bosID: Int? = nil) { self.bosID = bosID }
     public var vocabularySize: Int { 256 }
-    public var bosID: Int? { nil }
+    public var addsBOS: Bool { bosID != nil }
     public var eosID: Int? { nil }
     public func encode(_ text: String) -> [Int] { text.utf8.map(Int.init) }
     public func decode(_ ids: [Int]) -> String { String(decoding: ids.map(UInt8.init), as: UTF8.self) }

@@ -1,0 +1,133 @@
+import Foundation
+import LocusCheckpoint
+import LocusModel
+import LocusTestSupport
+import XCTest
+
+/// config.json values are checked against each other and against the tensors, a bad file is
+/// named with the field that is wrong, and non-finite weights or logits are errors, not
+/// `"logit": null`.
+final class ConfigValidationTests: XCTestCase {
+    /// A copy of the tiny llama directory whose config.json has `changes` applied (nil removes).
+    func tinyCopy(_ name: String, changes: [String: Any?] = [:]) throws -> URL {
+        let dir = try TestEnvironment.temporaryDirectory("config-\(name)")
+        let source = TestEnvironment.tinyLlamaURL
+        for file in ["model.safetensors", "config.json"] {
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+        }
+        if !changes.isEmpty {
+            let url = dir.appendingPathComponent("config.json")
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            for (key, value) in changes { json[key] = value }
+            try JSONSerialization.data(withJSONObject: json).write(to: url)
+        }
+        return dir
+    }
+
+    /// Loading fails with an error naming config.json and containing every fragment.
+    func assertConfigError(
+        _ name: String, _ changes: [String: Any?], _ fragments: [String], line: UInt = #line
+    ) throws {
+        let dir = try tinyCopy(name, changes: changes)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertThrowsError(try LlamaModel.load(from: dir), name, line: line) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("config.json"), "\(name): \(text)", line: line)
+            for fragment in fragments {
+                XCTAssertTrue(text.contains(fragment), "\(name): '\(fragment)' not in: \(text)", line: line)
+            }
+            XCTAssertFalse(text.contains("Error Domain"), "raw Cocoa error: \(text)", line: line)
+        }
+    }
+
+    func testTheUnchangedCopyLoads() throws {
+        let dir = try tinyCopy("unchanged")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertEqual(try LlamaModel.load(from: dir).config.layerCount, 2)
+    }
+
+    func testLayerCountMustMatchTheCheckpoint() throws {
+        try assertConfigError("fewer-layers", ["num_hidden_layers": 1], ["num_hidden_layers is 1", "layers: 2"])
+        try assertConfigError("more-layers", ["num_hidden_layers": 3], ["num_hidden_layers is 3", "layers: 2"])
+        // Found by the fuzz harness (config-json:337 of a 50 000-case run): the check itself used
+        // to build 0..<L and tried to allocate 35 GB.
+        try assertConfigError(
+            "absurd-layers", ["num_hidden_layers": 2_147_483_648], ["num_hidden_layers is 2147483648"])
+    }
+
+    func testOutOfRangeValues() throws {
+        try assertConfigError("rope0", ["rope_theta": 0], ["rope_theta"])
+        try assertConfigError("rope-neg", ["rope_theta": -10000], ["rope_theta"])
+        try assertConfigError("context0", ["max_position_embeddings": 0], ["max_position_embeddings"])
+        try assertConfigError("context-neg", ["max_position_embeddings": -5], ["max_position_embeddings"])
+        try assertConfigError("eps-neg", ["rms_norm_eps": -1e-5], ["rms_norm_eps"])
+        try assertConfigError("eps0", ["rms_norm_eps": 0], ["rms_norm_eps"])
+        try assertConfigError("heads", ["num_attention_heads": 3], ["num_attention_heads 3"])
+        try assertConfigError("kv", ["num_key_value_heads": 3], ["num_key_value_heads 3"])
+        try assertConfigError("kv0", ["num_key_value_heads": 0], ["num_key_value_heads must be positive"])
+        try assertConfigError("head-dim", ["head_dim": 32], ["head_dim 32"])
+        try assertConfigError("act", ["hidden_act": "gelu"], ["hidden_act 'gelu'"])
+        try assertConfigError("bias", ["attention_bias": true], ["attention_bias"])
+        try assertConfigError("scaling", ["rope_scaling": ["type": "linear", "factor": 2.0]], ["rope_scaling"])
+        try assertConfigError("eos", ["eos_token_id": 999], ["eos_token_id 999"])
+        try assertConfigError("missing", ["hidden_size": nil], ["hidden_size", "missing"])
+        try assertConfigError("text", ["hidden_size": "wide"], ["hidden_size"])
+        try assertConfigError("huge", ["intermediate_size": 1e30], ["intermediate_size"])
+    }
+
+    func testInvalidJSONNamesTheFile() throws {
+        let dir = try tinyCopy("invalid-json")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("{\"vocab_size\": 256,".utf8).write(to: dir.appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try LlamaModel.load(from: dir)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("config.json") && text.contains("not valid JSON"), text)
+            XCTAssertFalse(text.contains("Error Domain"), text)
+        }
+    }
+
+    func testDirectoryWithoutTokenizerNamesWhatIsMissing() throws {
+        let dir = try tinyCopy("no-tokenizer")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertThrowsError(try LanguageModel.load(from: dir)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("tokenizer.json") && text.contains("no such file"), text)
+            XCTAssertFalse(text.contains("Error Domain"), text)
+        }
+    }
+
+    /// A NaN in the final norm weight (or ±∞ anywhere) is refused at load, naming the tensor.
+    func testNonFiniteWeightIsRefusedAtLoad() throws {
+        for (label, value) in [("nan", Float.nan), ("inf", -Float.infinity)] {
+            let dir = try tinyCopy("weights-\(label)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let url = dir.appendingPathComponent("model.safetensors")
+            let info = try XCTUnwrap(SafetensorsFile(url: url).tensorInfo(named: "model.norm.weight"))
+            var bytes = try Data(contentsOf: url)
+            withUnsafeBytes(of: value.bitPattern.littleEndian) {
+                bytes.replaceSubrange((info.offset + 12)..<(info.offset + 16), with: $0)
+            }
+            try bytes.write(to: url)
+            XCTAssertThrowsError(try LlamaModel.load(from: dir)) { error in
+                let text = String(describing: error)
+                XCTAssertTrue(text.contains("'model.norm.weight'") && text.contains("element 3"), text)
+            }
+        }
+    }
+
+    /// Finite weights can still overflow (here the largest finite final norm and unembedding):
+    /// the forward pass throws
+    /// `nonFiniteLogits` instead of returning logits that print as null.
+    func testNonFiniteLogitsAreAnError() throws {
+        let model = try TestEnvironment.tinyLlama()
+        XCTAssertNoThrow(try model.forward([[1, 2, 3]], logits: .all))
+        model.weights.finalNorm.fill(.greatestFiniteMagnitude)
+        model.weights.unembedding.fill(.greatestFiniteMagnitude)
+        XCTAssertThrowsError(try model.forward([[1, 2, 3], [4, 5]], logits: .last)) { error in
+            XCTAssertEqual(error as? ModelError, .nonFiniteLogits(sequence: 0, position: 2))
+            XCTAssertTrue(String(describing: error).contains("non-finite logits"))
+        }
+        XCTAssertNoThrow(try model.forward([[1, 2, 3]], logits: .none))
+    }
+}
