@@ -121,6 +121,9 @@ let package = Package(
             swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusRecipesTests", dependencies: ["LocusRecipes"], swiftSettings: cpuFlags),
+        // `locus slurm` on the local one-node Slurm of scripts/slurm (started by scripts/test.sh).
+        .testTarget(
+            name: "LocusSlurmTests", dependencies: ["LocusRecipes", "LocusTestSupport"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusInterventionsTests", dependencies: ["LocusInterventions"],
             swiftSettings: cpuFlags),

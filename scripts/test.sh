@@ -14,14 +14,31 @@
 # ("Executed N tests, with M failures"); the exit status is non-zero if either pass failed.
 #
 # With arguments (e.g. `scripts/test.sh --filter LocusModelTests`), one `swift test` with them.
+#
+# Tests/LocusSlurmTests need a Slurm: this starts the local one-node cluster of
+# scripts/slurm/start-local.sh (installing slurm-wlm and munge if missing; needs root) and
+# stops it afterwards if it started it. LOCUS_REQUIRE_SLURM=1 makes those tests fail, not skip,
+# when the cluster is unusable. LOCUS_SKIP_SLURM=1 runs without a cluster (they then skip).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/ensure-deps.sh"
 "$root/scripts/ensure-browser.sh"   # the report's headless-Chromium test
 cd "$root"
+cleanup=()
+trap 'for c in "${cleanup[@]}"; do eval "$c"; done' EXIT
+if [ "${LOCUS_SKIP_SLURM:-0}" != 1 ]; then
+    slurm_dir="${LOCUS_SLURM_DIR:-/tmp/locus-slurm}"
+    running=0
+    if [ -f "$slurm_dir/slurm.conf" ] && SLURM_CONF="$slurm_dir/slurm.conf" scontrol ping >/dev/null 2>&1; then running=1; fi
+    eval "$("$root/scripts/slurm/start-local.sh")"
+    export LOCUS_REQUIRE_SLURM=1
+    [ "$running" = 1 ] || cleanup+=('"$root/scripts/slurm/stop-local.sh"')
+fi
 flags=(-c release -Xswiftc -enable-testing)
 if [ "$#" -gt 0 ]; then
-    exec swift test "${flags[@]}" "$@"
+    status=0
+    swift test "${flags[@]}" "$@" || status=$?
+    exit "$status"
 fi
 
 swift build "${flags[@]}" --build-tests
@@ -29,7 +46,7 @@ targets=$(swift test list "${flags[@]}" --skip-build --disable-swift-testing 2>/
 [ -n "$targets" ] || { echo "test.sh: no test targets found" >&2; exit 1; }
 failed=()
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+cleanup+=('rm -f "$log"')
 for target in $targets; do
     if LOCUS_FUZZ_CASES="${LOCUS_FUZZ_CASES_ISOLATED:-200}" \
         swift test "${flags[@]}" --skip-build --disable-swift-testing --filter "^$target\\." >"$log" 2>&1; then

@@ -13,6 +13,7 @@ struct Locus: ParsableCommand {
         subcommands: [
             Inspect.self, Tokenize.self, LogitsCommand.self, Generate.self, Bench.self, Steer.self,
             Probe.self, Eval.self, Trace.self, Edit.self, Run.self, Report.self, Ablate.self, Scrub.self,
+            Slurm.self,
         ])
 
     /// Parses (ArgumentParser prints usage for a bad command line), then runs. A

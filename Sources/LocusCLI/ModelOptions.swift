@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LocusModel
+import LocusRecipes
 import LocusTensor
 
 /// Options every model-running command shares.
@@ -8,8 +9,11 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A GGUF file or a Hugging Face directory (config.json + safetensors).")
     var model: String?
 
-    @Option(help: "Worker threads for BLAS (results differ in the last bits between counts).")
-    var threads: Int = 2
+    @Option(help: """
+        Worker threads for BLAS (results differ in the last bits between counts; default \
+        $SLURM_CPUS_PER_TASK, else the CPUs this process may use).
+        """)
+    var threads: Int = BatchEnvironment.defaultThreads()
 
     @Option(help: ArgumentHelp(
         "How weight matrices are kept: stored (the checkpoint's type, memory-mapped, quantised "
@@ -31,7 +35,7 @@ struct ModelOptions: ParsableArguments {
             return URL(fileURLWithPath: env)
         }
         var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
-        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        starts.append(Workdir.executable.deletingLastPathComponent())
         for start in starts {
             var dir = start.standardizedFileURL
             for _ in 0..<6 {

@@ -176,17 +176,18 @@ func dataLocation(_ override: String?) throws -> DataLocation {
     if let override { return DataLocation(root: URL(fileURLWithPath: override)) }
     return try DataLocation.resolve(searchFrom: [
         URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Workdir.executable.deletingLastPathComponent(),
     ])
 }
 
-/// A progress line with rate and ETA on stderr, redrawn at most 4 times a second.
+/// A progress line with rate and ETA on stderr, redrawn at most 4 times a second on a terminal
+/// (plain lines in batch logs: `ProgressLine`).
 final class ETAProgress: @unchecked Sendable {
     let label: String
     let unit: String
     let start = Date()
     private var lastDraw = Date.distantPast
-    private var drew = false
+    private let output = ProgressLine()
 
     init(label: String, unit: String) {
         self.label = label
@@ -197,21 +198,18 @@ final class ETAProgress: @unchecked Sendable {
         let now = Date()
         guard done == total || now.timeIntervalSince(lastDraw) > 0.25 else { return }
         lastDraw = now
-        drew = true
         let elapsed = now.timeIntervalSince(start)
         let rate = Double(done) / max(elapsed, 1e-9)
         let eta = done > 0 ? Double(total - done) / rate : .nan
         var line = String(
-            format: "\r%@: %d/%d %@ (%.0f%%)  %.1f %@/s  elapsed %@  ETA %@", label, done, total,
+            format: "%@: %d/%d %@ (%.0f%%)  %.1f %@/s  elapsed %@  ETA %@", label, done, total,
             unit, 100 * Double(done) / Double(max(total, 1)), rate, unit,
             Self.clock(elapsed), Self.clock(eta))
         if !extra.isEmpty { line += "  " + extra }
-        FileHandle.standardError.write(Data((line + "   ").utf8))
+        output.write(line, final: done == total)
     }
 
-    func finish() {
-        if drew { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
+    func finish() { output.finish() }
 
     static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }

@@ -33,6 +33,10 @@ struct Run: ParsableCommand {
     @Option(help: "Results files of other sweeps: runs with the same ID are copied, not run again.")
     var reuse: [String] = []
     @Option(help: "Data folder (default $LOCUS_DATA or ../shared/data).") var data: String?
+    @Option(help: "Folder that recipe paths, caches and default outputs resolve against (default: the current one).")
+    var workdir: String?
+    @Option(help: "A shard plan (plan.json of `locus slurm submit`): --shard i/n runs the plan's shard i, not a hash split.")
+    var plan: String?
     @OptionGroup var options: ModelOptions
     @Option(help: .hidden) var executor: String = "model"
     @Option(help: .hidden) var fakeSleep: Double = 0
@@ -44,7 +48,8 @@ struct Run: ParsableCommand {
         guard ["model", "fake"].contains(executor) else { throw ValidationError("--executor must be model or fake") }
     }
 
-    func run() throws {
+    mutating func run() throws {
+        try enterWorkdir()
         if EditRecipe.isAnalysisRecipe(recipe) {  // Hase / interchange analyses (issue 6)
             return try EditRecipe.parse([recipe, "--threads", "\(options.threads)"]).run()
         }
@@ -90,6 +95,7 @@ struct Run: ParsableCommand {
         }
         let runner = SweepRunner(runs: runs, results: file, shard: shard, executor: registry, retryFailed: retryFailed)
         runner.limit = limit
+        if let plan { runner.plan = try Self.loadPlan(plan, runs: runs, shard: shard) }
         for path in reuse {
             for r in try ResultsFile.read(URL(fileURLWithPath: path)).records where r.isOK { runner.reusable[r.runID] = r }
         }

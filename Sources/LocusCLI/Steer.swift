@@ -123,18 +123,19 @@ struct Steer: ParsableCommand {
         }
         let started = Date()
         var status = "completed"
+        let stepLine = ProgressLine()
         do {
             state = try trainer.train(
                 from: state, train: train, validation: validation,
                 onStep: { p in
                     let line = String(
-                        format: "\repoch %d/%d step %d/%d  loss %.4f  margin %+.3f  lr %.2e  ETA %@",
+                        format: "epoch %d/%d step %d/%d  loss %.4f  margin %+.3f  lr %.2e  ETA %@",
                         p.epoch + 1, configuration.epochs, p.step, p.stepsPerEpoch, p.loss, p.margin,
                         p.learningRate, formatDuration(p.etaSeconds))
-                    FileHandle.standardError.write(Data(line.utf8))
+                    stepLine.write(line, final: p.step == p.stepsPerEpoch)
                 },
                 onEpoch: { s in
-                    printError("")
+                    stepLine.finish()
                     if let last = s.curve.last {
                         printError(
                             String(
@@ -197,7 +198,7 @@ struct Steer: ParsableCommand {
         if data == "truthfulqa" {
             let location = try DataLocation.resolve(searchFrom: [
                 URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                Workdir.executable.deletingLastPathComponent(),
             ])
             let tqa = try TruthfulQA.load(from: location)
             groups = Array(0..<tqa.count)

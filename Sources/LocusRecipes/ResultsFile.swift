@@ -14,7 +14,9 @@ import Foundation
 /// - on opening, a torn final line (no trailing newline) is cut off with `ftruncate` and synced,
 ///   so the interrupted run is simply run again;
 /// - an exclusive `flock` keeps two runners from appending to the same file at once (shards on
-///   several machines write separate files and merge them in the report).
+///   several machines write separate files and merge them in the report); where the filesystem
+///   does not implement `flock` (ENOLCK, EOPNOTSUPP on some NFS/Lustre mounts) the file is used
+///   unlocked, which is safe because no two shards share a file.
 public final class ResultsFile {
     public let url: URL
     private let fd: Int32
@@ -24,6 +26,8 @@ public final class ResultsFile {
     public let repairedBytes: Int
     /// Lines that were complete but did not parse (skipped; kept in the file).
     public let skippedLines: [Int]
+    /// False when the filesystem refused `flock` (the file is used without the lock).
+    public private(set) var lockSupported = true
 
     public init(url: URL) throws {
         self.url = url
@@ -33,10 +37,19 @@ public final class ResultsFile {
         let fd = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Self.posixError("open", url.path) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            close(fd)
-            throw RecipeError(
-                file: url.path, path: "",
-                "another `locus run` is writing this results file (it is locked); use a different --results")
+            // Filesystems that do not implement flock (some NFS/Lustre mounts) answer ENOLCK or
+            // EOPNOTSUPP: go on without the lock. Nothing depends on it for correctness when
+            // each writer has its own file (one file per shard, as `locus slurm` arranges);
+            // it only guards against starting the same shard twice by hand.
+            let e = errno
+            if e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS || e == EINVAL {
+                lockSupported = false
+            } else {
+                close(fd)
+                throw RecipeError(
+                    file: url.path, path: "",
+                    "another `locus run` is writing this results file (it is locked); use a different --results")
+            }
         }
         if created {
             fsync(fd)

@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Runs one `RunSpec` and returns its metrics (e.g. `mc2`, `truth_bleu_acc`, `kl`). Methods
 /// implement this in the CLI layer, which has the model.
 public protocol RunExecutor {
@@ -95,8 +101,14 @@ public final class SweepRunner {
         self.retryFailed = retryFailed
     }
 
-    /// Runs of this shard.
-    public var shardRuns: [RunSpec] { runs.filter { shard.contains($0.runID) } }
+    /// A cost-balanced assignment of runs to shards (`ShardPlan`); nil: by run-ID hash.
+    public var plan: ShardPlan?
+
+    /// Runs of this shard (by `plan` if set, else by run-ID hash), in recipe order.
+    public var shardRuns: [RunSpec] {
+        if let plan { return runs.filter { plan.shard(of: $0.runID) == shard.index } }
+        return runs.filter { shard.contains($0.runID) }
+    }
 
     /// IDs counting as done: ok records, and error records too when not retrying.
     public var doneIDs: Set<String> {
@@ -159,8 +171,27 @@ public protocol SweepProgress: AnyObject {
     func end(_ summary: SweepSummary)
 }
 
+/// How progress is shown: redrawn in place on a terminal, or — in batch logs (Slurm output
+/// files, pipes), where `\r` and ESC sequences are noise — one plain line every `interval`
+/// seconds (plus one per failure and a final summary).
+public enum ProgressStyle: Sendable, Equatable {
+    case interactive
+    case plain(interval: Double)
+
+    /// Seconds between plain progress lines: `$LOCUS_PROGRESS_SECONDS`, default 30.
+    public static var plainInterval: Double {
+        ProcessInfo.processInfo.environment["LOCUS_PROGRESS_SECONDS"].flatMap(Double.init).map { max(0, $0) } ?? 30
+    }
+
+    /// Interactive when standard error is a terminal, else plain.
+    public static var standardError: ProgressStyle {
+        isatty(STDERR_FILENO) == 1 ? .interactive : .plain(interval: plainInterval)
+    }
+}
+
 /// A progress bar on standard error: runs done/total, the current run, elapsed time and ETA
-/// (mean seconds per run finished in this session × runs left), redrawn in place.
+/// (mean seconds per run finished in this session × runs left), redrawn in place on a terminal,
+/// else printed as a plain line at most every `interval` seconds (`ProgressStyle`).
 public final class ProgressBar: SweepProgress {
     private var total = 0
     private var startDone = 0
@@ -170,9 +201,15 @@ public final class ProgressBar: SweepProgress {
     private var sessionSeconds = 0.0
     private var sessionRuns = 0
     private let width = 24
+    private let style: ProgressStyle
+    private var lastPlain: Date? = nil
     private let output: (String) -> Void
 
-    public init(output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+    public init(
+        style: ProgressStyle = .standardError,
+        output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    ) {
+        self.style = style
         self.output = output
     }
 
@@ -195,14 +232,14 @@ public final class ProgressBar: SweepProgress {
         sessionRuns += 1
         sessionSeconds += record.seconds
         if !record.isOK {
-            output("\rrun \(record.runID) failed: \(record.error ?? "?")\n")
+            output((style == .interactive ? "\r" : "") + "run \(record.runID) failed: \(record.error ?? "?")\n")
         }
         draw()
     }
 
     public func end(_ summary: SweepSummary) {
         output(
-            "\nsweep: \(summary.completed) completed, \(summary.failed) failed, "
+            (style == .interactive ? "\n" : "") + "sweep: \(summary.completed) completed, \(summary.failed) failed, "
                 + "\(summary.alreadyDone) skipped (already done) in \(Self.clock(summary.seconds))\n")
     }
 
@@ -222,7 +259,22 @@ public final class ProgressBar: SweepProgress {
             done: done, total: total, width: width, current: current,
             elapsed: Date().timeIntervalSince(started), eta: eta)
         if text.count > 160 { text = String(text.prefix(157)) + "..." }
-        output("\r" + text + "\u{1B}[K")
+        switch style {
+        case .interactive:
+            output("\r" + text + "\u{1B}[K")
+        case .plain(let interval):
+            let now = Date()
+            if let last = lastPlain, now.timeIntervalSince(last) < interval { return }
+            lastPlain = now
+            output(Self.timestamp(now) + " " + text + "\n")
+        }
+    }
+
+    /// `2026-11-30T12:00:00Z`, for plain lines in batch logs.
+    public static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
     }
 
     public static func clock(_ seconds: Double) -> String {
