@@ -105,7 +105,8 @@ let package = Package(
             name: "LocusProbingTests", dependencies: ["LocusProbing", "LocusModel", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusSteeringTests", dependencies: ["LocusSteering", "LocusModel", "LocusTestSupport"],
+            name: "LocusSteeringTests",
+            dependencies: ["LocusSteering", "LocusModel", "LocusTestSupport", "LocusEvaluation", "LocusData"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusEvaluationTests", dependencies: ["LocusEvaluation", "LocusModel", "LocusTestSupport"],
@@ -130,7 +131,7 @@ let package = Package(
         // Runs the built `locus` binary: help and bad arguments of every command, run-time
         // validation (issue 10).
         .testTarget(
-            name: "LocusCLITests", dependencies: ["LocusSteering", "LocusTestSupport"],
+            name: "LocusCLITests", dependencies: ["LocusCheckpoint", "LocusSteering", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusModelTests",

@@ -101,6 +101,10 @@ struct Bench: ParsableCommand {
         @Option(help: "Prompt tokens.") var prompt = 24
         @Option(help: "Answer tokens.") var answer = 12
         @Option(help: "Random heads steered.") var heads = 16
+        @Option(help: "Shared prefix tokens before every pair (the MC prompt's instruction + primer is ~220 for SmolLM2), never edited.")
+        var sharedPrefix = 0
+        @Flag(help: "Run the shared prefix with every sequence instead of continuing its cached keys and values.")
+        var noPrefixCache = false
         @Option(help: "Timed runs (after one warm-up).") var runs = 5
         @Option(help: "Seed of the ids and heads.") var seed: UInt64 = 0
         @Flag(help: "Print one JSON object.") var json = false
@@ -120,7 +124,9 @@ struct Bench: ParsableCommand {
                 model: lm.model,
                 configuration: SteeringConfiguration(
                     headSelection: "random:\(heads):\(seed)", heads: chosen, batchSize: pairs,
-                    gradientClipNorm: nil))
+                    gradientClipNorm: nil),
+                sharedPrefix: ids(sharedPrefix))
+            trainer.reusesPrefixCache = !noPrefixCache
             let reference = try trainer.logProbabilities(batch, steered: false)
             func once(_ i: Int) throws -> Double {
                 let t = Date()

@@ -196,27 +196,20 @@ struct EvalTruthfulQA: ParsableCommand {
             if limit > 0 { ids = Array(ids.prefix(limit)) }
             let positions = file.positions
             let parameters = file.parameters.scaled(by: steeringScale)
-            let intervention = Intervention(
-                name: "steering", editsPrompt: positions != .answer,
-                positions: [
-                    "multiple_choice": "steering file's '\(positions.rawValue)' positions",
-                    "generation": "steering file's '\(positions.rawValue)' positions (answer = every generated token)",
-                    "side_effects": "all tokens",
-                ]
-            ) { context in
-                switch context {
-                case .multipleChoice(let p): parameters.hooks(positions: positions.positions(promptLengths: [p]))
-                case .generation(let lengths): parameters.hooks(positions: positions.positions(promptLengths: lengths))
-                case .sideEffects: parameters.hooks(positions: .all)
-                }
-            }
+            // The training rule with this evaluation's prefix length (issue 11).
+            let intervention = steeringIntervention(
+                parameters, positions: positions,
+                evaluationPrefixLength: lm.tokenizer.encode(TruthfulQAPrompt().sharedPrefix).count)
             groups = [Group(name: "steering test", fold: nil, questionIDs: ids, intervention: intervention)]
             questionSource = "test questions of \(recordURL.path) (split seed \(record.splitSeed))"
             steeringInfo = [
                 ("file", .string(url.path)), ("record", .string(recordURL.path)),
                 ("parameterization", .string(parameters.parameterization.rawValue)),
                 ("heads", .array(parameters.heads.map { .string($0.description) })),
-                ("positions", .string(positions.rawValue)), ("scale", .double(Double(steeringScale))),
+                ("positions", .string(positions.rawValue)), ("positions_rule", .string(positions.description)),
+                ("prompt_template", .string(file.promptTemplate.rawValue)),
+                ("prompt_template_text", .string(file.promptTemplate.description)),
+                ("scale", .double(Double(steeringScale))),
             ]
         } else {
             var ids = Array(0..<tqa.count)

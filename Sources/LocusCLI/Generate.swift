@@ -35,7 +35,12 @@ struct Generate: ParsableCommand {
             FileHandle.standardOutput.write(Data(String(text).utf8))
             printedScalars = scalars.count
         }
-        let hooks = try steering.map { try SteeringLoading.load($0, for: lm).hooks(promptLengths: [ids.count]) } ?? []
+        var hooks: [ActivationHook] = []
+        if let steering {
+            let file = try SteeringLoading.load(steering, for: lm)
+            hooks = file.hooks(
+                prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
+        }
         _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens, hooks: hooks) { token in
             produced.append(token)
             flush(final: false)

@@ -28,7 +28,12 @@ struct LogitsCommand: ParsableCommand {
         let lm = try options.load()
         let ids = lm.tokenizer.encodePrompt(prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
-        let hooks = try steering.map { try SteeringLoading.load($0, for: lm).hooks(promptLengths: [ids.count]) } ?? []
+        var hooks: [ActivationHook] = []
+        if let steering {
+            let file = try SteeringLoading.load(steering, for: lm)
+            hooks = file.hooks(
+                prefixLength: file.sharedPrefixLength(in: prompt, tokenizer: lm.tokenizer), promptLengths: [ids.count])
+        }
         let logits = try lm.model.forward([ids], hooks: hooks, logits: .last)
         let row = logits.last(sequence: 0)
         let lse = LogSoftmax.logSumExp(row.baseAddress!, count: row.count)

@@ -15,7 +15,8 @@ struct Probe: ParsableCommand {
             format and samples), trains one L2 logistic-regression probe per head (C = 1, Newton) \
             on a seeded 2-fold question split with 20% of each training fold's questions for \
             validation, and writes the ranking file (accuracies, top-K, mass-mean and probe \
-            directions, σ from the training fold only, splits) and an SVG heat map. Prints one \
+            directions and σ from the training questions only — validation questions only rank \
+            heads, unless --direction-data train+validation, honest_llama's choice — and splits) and an SVG heat map. Prints one \
             JSON record on stdout and a table on stderr.
             """)
 
@@ -27,6 +28,8 @@ struct Probe: ParsableCommand {
     @Option(name: .customLong("c"), help: "Inverse L2 strength of the probes (scikit-learn's C).")
     var c: Double = 1
     @Option(help: "K of the ranking's top-K list.") var topK: Int = 48
+    @Option(help: "Questions of each fold the directions and σ use: train (default) or train+validation (honest_llama's get_com_directions).")
+    var directionData = "train"
     @Option(help: "Use only the first N questions (0 = all 817; for quick runs).")
     var questions: Int = 0
     @Option(help: "Ranking file to write (default runs/iti/probe-seed{seed}.json).") var output: String?
@@ -43,6 +46,9 @@ struct Probe: ParsableCommand {
         }
         guard c > 0 else { throw ValidationError("--c must be positive") }
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        guard DirectionData(rawValue: directionData) != nil else {
+            throw ValidationError("--direction-data must be train or train+validation")
+        }
     }
 
     func run() throws {
@@ -72,7 +78,8 @@ struct Probe: ParsableCommand {
 
         let probeStart = Date()
         let settings = ProbeSettings(
-            seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK)
+            seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK,
+            directionData: DirectionData(rawValue: directionData)!)
         let probeProgress = ETAProgress(label: "probes", unit: "heads")
         let ranking = HeadProber.run(
             activations, settings: settings, modelFile: lm.url.path, cacheDirectory: cacheURL.path
@@ -125,6 +132,7 @@ struct Probe: ParsableCommand {
                     ("seed", .int(Int(seed))), ("folds", .int(folds)),
                     ("validation_fraction", .double(validationFraction)), ("c", .double(c)),
                     ("top_k", .int(topK)), ("questions", .int(tqa.count)),
+                    ("direction_data", .string(directionData)),
                     ("samples", .int(samples.count)),
                     ("prompt_format", .string(ProbePromptFormat.iti.template)),
                     ("site", .string("blocks.{l}.attn.hook_z")), ("position", .string("last token")),

@@ -71,7 +71,10 @@ struct Scrub: ParsableCommand {
             L_base = the --baseline hypothesis (default: none, everything resampled). \
             With --recipe, runs a whole worked example (Recipes/scrub-induction.json, \
             Recipes/scrub-truthfulqa.json): optional head finding by ablation, then head-set \
-            hypotheses (found:K, top:K:FILE, random:K:SEED, all) on top of the recipe's baseline.
+            hypotheses (found:K, top:K:FILE, random:K:SEED, all) on top of the recipe's "baseline" \
+            components; their loss recovered is against L_random (every component resampled, \
+            Redwood's definition) unless the recipe sets "lossBaseline": "headsOnly" (the kept \
+            components on the input, every head resampled).
             """)
 
     @OptionGroup var options: ModelOptions
@@ -165,8 +168,20 @@ struct Scrub: ParsableCommand {
             else { throw ValidationError("\(baseline): expected a hypothesis with a 'components' array") }
             baseEntries = entries
         }
+        // A recipe's "baseline" entries are kept in every head-set hypothesis; loss recovered is
+        // normalised against L_random unless the recipe says "lossBaseline": "headsOnly" (issue 11).
+        // An explicit --baseline FILE is both what is kept and the zero (labelled as such).
+        var baselineKind: ScrubBaseline = baseline != nil ? .headsOnly : .random
+        if let name = root["lossBaseline"] as? String {
+            guard let kind = ScrubBaseline(rawValue: name) else {
+                throw ValidationError("\(recipe ?? ""): lossBaseline must be random or headsOnly")
+            }
+            baselineKind = kind
+        }
         let study = try HeadSetScrubbing(
-            model: lm.model, items: items, settings: settings, baselineEntries: baseEntries)
+            model: lm.model, items: items, settings: settings, keptEntries: baseEntries,
+            baseline: baselineKind)
+        record.append(("lossBaseline", .string(baselineKind.label)))
         let baseHypothesis = study.baseline
         var hypotheses: [Hypothesis] = []
         if let hypothesis { hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: hypothesis), config: config)) }

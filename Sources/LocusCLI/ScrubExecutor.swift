@@ -39,6 +39,8 @@ final class ScrubExecutor: RunExecutor {
             "scrubbedMetric": .number(result.scrubbedMetric),
             "modelMetric": .number(result.modelMetric),
             "baselineMetric": .number(result.baselineMetric),
+            "baseline": .string(study.baselineKind.rawValue),
+            "baselineLabel": .string(study.baselineKind.label),
             "metric": .string(study.metricName),
             "items": .number(Double(study.scrubber.items.count)),
             "bootstrapSeed": .number(Double(study.bootstrapSeed)),
@@ -56,15 +58,16 @@ final class ScrubExecutor: RunExecutor {
         settings.draws = run.number("draws").map(Int.init) ?? 1
         settings.seed = UInt64(run.seed)
         let options = try ScrubTaskOptions(run: run, data: data)
-        let baseline = run.string("baseline") ?? "embedAndMLPs"
-        let key = "\(options.key)|\(baseline)|\(settings)"
+        let (keeps, baseline) = ScrubBaseline.sweepSetting(baseline: run.string("baseline"), keep: run.string("keep"))
+        let keep = keeps ? "embedAndMLPs" : "none"
+        let key = "\(options.key)|\(keep)|\(baseline.rawValue)|\(settings)"
         if let s = studies[key] { return s }
 
         let items = try options.items(lm)
-        let entries: [[String: Any]] =
-            baseline == "none" ? [] : [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
-        let study = try HeadSetScrubbing(model: lm.model, items: items, settings: settings, baselineEntries: entries)
-        printError("scrub study: \(options.task), \(items.count) items, baseline \(baseline), seed \(settings.seed)")
+        let entries = keeps ? ScrubBaseline.embeddingsAndMLPs : []
+        let study = try HeadSetScrubbing(
+            model: lm.model, items: items, settings: settings, keptEntries: entries, baseline: baseline)
+        printError("scrub study: \(options.task), \(items.count) items, keep \(keep), baseline \(baseline.label), seed \(settings.seed)")
         studies[key] = study
         return study
     }

@@ -3,6 +3,7 @@ import Foundation
 import LocusData
 import LocusInterventions
 import LocusModel
+import LocusProbing
 import LocusSteering
 
 struct Steer: ParsableCommand {
@@ -27,7 +28,10 @@ struct Steer: ParsableCommand {
     @Option(help: "DPO β.") var beta = 0.1
     @Flag(help: "Length-normalise answer log-probs (mean instead of sum).") var lengthNormalize = false
     @Option(help: "head-vectors or rank-one.") var parameterization = "head-vectors"
-    @Option(help: "Where the edit fires: all, prompt or answer.") var positions = "all"
+    @Option(help: "Where the edit fires, in training and evaluation alike: after-prefix (question and answer tokens, never the instruction + primer), all, prompt or answer.")
+    var positions = "after-prefix"
+    @Option(help: "TruthfulQA pairs' prompt: truthfulqa (the MC evaluation's instruction + QA primer + \"Q: …\\nA:\") or bare (\"Q: …\\nA:\" alone, the format before issue 11).")
+    var prompt = "truthfulqa"
     @Option(help: "Learning rate (default: 1e-4 all heads, 5e-4 a set, 2e-3 one head).")
     var lr: Double?
     @Option(help: "AdamW decoupled weight decay.") var weightDecay = 0.0
@@ -47,8 +51,11 @@ struct Steer: ParsableCommand {
         guard SteeringParameterization(rawValue: parameterization) != nil else {
             throw ValidationError("--parameterization must be head-vectors or rank-one")
         }
-        guard SteeringPositions(rawValue: positions) != nil else {
-            throw ValidationError("--positions must be all, prompt or answer")
+        guard SteeringPositions(parameter: positions) != nil else {
+            throw ValidationError("--positions must be after-prefix, all, prompt or answer")
+        }
+        guard SteeringPromptTemplate(parameter: prompt) != nil else {
+            throw ValidationError("--prompt must be truthfulqa or bare")
         }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
@@ -74,11 +81,24 @@ struct Steer: ParsableCommand {
         // safetensors files), so nothing can fail after training and leave a file without record.
         let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
         let selection = try HeadSelection(parsing: heads)
-        let chosenHeads: [AttentionHead]
+        let template = data == "truthfulqa" ? SteeringPromptTemplate(parameter: prompt)! : .bare
+        let split = try loadPairs(template: template)
+        var chosenHeads: [AttentionHead]
         do { chosenHeads = try selection.resolve(in: lm.config) } catch let e as HeadSelectionError {
             throw RunFailure("--heads \(heads): \(e)")
         }
-        let split = try loadPairs()
+        // top:K:FILE: the first K heads of FILE's probes redone on the training questions only
+        // (issue 11: the file's own ranking saw every question's labels).
+        var headRanking = "as given"
+        if case .top(let k, let file) = selection, data == "truthfulqa" {
+            let subset = QuestionSubset(
+                label: "steering training questions (60/20/20 question split, seed \(splitSeed))",
+                ids: split.trainGroups)
+            let ranking = try ProbeRanking.load(URL(fileURLWithPath: file)).restricted(to: subset)
+            chosenHeads = ranking.top(k).map { AttentionHead(layer: $0.layer, head: $0.head) }.sorted()
+            headRanking = "top \(k) of \(file)'s probes redone on the \(subset.ids.count) \(subset.label)"
+            printError("steer: \(headRanking): \(chosenHeads.map(\.description).joined(separator: " "))")
+        }
         let tokenize = { (pairs: [PreferencePair]) in pairs.map { TokenizedPair($0, tokenizer: lm.tokenizer) } }
         let train = tokenize(split.train), validation = tokenize(split.validation)
         guard !train.isEmpty else { throw RunFailure("\(data): the training split has no preference pairs") }
@@ -94,9 +114,9 @@ struct Steer: ParsableCommand {
         let rate = lr ?? SteeringConfiguration.defaultLearningRate(
             headCount: chosenHeads.count, totalHeads: lm.config.layerCount * lm.config.headCount)
         let configuration = SteeringConfiguration(
-            headSelection: heads, heads: chosenHeads,
+            headSelection: heads, heads: chosenHeads, promptTemplate: template,
             parameterization: SteeringParameterization(rawValue: parameterization)!,
-            positions: SteeringPositions(rawValue: positions)!,
+            positions: SteeringPositions(parameter: positions)!,
             objective: loss == "ipo" ? .ipo(tau: tau) : .dpo(beta: beta),
             lengthNormalized: lengthNormalize, learningRate: rate, weightDecay: weightDecay,
             epochs: epochs, batchSize: batchSize, gradientClipNorm: clip > 0 ? clip : nil, seed: seed)
@@ -106,7 +126,8 @@ struct Steer: ParsableCommand {
         let checkpointURL = outputURL.appendingPathExtension("checkpoint.json")
         let recordURL = outputURL.deletingPathExtension().appendingPathExtension("json")
 
-        let trainer = SteeringTrainer(model: lm.model, configuration: configuration)
+        let trainer = SteeringTrainer(
+            model: lm.model, configuration: configuration, sharedPrefix: lm.tokenizer.encode(template.sharedPrefix))
         var state: SteeringState
         if FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try SteeringCheckpoint.load(checkpointURL)
@@ -163,7 +184,8 @@ struct Steer: ParsableCommand {
             throw RunFailure(
                 "training diverged: the parameters give non-finite log-probs (lower --lr); nothing was saved")
         }
-        let steering = SteeringFile(parameters: state.parameters, positions: configuration.positions)
+        let steering = SteeringFile(
+            parameters: state.parameters, positions: configuration.positions, promptTemplate: template)
         try steering.write(to: outputURL)
         guard try SteeringFile.load(outputURL, for: lm.config) == steering else {
             throw RunFailure("\(outputURL.path): the written steering file does not read back identically")
@@ -171,7 +193,9 @@ struct Steer: ParsableCommand {
         let record = SteeringRecord(
             tool: "locus steer", status: status, created: ISO8601DateFormatter().string(from: Date()),
             model: lm.url.path, modelSHA256: modelSHA, dataSHA256: dataSHA,
-            data: data, promptFormat: data == "truthfulqa" ? TruthfulQA.preferencePromptFormat : "as in file",
+            data: data, promptFormat: data == "truthfulqa" ? template.description : "as in file",
+            promptTemplate: template.rawValue, sharedPrefixTokens: trainer.sharedPrefix.count,
+            positionsRule: configuration.positions.description, headRanking: headRanking,
             splitSeed: splitSeed, trainGroups: split.trainGroups, validationGroups: split.validationGroups,
             testGroups: split.testGroups, trainPairs: train.count, validationPairs: validation.count,
             configuration: configuration, threads: options.threads,
@@ -191,7 +215,7 @@ struct Steer: ParsableCommand {
 
     /// Question-level split 60 / 20 / 20 (train / validation / test) for TruthfulQA; for a
     /// preference file the same fractions over its groups.
-    func loadPairs() throws -> (train: [PreferencePair], validation: [PreferencePair],
+    func loadPairs(template: SteeringPromptTemplate) throws -> (train: [PreferencePair], validation: [PreferencePair],
         trainGroups: [Int], validationGroups: [Int], testGroups: [Int]) {
         let all: [PreferencePair]
         var groups: [Int]
@@ -202,7 +226,7 @@ struct Steer: ParsableCommand {
             ])
             let tqa = try TruthfulQA.load(from: location)
             groups = Array(0..<tqa.count)
-            all = tqa.preferencePairs(questionIDs: groups)
+            all = template.pairs(tqa, questionIDs: groups)
         } else {
             let names = columns.split(separator: ",").map(String.init)
             all = try PreferenceFile.load(
@@ -249,6 +273,10 @@ struct SteeringRecord: Codable {
     var dataSHA256: String
     var data: String
     var promptFormat: String
+    var promptTemplate: String
+    var sharedPrefixTokens: Int
+    var positionsRule: String
+    var headRanking: String
     var splitSeed: UInt64
     var trainGroups: [Int]
     var validationGroups: [Int]

@@ -23,15 +23,21 @@ extension TruthfulQA {
 
     /// Every (correct, incorrect) answer pair of each question, Wang & Veitch's preference data:
     /// y⁺ ranges over the "Correct Answers", y⁻ over the "Incorrect Answers".
-    public func preferencePairs(questionIDs: [Int]) -> [PreferencePair] {
+    ///
+    /// With `prompt` (TruthfulQA's MC evaluation prompt), each pair's prompt is that prompt's
+    /// per-question part `"\n\nQ: {question}\nA:"` (its shared instruction + primer prefix is the
+    /// trainer's, tokenized once) and the answers are its continuations `" {answer}"`, exactly the
+    /// text MC evaluation scores; without it, the bare `Q: {question}\nA:` format.
+    public func preferencePairs(questionIDs: [Int], prompt template: TruthfulQAPrompt? = nil) -> [PreferencePair] {
         questionIDs.flatMap { id -> [PreferencePair] in
             let q = questions[id]
-            let prompt = "Q: \(q.question)\nA:"
+            let prompt = template?.questionSuffix(q.question) ?? "Q: \(q.question)\nA:"
+            func answer(_ a: String) -> String { template?.answerContinuation(a) ?? " " + a }
             return q.correctAnswers.flatMap { good in
                 q.incorrectAnswers.map { bad in
                     PreferencePair(
-                        prompt: prompt, chosen: " " + good.closedWithPeriod,
-                        rejected: " " + bad.closedWithPeriod, group: id)
+                        prompt: prompt, chosen: answer(good.closedWithPeriod),
+                        rejected: answer(bad.closedWithPeriod), group: id)
                 }
             }
         }

@@ -56,6 +56,33 @@ public struct Intervention {
     }
 }
 
+extension Intervention {
+    /// An edit with one position rule in every TruthfulQA context (steering, issue 11): `rule`
+    /// maps the absolute prompt lengths of a batch's sequences to where the edit fires, the same
+    /// function training used, so MC scoring and generation edit exactly the positions training
+    /// edited. `editsPrompt` must say whether the rule touches the shared instruction + primer
+    /// prefix (then the evaluators run whole prompts with the edit). Side effects: all tokens.
+    public static func positionRule(
+        name: String, editsPrompt: Bool, description: String, rule: @escaping ([Int]) -> Positions,
+        make: @escaping (Positions) -> [ActivationHook]
+    ) -> Intervention {
+        Intervention(
+            name: name, editsPrompt: editsPrompt,
+            positions: [
+                "multiple_choice": description, "generation": description,
+                "side_effects": StandardPositions.sideEffects,
+            ],
+            multipleChoiceHooks: { make(rule($0)) }
+        ) { context in
+            switch context {
+            case .multipleChoice(let promptLength): make(rule([promptLength]))
+            case .generation(let promptLengths): make(rule(promptLengths))
+            case .sideEffects: make(.all)
+            }
+        }
+    }
+}
+
 /// The standard placement of an edit, as recorded in every report.
 public enum StandardPositions {
     public static let multipleChoice =

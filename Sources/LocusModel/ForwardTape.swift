@@ -42,6 +42,9 @@ public final class ForwardTape: @unchecked Sendable {
     var layers: [LayerTape] = []
     /// The batch layout of the recorded pass.
     public internal(set) var sequences: [SequenceSpan] = []
+    /// The KV cache of a pass that continued a cached prefix (its keys and values, prefix rows
+    /// first); nil when every sequence started at position 0.
+    var cache: KVCache?
     /// The targets whose log-probabilities were computed, and the rows that predict them.
     public internal(set) var targets: [TokenTarget] = []
     /// The hooks of the recorded pass that the backward pass must differentiate through.

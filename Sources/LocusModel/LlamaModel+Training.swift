@@ -27,16 +27,28 @@ public struct Gradients: @unchecked Sendable {
 extension LlamaModel {
     /// A forward pass that keeps what `backward` needs, returning log p(target) for each target.
     ///
-    /// No KV cache: every sequence starts at position 0. Hooks run as in `forward`; the backward
-    /// pass carries gradients through `DifferentiableHook`s and treats other hooks as additive
-    /// edits (the gradient passes through unchanged), which is exact for vector additions.
+    /// Without `prefix` every sequence starts at position 0. With `prefix` (a one-sequence cache
+    /// holding the keys and values of P shared tokens, computed beforehand without hooks), every
+    /// sequence continues it: its tokens sit at positions P, P + 1, … (targets and hook positions
+    /// are absolute), attend to the prefix, and only the new tokens are computed and kept. The
+    /// backward pass then treats the prefix as a constant, which is exact when nothing trained
+    /// acts on it (e.g. a steering edit that fires only after the shared prefix).
+    ///
+    /// Hooks run as in `forward`; the backward pass carries gradients through
+    /// `DifferentiableHook`s and treats other hooks as additive edits (the gradient passes
+    /// through unchanged), which is exact for vector additions.
     public func forwardForTraining(
         _ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook] = [],
-        tape: ForwardTape
+        tape: ForwardTape, prefix: KVCache? = nil
     ) throws -> [Float] {
-        let spans = try plan(tokens, cache: nil)
+        let past = prefix.map { $0.lengths[0] } ?? 0
+        let longestNew = tokens.map(\.count).max() ?? 0
+        let kv = work.scratchCache(config: config, sequences: max(tokens.count, 1), capacity: past + longestNew)
+        kv.reset()
+        if let prefix { for s in tokens.indices { kv.copyPrefix(from: prefix, sequence: 0, to: s) } }
+        let spans = try plan(tokens, cache: prefix == nil ? nil : kv)
         let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
-        let longest = spans.map(\.rowCount).max() ?? 0
+        let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
         var rowOfTarget: [Int] = []
         var uniqueRows: [Int] = []
         var indexOfRow: [Int: Int] = [:]
@@ -56,15 +68,16 @@ extension LlamaModel {
             }
             rowOfTarget.append(indexOfRow[row]!)
         }
-        let probabilityCount = spans.reduce(0) { $0 + config.headCount * $1.rowCount * $1.rowCount }
+        let probabilityCount = spans.reduce(0) {
+            $0 + config.headCount * $1.rowCount * ($1.firstPosition + $1.rowCount)
+        }
         tape.reserve(
             rows: n, probabilityCount: probabilityCount, targetRows: uniqueRows.count,
             config: config)
         work.reserve(rows: n, longest: longest, config: config)
-        let kv = work.scratchCache(config: config, sequences: tokens.count, capacity: longest)
-        kv.reset()
         run(tokens, spans: spans, cache: kv, hooks: hooks, tape: tape)
         tape.sequences = spans
+        tape.cache = past > 0 ? kv : nil
         tape.targets = targets
         tape.differentiableHooks = [:]
         for case let hook as DifferentiableHook in hooks {
@@ -120,6 +133,7 @@ extension LlamaModel {
         let r = tape.targetRows.count
         let grads = tape.gradients
         grads.reserve(rows: n, longest: spans.map(\.rowCount).max() ?? 0, targetRows: r, config: config)
+        grads.attentionScratch.reserve(spans.map { $0.rowCount * ($0.firstPosition + $0.rowCount) }.max() ?? 0)
         let dx = grads.residual.pointer  // (N, C)
         dx.update(repeating: 0, count: n * c)
 
@@ -210,21 +224,33 @@ extension LlamaModel {
             let dqkv = grads.qkv.pointer  // (N, H·D + 2·G·D)
             dqkv.update(repeating: 0, count: n * qkvWidth)
             var probabilities = saved.probabilities.pointer
-            for span in spans {
-                let t = span.rowCount, base = span.rowStart * qkvWidth
+            for (s, span) in spans.enumerated() {
+                let t = span.rowCount, base = span.rowStart * qkvWidth, past = span.firstPosition
+                // Keys and values after RoPE: the batch's own rows, or (after a cached prefix)
+                // the cache, which holds the prefix's rows followed by these.
+                let keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int
+                if past > 0, let cache = tape.cache {
+                    keys = UnsafePointer(cache.keys(layer: l, sequence: s))
+                    values = UnsafePointer(cache.values(layer: l, sequence: s))
+                    kvStride = kvw
+                } else {
+                    keys = UnsafePointer(saved.qkv.pointer + base + hd)
+                    values = UnsafePointer(saved.qkv.pointer + base + hd + kvw)
+                    kvStride = qkvWidth
+                }
                 CausalAttention.backward(
                     dz: dz + span.rowStart * hd, zStride: hd,
                     q: saved.qkv.pointer + base, qStride: qkvWidth,
-                    keys: saved.qkv.pointer + base + hd, values: saved.qkv.pointer + base + hd + kvw,
-                    kvStride: qkvWidth, probabilities: probabilities, tokens: t, shape: shape,
+                    keys: keys, values: values, kvStride: kvStride, probabilities: probabilities,
+                    past: past, tokens: t, shape: shape,
                     dq: dqkv + base, dqStride: qkvWidth, dk: dqkv + base + hd,
                     dv: dqkv + base + hd + kvw, dkvStride: qkvWidth,
                     scratch: grads.attentionScratch.pointer)
-                probabilities += config.headCount * t * t
+                probabilities += config.headCount * t * (past + t)
                 for i in 0..<t {
                     let row = dqkv + base + i * qkvWidth
-                    rope.rotate(row, heads: config.headCount, position: i, inverse: true)
-                    rope.rotate(row + hd, heads: config.keyValueHeadCount, position: i, inverse: true)
+                    rope.rotate(row, heads: config.headCount, position: past + i, inverse: true)
+                    rope.rotate(row + hd, heads: config.keyValueHeadCount, position: past + i, inverse: true)
                 }
             }
             let dNormedAttention = grads.normed.pointer  // (N, C)

@@ -1,7 +1,24 @@
 import Foundation
 import LocusData
 
-/// Settings of ITI's probing step (Li et al. 2023, with σ from the training fold only).
+/// Which questions of a fold the ITI directions (mass-mean and probe) and their σ are computed on.
+///
+/// honest_llama computes the mass-mean direction on train + validation questions
+/// (`utils.py` `get_com_directions`, lines 768–776 at 2c6b217: `usable_idxs =
+/// np.concatenate([train_set_idxs, val_set_idxs])`) and σ on *every* sample, held-out fold
+/// included (`utils.py` `get_interventions_dict`, lines 723–740, is passed `tuning_activations`,
+/// all of TruthfulQA's activations, by `validation/validate_2fold.py` lines 128 and 172). Locus never
+/// uses held-out questions (a fixed leak, METHODS.md §2) and by default keeps validation
+/// questions out too, so they only rank heads and choose α (issue 11, item 6).
+public enum DirectionData: String, Codable, Sendable, CaseIterable {
+    /// The fold's training questions only (default).
+    case train
+    /// Training and validation questions: honest_llama's `get_com_directions` (σ likewise).
+    case trainAndValidation = "train+validation"
+}
+
+/// Settings of ITI's probing step (Li et al. 2023; directions and σ from the training questions
+/// only, see `DirectionData`).
 public struct ProbeSettings: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     public var foldCount: Int = 2
@@ -12,12 +29,15 @@ public struct ProbeSettings: Codable, Equatable, Sendable {
     public var maxNewtonIterations: Int = 100
     /// How many heads the ranking's `top` list holds (ITI's K; the paper uses 48).
     public var topK: Int = 48
+    /// Questions the directions and σ are computed on.
+    public var directionData: DirectionData = .train
 
     public init(
         seed: UInt64 = 0, foldCount: Int = 2, validationFraction: Double = 0.2, c: Double = 1,
-        topK: Int = 48
+        topK: Int = 48, directionData: DirectionData = .train
     ) {
         self.topK = topK
+        self.directionData = directionData
         self.seed = seed
         self.foldCount = foldCount
         self.validationFraction = validationFraction
@@ -35,17 +55,26 @@ public struct ProbeSettings: Codable, Equatable, Sendable {
 /// Questions (not samples) are split: `foldCount` seeded folds; for fold f the other folds form
 /// the training fold, of which `validationFraction` of the questions validate. Per head:
 /// probe on train questions → accuracy on validation questions; mass-mean direction and both σ
-/// on the whole training fold; nothing ever reads the held-out fold.
+/// on the train questions (or train + validation, `settings.directionData`); nothing ever reads
+/// the held-out fold.
+///
+/// `questions`, when given, restricts everything to those questions (samples of other questions
+/// are never read): e.g. IPO's training questions, so that a "top-K" head set chosen from this
+/// ranking has seen none of IPO's validation or test questions (issue 11, item 5).
 public enum HeadProber {
     /// Progress: (heads done, heads total) over all folds.
     public typealias Progress = (Int, Int) -> Void
 
     public static func run(
         _ activations: HeadActivations, settings: ProbeSettings, modelFile: String,
-        cacheDirectory: String, progress: Progress? = nil
+        cacheDirectory: String, questions: QuestionSubset? = nil, progress: Progress? = nil
     ) -> ProbeRanking {
         let header = activations.header
-        let questionIDs = Array(Set(header.questionIDs)).sorted()
+        var questionIDs = Array(Set(header.questionIDs)).sorted()
+        if let questions {
+            let allowed = Set(questions.ids)
+            questionIDs = questionIDs.filter { allowed.contains($0) }
+        }
         var samplesOf: [Int: [Int]] = [:]
         for (s, q) in header.questionIDs.enumerated() { samplesOf[q, default: []].append(s) }
         let foldPositions = QuestionSplit.folds(
@@ -63,7 +92,8 @@ public enum HeadProber {
                 seed: splitSeed)
             let trainRows = parts[0].flatMap { samplesOf[$0]! }
             let validationRows = parts[1].flatMap { samplesOf[$0]! }
-            let foldRows = trainingFold.flatMap { samplesOf[$0]! }
+            let foldRows =
+                settings.directionData == .train ? trainRows : trainingFold.flatMap { samplesOf[$0]! }
             let trainLabels = trainRows.map { header.labels[$0] }
             let validationLabels = validationRows.map { header.labels[$0] }
             let foldLabels = foldRows.map { header.labels[$0] }
@@ -106,9 +136,11 @@ public enum HeadProber {
             headWidth: header.headWidth, sampleCount: header.sampleCount,
             questionCount: questionIDs.count, heads: RankedHead.sorted(mean),
             topK: min(settings.topK, headTotal),
-            top: Array(RankedHead.sorted(mean).prefix(settings.topK)), folds: probeFolds)
+            top: Array(RankedHead.sorted(mean).prefix(settings.topK)), folds: probeFolds,
+            directionData: settings.directionData, questionSubset: questions)
     }
 
+    /// One head's probe; `foldRows` are the samples its directions and σ are computed on.
     static func probeHead(
         _ id: HeadID, activations: HeadActivations, trainRows: [Int], trainLabels: [Bool],
         validationRows: [Int], validationLabels: [Bool], foldRows: [Int], foldLabels: [Bool],

@@ -96,7 +96,7 @@ extension ITIEdit {
                     file: ranking.activationCache.directory,
                     problem: "random directions need the activation cache \(ranking.activationCache.key)")
             }
-            let questions = Set(fold.trainingFoldQuestions)
+            let questions = Set(fold.directionQuestions(ranking.directionData ?? .trainAndValidation))
             foldRows = activations.header.questionIDs.indices.filter {
                 questions.contains(activations.header.questionIDs[$0])
             }

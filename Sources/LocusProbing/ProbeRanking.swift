@@ -39,8 +39,9 @@ public struct RankedHead: Codable, Equatable, Sendable {
     }
 }
 
-/// A unit direction in one head's z space and the standard deviation σ of the training fold's
-/// activations projected on it (population std, numpy's default).
+/// A unit direction in one head's z space and the standard deviation σ of the training
+/// activations projected on it (population std, numpy's default; which questions: the ranking's
+/// `directionData`).
 public struct HeadDirection: Codable, Equatable, Sendable {
     public var direction: [Float]
     public var sigma: Double
@@ -58,7 +59,8 @@ public struct HeadProbe: Codable, Equatable, Sendable {
     /// Accuracy on the fold's validation questions (the ranking criterion).
     public var validationAccuracy: Double
     public var trainAccuracy: Double
-    /// θ = mean(true) − mean(false) over the training fold (train + validation questions), unit norm.
+    /// θ = mean(true) − mean(false) over the fold's training questions (or train + validation,
+    /// the ranking's `directionData`), unit norm.
     public var massMean: HeadDirection
     /// θ = the probe's weight vector, unit norm.
     public var probe: HeadDirection
@@ -84,11 +86,29 @@ public struct ProbeFold: Codable, Equatable, Sendable {
     /// Every head's probe, layer-major ((0,0), (0,1), …).
     public var probes: [HeadProbe]
 
-    /// The training fold: train and validation questions (what directions and σ are computed on).
+    /// The training fold: train and validation questions (directions and σ use `trainQuestions`
+    /// only unless the ranking's `directionData` says train+validation).
     public var trainingFoldQuestions: [Int] { (trainQuestions + validationQuestions).sorted() }
+
+    /// The questions directions and σ are computed on under `data`.
+    public func directionQuestions(_ data: DirectionData) -> [Int] {
+        data == .train ? trainQuestions.sorted() : trainingFoldQuestions
+    }
 
     public func probe(_ id: HeadID, headCount: Int) -> HeadProbe {
         probes[id.layer * headCount + id.head]
+    }
+}
+
+/// A named set of questions a ranking was restricted to, e.g. `ipo-train split seed 0`.
+public struct QuestionSubset: Codable, Equatable, Sendable {
+    /// What the questions are (recorded, e.g. "IPO training questions, 60/20/20 split seed 0").
+    public var label: String
+    public var ids: [Int]
+
+    public init(label: String, ids: [Int]) {
+        self.label = label
+        self.ids = ids.sorted()
     }
 }
 
@@ -134,6 +154,11 @@ public struct ProbeRanking: Codable, Equatable, Sendable {
     /// The first `topK` entries of `heads`: the "localized" heads.
     public var top: [RankedHead]
     public var folds: [ProbeFold]
+    /// Questions the directions and σ were computed on; nil in files written before issue 11,
+    /// whose directions and σ used train + validation questions.
+    public var directionData: DirectionData?
+    /// The questions the probes were restricted to (nil: every question of the activations).
+    public var questionSubset: QuestionSubset?
 
     /// The first k heads of `heads` (or of a fold's ranking).
     public func top(_ k: Int, fold: Int? = nil) -> [HeadID] {

@@ -108,7 +108,10 @@ public struct MethodSchema: Sendable {
         Parameter("epochs", .integer, default: 2, minimum: 1, maximum: 10_000),
         Parameter("batchSize", .integer, default: 4, minimum: 1, maximum: 100_000),
         Parameter("parameterization", .choice(["headVectors", "rankOne"]), default: "headVectors"),
-        Parameter("positions", .choice(["all", "prompt", "answer"]), default: "all"),
+        Parameter("positions", .choice(["afterPrefix", "all", "prompt", "answer"]), default: "afterPrefix",
+                  help: "where the edit fires, in training and evaluation alike: afterPrefix = question and answer tokens, never the instruction + primer (issue 11)"),
+        Parameter("prompt", .choice(["truthfulqa", "bare"]), default: "truthfulqa",
+                  help: "the pairs' prompt: truthfulqa = the MC evaluation's instruction + QA primer + \"Q: …\\nA:\"; bare = \"Q: …\\nA:\" alone (before issue 11)"),
         Parameter("lengthNormalized", .bool, default: false),
         Parameter("weightDecay", .number, default: 0, minimum: 0),
     ]
@@ -132,8 +135,9 @@ public struct MethodSchema: Sendable {
         usesHeadSets: true)
 
     /// Causal scrubbing of each head set (METHODS.md §9, executor in the CLI): the set's heads on
-    /// the input on top of the baseline, every other head resampled; the run's seed seeds the
-    /// scrubbing draws. Metrics: loss recovered with a paired bootstrap CI.
+    /// the input on top of the kept components, every other head resampled; the run's seed seeds
+    /// the scrubbing draws. Metrics: loss recovered with a paired bootstrap CI, against Redwood's
+    /// L_random unless `baseline` is `headsOnly`.
     public static let scrub = MethodSchema(
         kind: "scrub",
         parameters: [
@@ -144,8 +148,10 @@ public struct MethodSchema: Sendable {
                       minimum: 0),
             Parameter("length", .integer, default: 16, help: "induction: length of the repeated block", minimum: 1,
                       maximum: 100_000),
-            Parameter("baseline", .choice(["embedAndMLPs", "none"]), default: "embedAndMLPs",
-                      help: "components kept on the input in every hypothesis"),
+            Parameter("baseline", .choice(["random", "headsOnly", "embedAndMLPs", "none"]), default: "random",
+                      help: "the zero of loss recovered: random = Redwood's L_random (every component resampled); headsOnly = the kept components on the input, every head resampled (the pre-issue-11 default). Legacy: embedAndMLPs = keep embedAndMLPs + headsOnly, none = keep none + random"),
+            Parameter("keep", .choice(["embedAndMLPs", "none"]), default: "embedAndMLPs",
+                      help: "components kept on the input in every hypothesis besides its heads"),
             Parameter("depth", .integer, default: 1, help: "levels of the treeified model built explicitly",
                       minimum: 1, maximum: 1_000),
             Parameter("randomSources", .integer, default: 1, minimum: 1, maximum: 100_000),

@@ -2,18 +2,26 @@ import Foundation
 import LocusCheckpoint
 import LocusInterventions
 import LocusModel
+import LocusTokenizer
 
 /// A trained steering edit on disk: one safetensors file of F32 tensors named `L{l}H{h}.vector`
 /// (head-vectors) or `L{l}H{h}.a` / `L{l}H{h}.b` (rank-one), shape (D), with the
-/// parameterization, positions and heads in the header's `__metadata__`.
+/// parameterization, positions, prompt template and heads in the header's `__metadata__`.
+/// Files written before issue 11 have no `prompt_template`: they were trained on the bare prompt.
 public struct SteeringFile: Equatable, Sendable {
     public static let format = "locus-steering-v1"
     public var parameters: SteeringParameters
     public var positions: SteeringPositions
+    /// The prompt the edit was trained in.
+    public var promptTemplate: SteeringPromptTemplate
 
-    public init(parameters: SteeringParameters, positions: SteeringPositions) {
+    public init(
+        parameters: SteeringParameters, positions: SteeringPositions,
+        promptTemplate: SteeringPromptTemplate = .truthfulQA
+    ) {
         self.parameters = parameters
         self.positions = positions
+        self.promptTemplate = promptTemplate
     }
 
     public func write(to url: URL) throws {
@@ -33,7 +41,7 @@ public struct SteeringFile: Equatable, Sendable {
             tensors,
             metadata: [
                 "format": Self.format, "parameterization": p.parameterization.rawValue,
-                "positions": positions.rawValue, "heads": p.heads.map(\.description).joined(separator: ","),
+                "positions": positions.rawValue, "prompt_template": promptTemplate.rawValue, "heads": p.heads.map(\.description).joined(separator: ","),
                 "head_width": String(d),
             ], to: url)
     }
@@ -56,6 +64,8 @@ public struct SteeringFile: Equatable, Sendable {
             let positions = m["positions"].flatMap(SteeringPositions.init(rawValue:)),
             let width = m["head_width"], let headList = m["heads"]
         else { throw fail("missing parameterization, positions, head_width or heads") }
+        guard let template = SteeringPromptTemplate(rawValue: m["prompt_template"] ?? SteeringPromptTemplate.bare.rawValue)
+        else { throw fail("unknown prompt_template '\(m["prompt_template"] ?? "")'") }
         guard let d = Int(width), (1...maximumHeadWidth).contains(d) else {
             throw fail("head_width '\(width)' is not an integer in 1…\(maximumHeadWidth)")
         }
@@ -90,7 +100,7 @@ public struct SteeringFile: Equatable, Sendable {
         var parameters = SteeringParameters(parameterization: kind, heads: [], headWidth: d, seed: 0)
         parameters.heads = sortedHeads
         parameters.values = values
-        return SteeringFile(parameters: parameters, positions: positions)
+        return SteeringFile(parameters: parameters, positions: positions, promptTemplate: template)
     }
 
     /// Reads a steering file and checks it against the model it will edit (see `check(against:)`).
@@ -117,9 +127,17 @@ public struct SteeringFile: Equatable, Sendable {
         }
     }
 
-    /// Hooks applying the edit to sequences whose prompts have these lengths (for generation
-    /// and scoring; with `.answer`, every token after the prompt is edited).
-    public func hooks(promptLengths: [Int]) -> [SteeringHook] {
-        parameters.hooks(positions: positions.positions(promptLengths: promptLengths))
+    /// The token count of the template's shared prefix when `text` starts with it, else 0: a
+    /// free-form prompt (`locus generate`) is all "question", an MC-style one keeps its
+    /// instruction + primer unedited as in training.
+    public func sharedPrefixLength(in text: String, tokenizer: any Tokenizer) -> Int {
+        let prefix = promptTemplate.sharedPrefix
+        return !prefix.isEmpty && text.hasPrefix(prefix) ? tokenizer.encode(prefix).count : 0
+    }
+
+    /// Hooks applying the edit to sequences whose shared prefix has `prefixLength` tokens and
+    /// whose prompts have these (absolute) lengths: the rule of `SteeringPositions`, as in training.
+    public func hooks(prefixLength: Int = 0, promptLengths: [Int]) -> [SteeringHook] {
+        parameters.hooks(positions: positions.positions(prefixLength: prefixLength, promptLengths: promptLengths))
     }
 }

@@ -44,8 +44,9 @@ extension SteeringTrainer {
     public func initialState(train: [TokenizedPair], validation: [TokenizedPair]) throws -> SteeringState {
         guard !train.isEmpty else { throw SteeringError.noPairs }
         guard !validation.isEmpty else { throw SteeringError.noValidationPairs }
-        for (i, pair) in (train + validation).enumerated() where pair.chosen.isEmpty || pair.rejected.isEmpty {
-            throw SteeringError.emptyAnswer(pair: i)
+        for (i, pair) in (train + validation).enumerated() {
+            if pair.chosen.isEmpty || pair.rejected.isEmpty { throw SteeringError.emptyAnswer(pair: i) }
+            if pair.prompt.isEmpty && !sharedPrefix.isEmpty { throw SteeringError.emptyPrompt(pair: i) }
         }
         let trainReference = try logProbabilities(train, steered: false)
         let validationReference = try logProbabilities(validation, steered: false)

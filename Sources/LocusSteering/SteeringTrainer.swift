@@ -9,6 +9,8 @@ public struct SteeringConfiguration: Codable, Equatable, Sendable {
     /// The head selection as given (`L12H3,…`, `all`, `random:K:SEED`, `top:K:FILE`).
     public var headSelection: String
     public var heads: [AttentionHead]
+    /// The text the pairs are in (default: TruthfulQA's MC evaluation prompt).
+    public var promptTemplate: SteeringPromptTemplate
     public var parameterization: SteeringParameterization
     public var positions: SteeringPositions
     public var objective: PreferenceObjective
@@ -24,15 +26,16 @@ public struct SteeringConfiguration: Codable, Equatable, Sendable {
     public var seed: UInt64
 
     public init(
-        headSelection: String, heads: [AttentionHead],
+        headSelection: String, heads: [AttentionHead], promptTemplate: SteeringPromptTemplate = .truthfulQA,
         parameterization: SteeringParameterization = .headVectors,
-        positions: SteeringPositions = .all, objective: PreferenceObjective = .ipo(tau: 0.1),
+        positions: SteeringPositions = .afterPrefix, objective: PreferenceObjective = .ipo(tau: 0.1),
         lengthNormalized: Bool = false, learningRate: Double = 5e-4, weightDecay: Double = 0,
         epochs: Int = 2, batchSize: Int = 4, gradientClipNorm: Double? = 1.0,
         warmupSteps: Int = 0, seed: UInt64 = 0
     ) {
         self.headSelection = headSelection
         self.heads = heads
+        self.promptTemplate = promptTemplate
         self.parameterization = parameterization
         self.positions = positions
         self.objective = objective
@@ -52,7 +55,8 @@ public struct SteeringConfiguration: Codable, Equatable, Sendable {
     }
 }
 
-/// A preference pair as token ids (the prompt and each answer tokenized separately).
+/// A preference pair as token ids (the prompt and each answer tokenized separately). `prompt` is
+/// the part after the trainer's shared prefix (with the TruthfulQA template: "\n\nQ: …\nA:").
 public struct TokenizedPair: Sendable, Equatable, Codable {
     public var prompt: [Int]
     public var chosen: [Int]
@@ -97,6 +101,7 @@ public enum SteeringError: Error, CustomStringConvertible {
     /// An update made a parameter larger in magnitude than `SteeringTrainer.maximumMagnitude`.
     case diverged(step: Int, magnitude: Double)
     case emptyAnswer(pair: Int)
+    case emptyPrompt(pair: Int)
     case noPairs
     /// The validation split is empty: no metric could show what training did.
     case noValidationPairs
@@ -111,6 +116,7 @@ public enum SteeringError: Error, CustomStringConvertible {
                 + "(> \(String(format: "%.0e", SteeringTrainer.maximumMagnitude)), training has diverged); "
                 + "the parameters of the last good step are kept — lower the learning rate"
         case .emptyAnswer(let i): "pair \(i) has an empty answer after tokenization"
+        case .emptyPrompt(let i): "pair \(i) has an empty prompt after the shared prefix (its first answer token would be predicted inside the cached prefix)"
         case .noPairs: "no preference pairs to train on"
         case .noValidationPairs:
             "the validation split has no preference pairs (too few groups in the data for a 60/20/20 split?): "
@@ -138,9 +144,25 @@ public final class SteeringTrainer {
     public internal(set) var lastFiniteParameters: SteeringParameters?
     let tape = ForwardTape()
 
-    public init(model: LlamaModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil) {
+    /// Tokens every pair's sequence starts with (the template's shared prefix, tokenized on its
+    /// own as the evaluators do); targets and edit positions are absolute, counted from its start.
+    public let sharedPrefix: [Int]
+    /// Whether training continues one unedited, cached copy of the shared prefix instead of
+    /// running it with every pair (possible when the positions never edit it). Setting it to
+    /// false gives the same numbers (up to float rounding) at the cost of the prefix's length
+    /// per sequence; tests compare the two.
+    public var reusesPrefixCache = true
+    private var prefixCache: KVCache?
+
+    /// - sharedPrefix: the template's shared prefix tokens (`configuration.promptTemplate`'s
+    ///   `sharedPrefix` through the model's tokenizer; empty for the bare template).
+    public init(
+        model: LlamaModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil,
+        sharedPrefix: [Int] = []
+    ) {
         self.model = model
         self.configuration = configuration
+        self.sharedPrefix = sharedPrefix
         let initial =
             parameters
             ?? SteeringParameters(
@@ -150,22 +172,55 @@ public final class SteeringTrainer {
         optimizer = AdamW(parameterCount: initial.values.count, weightDecay: configuration.weightDecay)
     }
 
-    /// Sequences, targets and prompt lengths of a batch: for each pair, x+y⁺ then x+y⁻.
+    /// Whether this batch layout continues the cached shared prefix.
+    var continuesCachedPrefix: Bool {
+        reusesPrefixCache && !sharedPrefix.isEmpty && !configuration.positions.editsSharedPrefix
+    }
+
+    /// The shared prefix's keys and values, computed once without any edit.
+    func cachedPrefix() throws -> KVCache {
+        if let prefixCache { return prefixCache }
+        let cache = KVCache(config: model.config, sequences: 1, capacity: sharedPrefix.count)
+        _ = try model.forward([sharedPrefix], cache: cache, logits: .none)
+        prefixCache = cache
+        return cache
+    }
+
+    /// Sequences, targets and prompt lengths of a batch: for each pair, x+y⁺ then x+y⁻, where
+    /// x = shared prefix + the pair's prompt. Positions are absolute (from the shared prefix's
+    /// first token); when the cached prefix is continued, the sequences hold only the tokens
+    /// after it. `prompts` are absolute prompt lengths (shared prefix + prompt).
     func layout(_ pairs: [TokenizedPair]) -> (tokens: [[Int]], targets: [TokenTarget], spans: [Range<Int>], prompts: [Int]) {
+        let p = sharedPrefix.count
+        let lead = continuesCachedPrefix ? [] : sharedPrefix
         var tokens: [[Int]] = [], targets: [TokenTarget] = [], spans: [Range<Int>] = [], prompts: [Int] = []
         for pair in pairs {
             for answer in [pair.chosen, pair.rejected] {
                 let s = tokens.count
-                tokens.append(pair.prompt + answer)
-                prompts.append(pair.prompt.count)
+                tokens.append(lead + pair.prompt + answer)
+                let promptLength = p + pair.prompt.count
+                prompts.append(promptLength)
                 let first = targets.count
                 for (i, token) in answer.enumerated() {
-                    targets.append(TokenTarget(sequence: s, position: pair.prompt.count - 1 + i, token: token))
+                    targets.append(TokenTarget(sequence: s, position: promptLength - 1 + i, token: token))
                 }
                 spans.append(first..<targets.count)
             }
         }
         return (tokens, targets, spans, prompts)
+    }
+
+    /// The edit's hooks for a batch with these absolute prompt lengths (the one position rule,
+    /// `SteeringPositions.positions(prefixLength:promptLengths:)`, that evaluation uses too).
+    func hooks(promptLengths: [Int]) -> [SteeringHook] {
+        parameters.hooks(
+            positions: configuration.positions.positions(prefixLength: sharedPrefix.count, promptLengths: promptLengths))
+    }
+
+    /// One training forward of a batch layout (continuing the cached prefix when it can).
+    func forward(_ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook]) throws -> [Float] {
+        let prefix = continuesCachedPrefix ? try cachedPrefix() : nil
+        return try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: tape, prefix: prefix)
     }
 
     func sequenceScores(_ logProbabilities: [Float], spans: [Range<Int>]) -> [Double] {
@@ -182,9 +237,8 @@ public final class SteeringTrainer {
         for start in stride(from: 0, to: pairs.count, by: size) {
             let batch = Array(pairs[start..<min(start + size, pairs.count)])
             let (tokens, targets, spans, prompts) = layout(batch)
-            let hooks: [ActivationHook] =
-                steered ? parameters.hooks(positions: configuration.positions.positions(promptLengths: prompts)) : []
-            let lp = try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: tape)
+            let hooks: [ActivationHook] = steered ? self.hooks(promptLengths: prompts) : []
+            let lp = try forward(tokens, targets: targets, hooks: hooks)
             let scores = sequenceScores(lp, spans: spans)
             for i in 0..<batch.count { out.append(PairLogProbabilities(chosen: scores[2 * i], rejected: scores[2 * i + 1])) }
         }
@@ -221,8 +275,8 @@ public final class SteeringTrainer {
         _ batch: [TokenizedPair], reference: [PairLogProbabilities]
     ) throws -> (loss: Double, margin: Double, gradient: [Float]) {
         let (tokens, targets, spans, prompts) = layout(batch)
-        let hooks = parameters.hooks(positions: configuration.positions.positions(promptLengths: prompts))
-        let lp = try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: tape)
+        let hooks = self.hooks(promptLengths: prompts)
+        let lp = try forward(tokens, targets: targets, hooks: hooks)
         let scores = sequenceScores(lp, spans: spans)
         let b = Double(batch.count)
         var loss = 0.0, margin = 0.0

@@ -49,48 +49,52 @@ public enum CausalAttention {
         }
     }
 
-    /// Backward of `forward` for a sequence with no cached past (P = 0), accumulating into
-    /// dQ, dK, dV (K and V gradients summed over the heads of each group):
+    /// Backward of `forward`, accumulating into dQ and into dK, dV of the T *new* tokens (K and V
+    /// gradients summed over the heads of each group). The P cached keys and values of `past`
+    /// are constants here (a prefix computed without the parameters being trained), so their
+    /// gradients are not formed:
     ///
     ///     dA = dZ_h · V_gᵀ,   dS = A ⊙ (dA − rowsum(A ⊙ dA)),
-    ///     dQ_h += dS · K_g / √D,   dK_g += dSᵀ · Q_h / √D,   dV_g += Aᵀ · dZ_h
+    ///     dQ_h += dS · K_g / √D,   dK_g[P…] += dS[:, P…]ᵀ · Q_h / √D,   dV_g[P…] += A[:, P…]ᵀ · dZ_h
     ///
-    /// - dz: (T, H·D) at `zStride`; probabilities: (H, T, T) as saved by `forward`
-    /// - dq, dk, dv: (T, ·) at `dqStride` / `dkvStride`, accumulated
-    /// - scratch: (T, T)
+    /// - dz: (T, H·D) at `zStride`; probabilities: (H, T, P + T) as saved by `forward`
+    /// - keys, values: (P + T, G·D) at `kvStride`, the same rows `forward` read
+    /// - dq: (T, ·) at `dqStride`; dk, dv: (T, ·) at `dkvStride` (the new tokens' rows), accumulated
+    /// - scratch: (T, P + T)
     public static func backward(
         dz: UnsafePointer<Float>, zStride: Int,
         q: UnsafePointer<Float>, qStride: Int,
         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
-        probabilities: UnsafePointer<Float>, tokens: Int, shape: AttentionShape,
+        probabilities: UnsafePointer<Float>, past: Int = 0, tokens: Int, shape: AttentionShape,
         dq: UnsafeMutablePointer<Float>, dqStride: Int,
         dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, dkvStride: Int,
         scratch: UnsafeMutablePointer<Float>
     ) {
-        let d = shape.headWidth, t = tokens
+        let d = shape.headWidth, t = tokens, total = past + tokens
         let scale = 1 / Float(d).squareRoot()
         for h in 0..<shape.queryHeads {
             let g = h / shape.groupSize
-            let a = probabilities + h * t * t  // (T, T)
-            let ds = scratch  // (T, T)
+            let a = probabilities + h * t * total  // (T, P+T)
+            let ds = scratch  // (T, P+T)
             BLAS.gemm(
-                transposeB: true, m: t, n: t, k: d, a: dz + h * d, lda: zStride,
-                b: values + g * d, ldb: kvStride, c: ds, ldc: t)
+                transposeB: true, m: t, n: total, k: d, a: dz + h * d, lda: zStride,
+                b: values + g * d, ldb: kvStride, c: ds, ldc: total)
             for i in 0..<t {
-                let ai = a + i * t, di = ds + i * t
+                let ai = a + i * total, di = ds + i * total
+                let visible = past + i + 1
                 var dot: Float = 0
-                for j in 0...i { dot += ai[j] * di[j] }
-                for j in 0...i { di[j] = ai[j] * (di[j] - dot) }
-                for j in (i + 1)..<t { di[j] = 0 }
+                for j in 0..<visible { dot += ai[j] * di[j] }
+                for j in 0..<visible { di[j] = ai[j] * (di[j] - dot) }
+                for j in visible..<total { di[j] = 0 }
             }
             BLAS.gemm(
-                m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: keys + g * d, ldb: kvStride,
+                m: t, n: d, k: total, alpha: scale, a: ds, lda: total, b: keys + g * d, ldb: kvStride,
                 beta: 1, c: dq + h * d, ldc: dqStride)
             BLAS.gemm(
-                transposeA: true, m: t, n: d, k: t, alpha: scale, a: ds, lda: t,
+                transposeA: true, m: t, n: d, k: t, alpha: scale, a: ds + past, lda: total,
                 b: q + h * d, ldb: qStride, beta: 1, c: dk + g * d, ldc: dkvStride)
             BLAS.gemm(
-                transposeA: true, m: t, n: d, k: t, a: a, lda: t, b: dz + h * d, ldb: zStride,
+                transposeA: true, m: t, n: d, k: t, a: a + past, lda: total, b: dz + h * d, ldb: zStride,
                 beta: 1, c: dv + g * d, ldc: dkvStride)
         }
     }

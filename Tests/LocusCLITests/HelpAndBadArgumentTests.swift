@@ -9,10 +9,10 @@ final class HelpAndBadArgumentTests: XCTestCase {
     static let knownLeaves: Set<String> = [
         "inspect", "tokenize", "logits", "generate", "bench forward", "bench decode", "bench steer", "steer",
         "probe", "eval truthfulqa", "eval counterfact", "trace", "edit rome", "edit ft", "edit counterfact",
-        "edit recipe", "run", "report", "ablate", "scrub",
+        "edit recipe", "run", "report", "ablate", "scrub", "slurm submit", "slurm status", "slurm resubmit", "slurm merge",
     ]
 
-    static let validValues = ["--heads": "all"]
+    static let validValues = ["--heads": "all", "--shards": "3"]
 
     /// Subcommand names listed under "SUBCOMMANDS:" in a help text.
     func subcommands(inHelp text: String) -> [String] {
@@ -29,7 +29,7 @@ final class HelpAndBadArgumentTests: XCTestCase {
     }
 
     /// Placeholders for the required parts of a help text's usage line (`--heads <heads>` →
-    /// `--heads x`, `<prompt>` → `x`); bracketed parts are optional and skipped.
+    /// `--shards 1`, `<prompt>` → `1`); bracketed parts are optional and skipped.
     func requiredPlaceholders(inHelp text: String) -> [String] {
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("USAGE:") }) else { return [] }
         var out: [String] = []
@@ -45,7 +45,7 @@ final class HelpAndBadArgumentTests: XCTestCase {
                 valueGiven = Self.validValues[String(token)] != nil
                 if let value = Self.validValues[String(token)] { out.append(value) }
             } else if token.hasPrefix("<"), token != "<options>" {
-                if !valueGiven { out.append("x") }
+                if !valueGiven { out.append("1") }  // parses as a number or a string
                 valueGiven = false
             }
         }

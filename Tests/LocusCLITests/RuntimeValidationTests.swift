@@ -1,4 +1,5 @@
 import Foundation
+import LocusCheckpoint
 import LocusSteering
 import LocusTestSupport
 import XCTest
@@ -182,6 +183,27 @@ final class RuntimeValidationTests: XCTestCase {
             ["eval", "truthfulqa", "--model", model.path, "--probe", ranking, "--heads", "random", "--k", "3",
              "--limit", "1", "--no-generation", "--no-side-effects"])
         XCTAssertEqual(fine.status, 0, fine.output)
+    }
+
+    /// A checkpoint with a NaN weight makes `logits` an error naming the model file, not
+    /// `"logit": null` with exit 0 (the loader's finite-weight check; `LlamaModel.forward` also
+    /// refuses non-finite logits).
+    func testNonFiniteLogitsAreAnError() throws {
+        let weights = model.appendingPathComponent("model.safetensors")
+        let source = try SafetensorsFile(url: weights)
+        var tensors: [SafetensorsWriter.Tensor] = []
+        for name in source.tensorNames {
+            var values = try source.floats(named: name)
+            if name == "model.norm.weight" { values[0] = .nan }
+            tensors.append(.init(name: name, shape: source.shape(of: name)!, values: values))
+        }
+        try FileManager.default.removeItem(at: weights)
+        try SafetensorsWriter.write(tensors, to: weights)
+        let r = try CLI.run(["logits", "--model", model.path, "--json", "hello"])
+        assertRuntimeError(r, mentions: [model.path])
+        XCTAssertTrue(
+            ["non-finite", "NaN", "not finite"].contains { r.stderr.contains($0) }, r.stderr)
+        XCTAssertFalse(r.stdout.contains("null"), r.stdout)
     }
 
     func testGenerateSaysWhenItStopsAtTheContextLimit() throws {

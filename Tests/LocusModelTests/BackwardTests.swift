@@ -99,6 +99,60 @@ final class BackwardTests: XCTestCase {
         }
     }
 
+    /// Training after a cached prefix (issue 11: IPO with the evaluation's few-shot prompt, the
+    /// prefix computed once): log-probs and, on the new tokens, site gradients equal those of
+    /// running prefix + tokens whole with the same hook firing only after the prefix.
+    func testCachedPrefixMatchesTheWholeSequence() throws {
+        let model = try model()
+        let prefix = [5, 17, 200, 33, 9, 61]
+        let suffixes = [[250, 4, 61, 8, 2], [77, 3, 140]]
+        let p = prefix.count
+        let targets = [
+            TokenTarget(sequence: 0, position: p, token: 4), TokenTarget(sequence: 0, position: p + 4, token: 31),
+            TokenTarget(sequence: 1, position: p, token: 3), TokenTarget(sequence: 1, position: p + 2, token: 12),
+            TokenTarget(sequence: 0, position: p + 2, token: 100),
+        ]
+        let w: [Float] = [1.0, -0.5, 0.7, 1.3, 0.4]
+        let hook = VectorAddition(
+            site: .headOutput(layer: 0), columnStart: 3, vector: [0.8, -0.4, 0.6], positions: .from([p, p]))
+        let sites: [ActivationSite] = [
+            .residualPre(layer: 0), .headOutput(layer: 0), .headOutput(layer: 1), .mlpHidden(layer: 0),
+            .residualMid(layer: 1),
+        ]
+        let fullTape = ForwardTape()
+        let lpFull = try model.forwardForTraining(
+            suffixes.map { prefix + $0 }, targets: targets, hooks: [hook], tape: fullTape)
+        let full = model.backward(fullTape, logProbabilityGradients: w, sites: Set(sites))
+
+        let cache = KVCache(config: model.config, sequences: 1, capacity: p)
+        _ = try model.forward([prefix], cache: cache, logits: .none)
+        let cachedTape = ForwardTape()
+        let lpCached = try model.forwardForTraining(
+            suffixes, targets: targets, hooks: [hook], tape: cachedTape, prefix: cache)
+        XCTAssertEqual(cachedTape.sequences.map(\.firstPosition), [p, p])
+        XCTAssertEqual(cachedTape.sequences.map(\.rowCount), suffixes.map(\.count), "only the new tokens are run")
+        let cached = model.backward(cachedTape, logProbabilityGradients: w, sites: Set(sites))
+        for (a, b) in zip(lpFull, lpCached) { XCTAssertEqual(a, b, accuracy: 2e-5) }
+        var compared = 0
+        for site in sites {
+            let width = site.width(in: model.config)
+            let gf = try XCTUnwrap(full.sites[site]), gc = try XCTUnwrap(cached.sites[site])
+            for s in suffixes.indices {
+                for i in suffixes[s].indices {
+                    let rf = full.sequences[s].rowStart + p + i, rc = cached.sequences[s].rowStart + i
+                    for c in 0..<width {
+                        let x = gf[rf * width + c], y = gc[rc * width + c]
+                        XCTAssertEqual(y, x, accuracy: 1e-4 + 1e-3 * abs(x), "\(site) s\(s) i\(i) c\(c)")
+                        compared += x != 0 ? 1 : 0
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 100, "the gradients compared are not all zero")
+        // The prefix cache is unchanged by training (it is reused by every step).
+        XCTAssertEqual(cache.lengths, [p])
+    }
+
     func testTrainingForwardAgreesWithInferenceForward() throws {
         let model = try model()
         let lp = try model.forwardForTraining(tokens, targets: targets, tape: ForwardTape())

@@ -73,6 +73,94 @@ final class HeadProberTests: XCTestCase {
         XCTAssertNotEqual(clean.folds[1].probes, perturbed.folds[1].probes)
     }
 
+    /// Issue 11, item 6: mass-mean θ and σ of a fold come from its train questions only, so
+    /// validation questions (which only rank heads and choose α) can change neither; the
+    /// honest_llama option (train + validation) equals the computation over both.
+    func testDirectionsAndSigmaUseTrainQuestionsOnly() throws {
+        let settings = ProbeSettings(seed: 3)
+        let clean = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        XCTAssertEqual(clean.directionData, .train)
+        let fold = clean.folds[0]
+        let perturbed = HeadProber.run(
+            synthetic(perturbQuestions: Set(fold.validationQuestions)), settings: settings,
+            modelFile: "m", cacheDirectory: "c")
+        for (a, b) in zip(fold.probes, perturbed.folds[0].probes) {
+            XCTAssertEqual(a.massMean, b.massMean)
+            XCTAssertEqual(a.probe.sigma, b.probe.sigma)
+            XCTAssertEqual(a.probeWeights, b.probeWeights)
+        }
+
+        // Against a direct computation on the train questions' samples (numpy's population σ).
+        let activations = synthetic()
+        let id = HeadID(layer: 1, head: 0)
+        func rows(_ questions: [Int]) -> [Int] {
+            let set = Set(questions)
+            return activations.header.questionIDs.indices.filter { set.contains(activations.header.questionIDs[$0]) }
+        }
+        func expected(_ questions: [Int]) -> (direction: [Float], sigma: Double) {
+            let r = rows(questions)
+            let x = activations.head(layer: 1, head: 0, samples: r)
+            let labels = r.map { activations.header.labels[$0] }
+            let theta = DirectionStatistics.massMean(x: x, labels: labels, columns: 3)
+            return (theta.map(Float.init), DirectionStatistics.projectionStd(x: x, direction: theta, columns: 3))
+        }
+        let train = expected(fold.trainQuestions)
+        XCTAssertEqual(fold.probe(id, headCount: 2).massMean.direction, train.direction)
+        XCTAssertEqual(fold.probe(id, headCount: 2).massMean.sigma, train.sigma)
+
+        var reference = settings
+        reference.directionData = .trainAndValidation
+        let honest = HeadProber.run(activations, settings: reference, modelFile: "m", cacheDirectory: "c")
+        XCTAssertEqual(honest.directionData, .trainAndValidation)
+        let both = expected(fold.trainingFoldQuestions)
+        XCTAssertEqual(honest.folds[0].probe(id, headCount: 2).massMean.direction, both.direction)
+        XCTAssertEqual(honest.folds[0].probe(id, headCount: 2).massMean.sigma, both.sigma)
+        XCTAssertNotEqual(both.sigma, train.sigma)
+        // Same splits and probes either way: only directions and σ differ.
+        XCTAssertEqual(honest.folds[0].heads, fold.heads)
+    }
+
+    /// Issue 11, item 5: a ranking restricted to some questions (e.g. IPO's training questions)
+    /// reads no other question's activations, and records the restriction.
+    func testRankingRestrictedToQuestionsNeverReadsOthers() throws {
+        let settings = ProbeSettings(seed: 3)
+        let subset = QuestionSubset(label: "IPO training questions", ids: Array(0..<36))
+        let outside = Set(36..<60)
+        let a = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c", questions: subset)
+        let b = HeadProber.run(
+            synthetic(perturbQuestions: outside), settings: settings, modelFile: "m", cacheDirectory: "c",
+            questions: subset)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.questionSubset, subset)
+        XCTAssertEqual(a.questionCount, 36)
+        for fold in a.folds {
+            XCTAssertTrue(Set(fold.trainQuestions + fold.validationQuestions + fold.heldOutQuestions).isSubset(of: Set(0..<36)))
+        }
+        XCTAssertEqual(a.top(1), [HeadID(layer: 1, head: 0)])
+    }
+
+    /// `ProbeRanking.restricted(to:)` (what IPO's `top` head sets use) redoes the ranking from
+    /// the ranking's own activation cache on the subset only; a missing cache is a clear error.
+    func testRestrictedRankingReadsTheCacheAndMatchesAProbeOnTheSubset() throws {
+        let activations = synthetic()
+        let dir = try ProbingTestSupport.temporaryDirectory("restricted")
+        try activations.write(directory: dir)
+        let settings = ProbeSettings(seed: 3)
+        let full = HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path)
+        let subset = QuestionSubset(label: "IPO training questions", ids: Array(stride(from: 0, to: 60, by: 2)))
+        let restricted = try full.restricted(to: subset)
+        XCTAssertEqual(
+            restricted,
+            HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path, questions: subset))
+        XCTAssertEqual(restricted.questionSubset?.label, "IPO training questions")
+        XCTAssertNotEqual(restricted.folds[0].trainQuestions, full.folds[0].trainQuestions)
+        var missing = full
+        missing.activationCache.directory = dir.appendingPathComponent("nowhere").path
+        XCTAssertThrowsError(try missing.restricted(to: subset)) {
+            XCTAssertTrue("\($0)".contains("nowhere"), "\($0)")
+        }
+    }
+
     func testDeterministicAndRankingFileRoundTrips() throws {
         let settings = ProbeSettings(seed: 8)
         let a = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")

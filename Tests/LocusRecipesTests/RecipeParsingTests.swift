@@ -79,7 +79,8 @@ final class RecipeParsingTests: XCTestCase {
         let run = r.methods[0].settings()[0]
         XCTAssertEqual(run["task"], "truthfulqa")
         XCTAssertEqual(run["items"], 8)
-        XCTAssertEqual(run["baseline"], "embedAndMLPs")
+        XCTAssertEqual(run["baseline"], "random", "sweeps default to Redwood's L_random (issue 11)")
+        XCTAssertEqual(run["keep"], "embedAndMLPs")
         XCTAssertEqual(run["bootstrap"], 1000)
         XCTAssertEqual(
             error(#"{"name": "s", "methods": [{"kind": "scrub", "itmes": 8}]}"#).contains("methods[0].itmes"), true)

@@ -4,18 +4,65 @@ import LocusModel
 import LocusScrubbing
 import XCTest
 
-/// Head-set studies (the `scrub` sweep method) on the tiny llama: with embeddings and MLPs kept,
-/// naming every head recovers 100% and naming no head 0%, the model and baseline scores are
-/// computed once, and the result agrees with scrubbing the same hypothesis directly.
+/// Head-set studies (the `scrub` sweep method) on the tiny llama: with embeddings and MLPs kept
+/// and the heads-only baseline, naming every head recovers 100% and naming no head 0%, the model
+/// and baseline scores are computed once, and the result agrees with scrubbing the same
+/// hypothesis directly; by default the baseline is Redwood's L_random (issue 11, item 8).
 final class HeadSetScrubbingTests: XCTestCase {
     let baseline: [[String: Any]] = [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
 
-    func study(_ model: LlamaModel) throws -> HeadSetScrubbing {
+    func study(_ model: LlamaModel, baseline kind: ScrubBaseline = .headsOnly) throws -> HeadSetScrubbing {
         var settings = ScrubSettings()
         settings.seed = 9
         settings.tokensPerCall = 64
         let items = InductionTask.items(count: 10, length: 6, seed: 4, tokenRange: 3..<250, bos: 1)
-        return try HeadSetScrubbing(model: model, items: items, settings: settings, baselineEntries: baseline)
+        return try HeadSetScrubbing(
+            model: model, items: items, settings: settings, keptEntries: baseline, baseline: kind)
+    }
+
+    /// L_random is the empty hypothesis (every component resampled), not the kept components;
+    /// the same scrubbed scores are normalised against it, and the heads-only option still
+    /// reproduces the old zero.
+    func testDefaultBaselineIsRandomEveryComponentResampled() throws {
+        let model = try TestSupport.tiny()
+        var settings = ScrubSettings()
+        settings.seed = 9
+        settings.tokensPerCall = 64
+        let items = InductionTask.items(count: 10, length: 6, seed: 4, tokenRange: 3..<250, bos: 1)
+        let random = try HeadSetScrubbing(model: model, items: items, settings: settings, keptEntries: baseline)
+        XCTAssertEqual(random.baselineKind, .random)
+        XCTAssertTrue(random.baseline.important.isEmpty, "L_random keeps no component")
+        let lRandom = try random.baselineScores()
+        XCTAssertEqual(lRandom, try random.scrubber.scores(.empty))
+        let headsOnly = try study(model, baseline: .headsOnly)
+        let lHeadsOnly = try headsOnly.baselineScores()
+        XCTAssertGreaterThan(
+            abs(Bootstrap.mean(lRandom) - Bootstrap.mean(lHeadsOnly)), 1e-3,
+            "resampling the embeddings and MLPs too must change the baseline")
+        // The kept components alone: 0 against themselves, > 0 against L_random here (the
+        // embeddings and MLPs on the input carry information about the repeated block).
+        let kept = try random.hypothesis(named: "no heads", heads: [])
+        let againstRandom = try random.evaluate(kept, bootstrapResamples: 100)
+        let m = Bootstrap.mean(try random.modelScores())
+        XCTAssertEqual(
+            againstRandom.lossRecovered,
+            (Bootstrap.mean(lRandom) - againstRandom.scrubbedMetric) / (Bootstrap.mean(lRandom) - m),
+            accuracy: 1e-9)
+        XCTAssertEqual(try headsOnly.evaluate(kept, bootstrapResamples: 100).lossRecovered, 0, accuracy: 1e-9)
+        XCTAssertNotEqual(againstRandom.lossRecovered, 0)
+        // Every head on top of the kept components is the whole model under either baseline.
+        let every = try random.hypothesis(named: "all", heads: AttentionHead.all(in: model.config))
+        XCTAssertEqual(try random.evaluate(every, bootstrapResamples: 100).lossRecovered, 1, accuracy: 1e-4)
+    }
+
+    /// The sweep parameters: default = keep embeddings and MLPs, L_random; heads-only is explicit;
+    /// legacy values keep their old meaning.
+    func testSweepSettingDefaultsToRandom() {
+        XCTAssertTrue(ScrubBaseline.sweepSetting(baseline: nil, keep: nil) == (true, .random))
+        XCTAssertTrue(ScrubBaseline.sweepSetting(baseline: "headsOnly", keep: nil) == (true, .headsOnly))
+        XCTAssertTrue(ScrubBaseline.sweepSetting(baseline: "random", keep: "none") == (false, .random))
+        XCTAssertTrue(ScrubBaseline.sweepSetting(baseline: "embedAndMLPs", keep: nil) == (true, .headsOnly))
+        XCTAssertTrue(ScrubBaseline.sweepSetting(baseline: "none", keep: nil) == (false, .random))
     }
 
     func testAllHeadsRecoverEverythingAndNoHeadsNothing() throws {

@@ -152,6 +152,49 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
+    /// With P cached keys and values (constants: a prefix nothing trained acts on), dQ and the
+    /// new tokens' dK, dV against central differences.
+    func testAttentionBackwardAfterACachedPrefixMatchesFiniteDifferences() {
+        let shape = AttentionShape(queryHeads: 4, keyValueHeads: 2, headWidth: 4)
+        let past = 3, t = 4, hd = 16, kvw = 8, total = past + t
+        let q = random(t * hd), pastK = random(past * kvw), pastV = random(past * kvw)
+        let k = random(t * kvw), v = random(t * kvw), dz = random(t * hd)
+        func loss(_ q: [Float], _ k: [Float], _ v: [Float]) -> Double {
+            var z = [Float](repeating: 0, count: t * hd)
+            var p = [Float](repeating: 0, count: 4 * t * total)
+            CausalAttention.forward(
+                q: q, qStride: hd, keys: pastK + k, values: pastV + v, kvStride: kvw, past: past, tokens: t,
+                shape: shape, z: &z, zStride: hd, probabilities: &p)
+            return zip(z, dz).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        var z = [Float](repeating: 0, count: t * hd)
+        var probs = [Float](repeating: 0, count: 4 * t * total)
+        let keys = pastK + k, values = pastV + v
+        CausalAttention.forward(
+            q: q, qStride: hd, keys: keys, values: values, kvStride: kvw, past: past, tokens: t,
+            shape: shape, z: &z, zStride: hd, probabilities: &probs)
+        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count)
+        var dv = [Float](repeating: 0, count: v.count), scratch = [Float](repeating: 0, count: t * total)
+        CausalAttention.backward(
+            dz: dz, zStride: hd, q: q, qStride: hd, keys: keys, values: values, kvStride: kvw,
+            probabilities: probs, past: past, tokens: t, shape: shape, dq: &dq, dqStride: hd, dk: &dk,
+            dv: &dv, dkvStride: kvw, scratch: &scratch)
+        let e: Float = 1e-2
+        for i in 0..<q.count {
+            var p = q, m = q
+            p[i] += e; m[i] -= e
+            XCTAssertEqual(Double(dq[i]), (loss(p, k, v) - loss(m, k, v)) / Double(2 * e), accuracy: 2e-3)
+        }
+        for i in 0..<k.count {
+            var p = k, m = k
+            p[i] += e; m[i] -= e
+            XCTAssertEqual(Double(dk[i]), (loss(q, p, v) - loss(q, m, v)) / Double(2 * e), accuracy: 2e-3)
+            p = v; m = v
+            p[i] += e; m[i] -= e
+            XCTAssertEqual(Double(dv[i]), (loss(q, k, p) - loss(q, k, m)) / Double(2 * e), accuracy: 2e-3)
+        }
+    }
+
     func testLinearGradientsMatchNaive() {
         let rows = 3, input = 5, output = 4
         let x = random(rows * input), w = random(output * input), dy = random(rows * output)

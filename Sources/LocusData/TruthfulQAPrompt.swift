@@ -6,7 +6,8 @@
 ///
 /// Answers are scored as the continuation " {answer}"; generations continue the same text.
 /// The part before "\n\nQ: {question}" is the same for every question, so its keys and values
-/// are computed once per evaluation.
+/// are computed once per evaluation. It lives in LocusData (not LocusEvaluation) because the
+/// steering pairs are trained in the same prompt (`TruthfulQA.preferencePairs(questionIDs:prompt:)`).
 public struct TruthfulQAPrompt: Equatable, Sendable, Codable {
     public var instruction: String?
     public var primer: String
