@@ -195,14 +195,12 @@ extension LlamaWeights {
                 } catch let error as WeightMatrixError {
                     throw CheckpointError(file: file, problem: .malformed("tensor '\(name)': \(error)"))
                 }
-                // Quantised values are finite exactly when their blocks' f16 scales are.
-                if let block = stored.firstNonFiniteBlock() {
-                    throw CheckpointError(
-                        file: file,
-                        problem: .malformed(
-                            "tensor '\(name)' holds a non-finite scale or value (block \(block));"
-                                + " the model would compute NaN logits"))
-                }
+                // Not scanned for non-finite values here, unlike fp32 tensors: a scan touches every
+                // page of the mapping (measured on the 7B-shaped Q8_0 file: load 0.09 s → 173 s
+                // under load, RSS 37 MB → 7.2 GB before the first token). A NaN or ±∞ scale still
+                // cannot pass unnoticed: the forward refuses non-finite logits
+                // (`ModelError.nonFiniteLogits`), and `WeightMatrix.firstNonFiniteBlock()` finds
+                // the block on demand.
                 return stored
             }
             var values = try finite(name, source.floats(named: name))

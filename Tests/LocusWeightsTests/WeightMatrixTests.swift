@@ -22,7 +22,7 @@ final class WeightMatrixTests: XCTestCase {
         let scaleOffsets: [Int] =
             switch type {
             case .q6_k: [208]
-            case .q4_1, .q4_k, .q5_k: [0, 2]
+            case .q4_1, .q5_1, .q4_k, .q5_k: [0, 2]
             default: [0]
             }
         for b in 0..<blocks {
@@ -174,6 +174,23 @@ final class WeightMatrixTests: XCTestCase {
         dense.multiply(x, rows: 1, into: &fromDense)
         matrix.multiply(x, rows: 1, into: &fromQuantised)
         for r in 0..<6 { XCTAssertEqual(fromDense[r], fromQuantised[r], accuracy: 0.05 * max(1, abs(fromDense[r]))) }
+    }
+
+    /// A NaN or infinite f16 scale is found by reading the scales alone, in every scaled type.
+    func testNonFiniteScalesAreFound() throws {
+        for (t, type) in (Self.kernelTypes + [.q5_1]).enumerated() {
+            let matrix = try Self.randomMatrix(type, rows: 4, columns: 256, seed: UInt64(60 + t))
+            guard case .quantized(_, let clean) = matrix.storage else { return XCTFail() }
+            XCTAssertNil(matrix.firstNonFiniteBlock(), "\(type)")
+            var bytes = [UInt8](clean)
+            let block = 3, offset = type == .q6_k ? 208 : 0
+            let position = block * type.bytesPerBlock! + offset
+            bytes[position] = 0x00
+            bytes[position + 1] = 0x7C  // f16 +infinity
+            let broken = try WeightMatrix(rows: 4, columns: 256, type: type, bytes: Data(bytes))
+            XCTAssertEqual(broken.firstNonFiniteBlock(), block, "\(type)")
+            XCTAssertTrue(broken.materializeFloat32().array().contains { !$0.isFinite }, "\(type)")
+        }
     }
 
     func testBadShapesAreRejected() {
