@@ -23,10 +23,17 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "LocusTensor", dependencies: ["CBLAS"], swiftSettings: cpuFlags),
         .target(name: "LocusCheckpoint", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        // Quantised matrix-vector kernels in C: AVX2/FMA by function attribute + run-time
+        // dispatch, portable scalar fallback; no global -march (no unsafe flags).
+        .target(name: "CLocusKernels"),
+        // Weight matrices kept in their stored type (dense fp32 or ggml blocks).
+        .target(
+            name: "LocusWeights", dependencies: ["LocusTensor", "LocusCheckpoint", "CLocusKernels"],
+            swiftSettings: cpuFlags),
         .target(name: "LocusTokenizer", dependencies: ["LocusCheckpoint"], swiftSettings: cpuFlags),
         .target(
             name: "LocusModel",
-            dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer"],
+            dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer", "LocusWeights"],
             swiftSettings: cpuFlags),
         .target(
             name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
@@ -72,6 +79,7 @@ let package = Package(
                 "LocusEditing",
                 "LocusRecipes",
                 "LocusScrubbing",
+                "LocusWeights",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),
@@ -87,6 +95,9 @@ let package = Package(
         .testTarget(
             name: "LocusTokenizerTests", dependencies: ["LocusTokenizer"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        .testTarget(
+            name: "LocusWeightsTests", dependencies: ["LocusWeights", "LocusCheckpoint"],
+            swiftSettings: cpuFlags),
         .testTarget(name: "LocusDataTests", dependencies: ["LocusData"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusFiguresTests", dependencies: ["LocusFigures"], swiftSettings: cpuFlags),
@@ -122,7 +133,8 @@ let package = Package(
             name: "LocusCLITests", dependencies: ["LocusSteering", "LocusTestSupport"],
             swiftSettings: cpuFlags),
         .testTarget(
-            name: "LocusModelTests", dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport"],
+            name: "LocusModelTests",
+            dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport", "LocusWeights"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         // Seeded mutations of every file format Locus reads, fed to its loader (LOCUS_FUZZ_CASES).
         .testTarget(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Locus needs on a fresh Debian machine (idempotent): OpenBLAS, the default model,
-# and a check that the shared data matches the manifest's checksums.
+# Installs what Locus needs on a fresh Debian machine (idempotent): OpenBLAS, the real models
+# (SmolLM2-135M-Instruct, the default; Gemma-3-270M, whose tokenizer the tests check), and a
+# check that the shared data matches the manifest's checksums.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

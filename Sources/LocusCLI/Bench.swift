@@ -72,7 +72,7 @@ struct Bench: ParsableCommand {
             let start = Date()
             let lm = try options.load()
             let loadSeconds = Date().timeIntervalSince(start)
-            let ids = lm.tokenizer.encode(prompt)
+            let ids = lm.tokenizer.encodePrompt(prompt)
             func once() throws -> Double {
                 let t = Date()
                 let out = try lm.model.generateGreedy(prompt: ids, maxTokens: tokens, stopTokens: [])

@@ -48,7 +48,7 @@ func runSingle(method: String, options: ModelOptions, edit: EditSettings, fact: 
     let session = try EditSession(lm: lm, options: options, settings: edit)
     let request = EditRequest(prompt: prompt, subject: subject, target: target)
     let targetTokens = request.targetTokens(lm.tokenizer)
-    let promptTokens = lm.tokenizer.encode(prompt)
+    let promptTokens = lm.tokenizer.encodePrompt(prompt)
     func score() throws -> Double {
         try lm.model.scoreContinuations(prompt: promptTokens, continuations: [targetTokens])[0].total
     }

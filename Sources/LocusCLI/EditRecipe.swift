@@ -31,17 +31,35 @@ struct EditRecipe: ParsableCommand {
         var tracing: TracingSettings
         var rome: ROMESettings
         var keyStatistics: KeyStatisticsSample
+        var filter: FilterSettings?
+
+        var haseFilter: HaseFilter {
+            filter.map { HaseFilter(requireCorrect: $0.requireCorrect, minTrueProbability: $0.minTrueProbability) }
+                ?? HaseFilter()
+        }
     }
     struct TracingSettings: Decodable {
         var kind: String
         var window: Int
         var samples: Int
+        /// ν in units of `noiseBasis`'s std.
         var noise: Double
+        /// "subjects" (ROME's collect_embedding_std, default) or "matrix".
+        var noiseBasis: String?
     }
     struct ROMESettings: Decodable {
         var steps: Int
         var contexts: Int
         var contextSeed: UInt64
+        /// "total-loss" (ROME, default) or "never" (belief-localization's ROME).
+        var earlyStop: String?
+        /// "prompt" (ROME, default) or "averaged".
+        var updateKey: String?
+    }
+    /// Hase's fact filter (`HaseFilter`); absent = the notebook's (correct, p(true) ≥ 0.02).
+    struct FilterSettings: Decodable {
+        var requireCorrect: Bool
+        var minTrueProbability: Double
     }
 
     /// Whether `path` is a Hase / interchange recipe (it has an "analysis" field), which
@@ -62,6 +80,14 @@ struct EditRecipe: ParsableCommand {
         settings.steps = recipe.rome.steps
         settings.contexts = recipe.rome.contexts
         settings.contextSeed = recipe.rome.contextSeed
+        if let e = recipe.rome.earlyStop {
+            guard ROMEEarlyStop(rawValue: e) != nil else { throw ValidationError("rome.earlyStop: total-loss or never") }
+            settings.romeEarlyStop = e
+        }
+        if let k = recipe.rome.updateKey {
+            guard ROMEUpdateKey(rawValue: k) != nil else { throw ValidationError("rome.updateKey: prompt or averaged") }
+            settings.romeUpdateKey = k
+        }
         settings.statsSplit = recipe.keyStatistics.split
         settings.statsChunks = recipe.keyStatistics.chunkCount
         settings.statsChunkTokens = recipe.keyStatistics.chunkTokens
@@ -100,12 +126,13 @@ struct EditRecipe: ParsableCommand {
         var target: String
         var counterfactual: String?
         var counterfactualSubject: String? = nil
+        var record: CounterFactRecord? = nil
     }
 
     func haseFacts(_ recipe: Recipe, _ data: DataLocation) throws -> [Fact] {
         try CounterFact.load(data.url(recipe.data)).dropFirst(recipe.offset).prefix(recipe.records).map {
             Fact(id: "case-\($0.caseID)", prompt: $0.prompt, subject: $0.subject, answer: $0.groundTruth,
-                 target: $0.targetNew, counterfactual: nil)
+                 target: $0.targetNew, counterfactual: nil, record: $0)
         }
     }
 
@@ -127,41 +154,58 @@ struct EditRecipe: ParsableCommand {
         }
     }
 
-    /// Tracing effect per layer and ROME's rewrite score per layer for one CounterFact record.
+    /// One CounterFact record of the Hase et al. analysis: Hase's correctness check (36 greedy
+    /// tokens contain the true object), p(true object), the tracing effect per layer (MLP window,
+    /// traced token = the true object's first token as Hase's `explain_quantity='label'`, ν from
+    /// the subject embeddings, effect floored at 0: `TraceResult.haseLayerEffects`) and, per
+    /// layer, a ROME edit's rewrite/paraphrase/neighbourhood scores (`CounterFactOutcome`).
     func haseRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
         let lm = session.lm
         let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
         guard let kind = TraceKind(rawValue: recipe.tracing.kind) else { throw ValidationError("kind") }
-        let std = CausalTracer.embeddingStandardDeviation(lm.model)
+        let basis = try NoiseBasis(rawValue: recipe.tracing.noiseBasis ?? "subjects")
+            .orThrow(ValidationError("tracing.noiseBasis: subjects or matrix"))
+        let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis)
         let trace = try CausalTracer(model: lm.model).trace(
             TraceRequest(tokens: located.tokens, subject: located.subject,
-                         answer: lm.tokenizer.encode(" " + fact.answer)[0]),
+                         answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0]),
             corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: recipe.seed),
             configuration: TraceConfiguration(kinds: [kind], layers: recipe.layers, window: recipe.tracing.window))
-        let record = CounterFactRecord(
-            caseID: 0, prompt: fact.prompt, subject: fact.subject, targetNew: fact.target,
-            groundTruth: fact.answer, rephrasePrompt: fact.prompt, localityPrompt: fact.prompt,
-            localityGroundTruth: fact.answer)
-        var rewrite: [Double] = [], efficacy: [Bool] = []
+        let generation = try session.generation(fact.prompt, tokens: 36)
+        let record = try fact.record.orThrow(ValidationError("hase facts come from CounterFact"))
+        let pTrue = try lm.model.scoreContinuations(
+            prompt: lm.tokenizer.encode(fact.prompt), continuations: [lm.tokenizer.encode(" " + fact.answer)])[0].total
+        var rewrite: [Double] = [], paraphrase: [Double] = [], neighbourhood: [Double] = []
+        var efficacy: [Bool] = []
+        let before = try CounterFactMetrics.score(record, languageModel: lm)
         for layer in recipe.layers {
-            let before = try CounterFactMetrics.score(record, languageModel: lm)
             let (backup, _) = try session.apply(
                 EditRequest(prompt: fact.prompt, subject: fact.subject, target: fact.target),
                 method: "rome", layer: layer)
             let after = try CounterFactMetrics.score(record, languageModel: lm)
             backup?.restore(into: lm.model)
-            let o = CounterFactOutcome(caseID: 0, before: before, after: after)
+            let o = CounterFactOutcome(caseID: record.caseID, before: before, after: after)
             rewrite.append(o.rewriteScore)
+            paraphrase.append(o.paraphraseScore)
+            neighbourhood.append(o.neighbourhoodScore)
             efficacy.append(o.efficacy)
         }
         return .object([
             ("fact", .string(fact.id)), ("prompt", .string(fact.prompt)), ("target", .string(fact.target)),
+            ("true_object", .string(fact.answer)),
             ("layers", .array(recipe.layers.map(JSON.int))),
-            ("tracing_effect", vector(trace.layerEffects(kind) ?? [])),
+            ("generation", .string(generation)),
+            ("correct", .bool(HaseFact.isCorrect(generation: generation, label: fact.answer))),
+            ("p_true", .double(Foundation.exp(pTrue))),
+            ("tracing_effect", vector(trace.haseLayerEffects(kind) ?? [])),
+            ("tracing_effect_unfloored_max", vector(trace.layerEffects(kind) ?? [])),
             ("tracing_effect_last_subject", vector(trace.lastSubjectTokenEffects(kind) ?? [])),
+            ("traced_answer_rule", .string("given")),
             ("clean_probability", .double(trace.clean.probability)),
             ("corrupt_probability", .double(trace.corrupt.probability)),
-            ("rewrite_score", vector(rewrite)), ("efficacy", .array(efficacy.map(JSON.bool))),
+            ("noise_unit", noiseRecord), ("noise_scale", .float(Float(recipe.tracing.noise) * std)),
+            ("rewrite_score", vector(rewrite)), ("paraphrase_score", vector(paraphrase)),
+            ("neighbourhood_score", vector(neighbourhood)), ("efficacy", .array(efficacy.map(JSON.bool))),
             ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome", layers: recipe.layers)),
         ])
     }
@@ -170,10 +214,11 @@ struct EditRecipe: ParsableCommand {
     /// does patching resid_post / mlp_out at the last subject token from the counterfactual run?
     func interchangeRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
         let lm = session.lm
-        let tokens = lm.tokenizer.encode(fact.prompt)
-        let cf = lm.tokenizer.encode(fact.counterfactual!)
+        let tokens = lm.tokenizer.encodePrompt(fact.prompt)
+        let cf = lm.tokenizer.encodePrompt(fact.counterfactual!)
         let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
-        let o = lm.tokenizer.encode(" " + fact.answer)[0], o2 = lm.tokenizer.encode(" " + fact.target)[0]
+        let o = lm.tokenizer.encodeContinuation(" " + fact.answer)[0]
+        let o2 = lm.tokenizer.encodeContinuation(" " + fact.target)[0]
         let tracer = CausalTracer(model: lm.model)
         let position = located.subject.upperBound - 1
         let post = try tracer.interchangePatch(
@@ -213,30 +258,49 @@ struct EditRecipe: ParsableCommand {
         func doubles(_ r: [String: Any], _ k: String) -> [Double] { (r[k] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? [] }
         var table = ""
         if recipe.analysis == "hase" {
-            var observations: [HaseObservation] = []
-            for (f, r) in records.enumerated() {
-                let effect = doubles(r, "tracing_effect"), score = doubles(r, "rewrite_score")
-                for (j, l) in recipe.layers.enumerated() where j < effect.count && j < score.count {
-                    observations.append(HaseObservation(fact: f, layer: l, tracingEffect: effect[j], editSuccess: score[j]))
+            let filter = recipe.haseFilter
+            func facts(_ metric: String) -> [HaseFact] {
+                records.map { r in
+                    HaseFact(
+                        id: r["fact"] as? String ?? "", correct: r["correct"] as? Bool ?? false,
+                        trueProbability: (r["p_true"] as? NSNumber)?.doubleValue ?? 0,
+                        layers: recipe.layers, tracingEffect: doubles(r, "tracing_effect"),
+                        editSuccess: doubles(r, metric))
                 }
             }
+            let rewriteFacts = facts("rewrite_score")
+            let admitted = rewriteFacts.filter(filter.admits).count
+            let observations = filter.observations(rewriteFacts)
             let a = HaseAnalysis(observations)
+            let unfiltered = HaseAnalysis(HaseFilter.none.observations(rewriteFacts))
+            let other = ["paraphrase_score", "neighbourhood_score"].map { HaseAnalysis(filter.observations(facts($0))) }
+            func f3(_ x: Double) -> String { String(format: "%.3f", x) }
             table = """
-                | model | R² |
-                |---|---|
-                | layer (factor) | \(String(format: "%.3f", a.layerOnly.rSquared)) |
-                | tracing effect | \(String(format: "%.3f", a.tracingOnly.rSquared)) |
-                | both + interaction | \(String(format: "%.3f", a.both.rSquared)) |
+                | regression of rewrite score on | R², facts passing Hase's filter | R², all facts (no filter) |
+                |---|---|---|
+                | layer (factor) | \(f3(a.layerOnly.rSquared)) | \(f3(unfiltered.layerOnly.rSquared)) |
+                | tracing effect | \(f3(a.tracingOnly.rSquared)) | \(f3(unfiltered.tracingOnly.rSquared)) |
+                | both + interaction | \(f3(a.both.rSquared)) | \(f3(unfiltered.both.rSquared)) |
+                | gain of both over layer | \(f3(a.gain)) | \(f3(unfiltered.gain)) |
 
-                gain of both over layer: \(String(format: "%.3f", a.gain)); F(\(a.fTest.numeratorDegrees), \(a.fTest.denominatorDegrees)) = \(String(format: "%.3f", a.fTest.statistic)), p = \(String(format: "%.3g", a.fTest.pValue)); \(observations.count) observations from \(records.count) facts.
+                Filter (correct: \(filter.requireCorrect), p(true) ≥ \(filter.minTrueProbability)): \(admitted) of \(records.count) facts, \(observations.count) observations; F(\(a.fTest.numeratorDegrees), \(a.fTest.denominatorDegrees)) = \(String(format: "%.3f", a.fTest.statistic)), p = \(String(format: "%.3g", a.fTest.pValue)). Unfiltered: F(\(unfiltered.fTest.numeratorDegrees), \(unfiltered.fTest.denominatorDegrees)) = \(String(format: "%.3f", unfiltered.fTest.statistic)), p = \(String(format: "%.3g", unfiltered.fTest.pValue)). Filtered R² layer / tracing / both: paraphrase \(f3(other[0].layerOnly.rSquared)) / \(f3(other[0].tracingOnly.rSquared)) / \(f3(other[0].both.rSquared)), neighbourhood \(f3(other[1].layerOnly.rSquared)) / \(f3(other[1].tracingOnly.rSquared)) / \(f3(other[1].both.rSquared)).
 
                 """
             printJSON(.object([
-                ("analysis", .string("hase")), ("facts", .int(records.count)), ("observations", .int(observations.count)),
+                ("analysis", .string("hase")), ("facts", .int(records.count)),
+                ("facts_admitted", .int(admitted)), ("observations", .int(observations.count)),
+                ("filter_require_correct", .bool(filter.requireCorrect)),
+                ("filter_min_p_true", .double(filter.minTrueProbability)),
                 ("r2_layer", .double(a.layerOnly.rSquared)), ("r2_tracing", .double(a.tracingOnly.rSquared)),
                 ("r2_both", .double(a.both.rSquared)), ("gain", .double(a.gain)),
                 ("f", .double(a.fTest.statistic)), ("f_df1", .int(a.fTest.numeratorDegrees)),
                 ("f_df2", .int(a.fTest.denominatorDegrees)), ("p", .double(a.fTest.pValue)),
+                ("unfiltered_r2_layer", .double(unfiltered.layerOnly.rSquared)),
+                ("unfiltered_r2_tracing", .double(unfiltered.tracingOnly.rSquared)),
+                ("unfiltered_r2_both", .double(unfiltered.both.rSquared)),
+                ("unfiltered_gain", .double(unfiltered.gain)),
+                ("paraphrase_r2", .array([other[0].layerOnly, other[0].tracingOnly, other[0].both].map { .double($0.rSquared) })),
+                ("neighbourhood_r2", .array([other[1].layerOnly, other[1].tracingOnly, other[1].both].map { .double($0.rSquared) })),
             ]))
             // Median tracing effect: the normalised effect divides by p_clean − p_corrupt, which is
             // tiny for facts the model does not know, so a few facts dominate a mean.
@@ -245,14 +309,16 @@ struct EditRecipe: ParsableCommand {
                 guard !s.isEmpty else { return .nan }
                 return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
             }
-            let at = { (l: Int) in observations.filter { $0.layer == l } }
+            // Drawn over every fact (the filter may leave too few for a curve); the table has both.
+            let all = HaseFilter.none.observations(rewriteFacts)
+            let at = { (l: Int) in all.filter { $0.layer == l } }
             let medianEffect = recipe.layers.map { median(at($0).map(\.tracingEffect)) }
             let meanScore = recipe.layers.map { l in at(l).map(\.editSuccess).reduce(0, +) / Double(max(1, at(l).count)) }
             let chart = LineChart(
                 x: recipe.layers.map(Double.init),
                 series: [.init(name: "tracing effect (median)", values: medianEffect, color: "#1b7837"),
                          .init(name: "rewrite score (mean)", values: meanScore, color: "#762a83")],
-                title: "Tracing effect (MLP window \(recipe.tracing.window)) vs ROME edit success, \(records.count) facts",
+                title: "Hase tracing effect (MLP window \(recipe.tracing.window)) vs ROME edit success, all \(records.count) facts",
                 xLabel: "layer", yLabel: "over facts")
             try chart.svg().write(to: out.appendingPathComponent("hase.svg"), atomically: true, encoding: .utf8)
         } else {
@@ -300,5 +366,13 @@ struct EditRecipe: ParsableCommand {
         }
         try table.write(to: out.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
         printError(table)
+    }
+}
+
+extension Optional {
+    /// The wrapped value, or `error` thrown.
+    func orThrow(_ error: @autoclosure () -> Error) throws -> Wrapped {
+        guard let value = self else { throw error() }
+        return value
     }
 }

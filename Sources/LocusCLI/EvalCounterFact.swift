@@ -36,11 +36,15 @@ struct EvalCounterFact: ParsableCommand {
 /// Edit settings shared by `edit rome|ft` and `eval counterfact`.
 struct EditSettings: ParsableArguments {
     @Option(help: "Layer to edit.") var layer: Int = 12
-    @Option(help: "ROME: optimisation steps for δ.") var steps: Int = 20
+    @Option(help: "ROME: loss evaluations for δ (v_num_grad_steps; at most steps − 1 updates).") var steps: Int = 20
     @Option(help: "ROME: generated context prefixes for k* and v*.") var contexts: Int = 20
     @Option(help: "ROME: seed of the context prefixes' opening words.") var contextSeed: UInt64 = 0
     @Option(help: "ROME: learning rate of δ.") var learningRate: Double = 0.5
     @Option(help: "ROME: KL factor.") var klFactor: Double = 0.0625
+    @Option(help: "ROME: early stop: total-loss (ROME: loss < 0.05) or never (belief-localization's ROME).")
+    var romeEarlyStop: String = ROMEEarlyStop.totalLoss.rawValue
+    @Option(help: "ROME: key in the update's denominator: prompt (ROME: k of the unprefixed prompt) or averaged (k over the contexts).")
+    var romeUpdateKey: String = ROMEUpdateKey.prompt.rawValue
     @Option(help: "Key statistics: wikitext-2 split.") var statsSplit: String = "test"
     @Option(help: "Key statistics: tokens per chunk.") var statsChunkTokens: Int = 128
     @Option(help: "Key statistics: chunks.") var statsChunks: Int = 256
@@ -62,7 +66,18 @@ struct EditSettings: ParsableArguments {
         h.contextSeed = contextSeed
         h.learningRate = learningRate
         h.klFactor = klFactor
+        h.earlyStop = ROMEEarlyStop(rawValue: romeEarlyStop) ?? .totalLoss
+        h.updateKey = ROMEUpdateKey(rawValue: romeUpdateKey) ?? .prompt
         return h
+    }
+
+    func validate() throws {
+        guard ROMEEarlyStop(rawValue: romeEarlyStop) != nil else {
+            throw ValidationError("--rome-early-stop: total-loss or never, not '\(romeEarlyStop)'")
+        }
+        guard ROMEUpdateKey(rawValue: romeUpdateKey) != nil else {
+            throw ValidationError("--rome-update-key: prompt or averaged, not '\(romeUpdateKey)'")
+        }
     }
 
     func fineTuning(layer: Int) -> FineTuningHyperparameters {
@@ -106,7 +121,7 @@ final class EditSession {
         let documents = try WikiText.load(data.wikiText2(sample.split))
         let tokenizer = lm.tokenizer
         let chunks = KeyStatistics.chunks(
-            documents: documents, tokenizer: { tokenizer.encode($0) }, sample: sample)
+            documents: documents, tokenizer: { tokenizer.encodePrompt($0) }, sample: sample)
         let progress = ProgressReporter(label: "key statistics, layers \(missing)")
         let start = Date()
         let computed = try KeyStatistics.compute(
@@ -129,7 +144,8 @@ final class EditSession {
             let (backup, r) = try editor.edit(request, hyper: settings.rome(layer: layer), statistics: statistics[layer]!)
             let norm = r.delta.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return (backup, .object([
-                ("losses", vector(r.losses)), ("kl", .double(r.klLast)), ("delta_norm", .float(norm)),
+                ("losses", vector(r.losses)), ("total_losses", vector(r.totalLosses)),
+                ("updates", .int(r.updates)), ("kl", .double(r.klLast)), ("delta_norm", .float(norm)),
                 ("seconds", .double(r.seconds)),
             ]))
         case "ft":
@@ -145,7 +161,7 @@ final class EditSession {
     }
 
     func generation(_ prompt: String, tokens: Int) throws -> String {
-        let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encode(prompt), maxTokens: tokens)
+        let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encodePrompt(prompt), maxTokens: tokens)
         return lm.tokenizer.decode(ids)
     }
 
@@ -159,7 +175,9 @@ final class EditSession {
             ("method", .string(method)), layerField, ("steps", .int(s.steps)),
             ("contexts", .int(s.contexts)), ("context_seed", .int(Int(s.contextSeed))),
             ("learning_rate", .double(s.learningRate)), ("kl_factor", .double(s.klFactor)),
-            ("weight_decay", .double(0.5)), ("clamp_factor", .double(4)),
+            ("weight_decay", .double(0.5)), ("weight_decay_form", .string("norm")),
+            ("kl", .string("KL(p_delta || p_0)")), ("clamp_factor", .double(4)),
+            ("early_stop", .string(s.romeEarlyStop)), ("update_key", .string(s.romeUpdateKey)),
             ("key_statistics", .string(s.sample.description)), ("ft_steps", .int(s.ftSteps)),
             ("ft_learning_rate", .double(s.ftLearningRate)), ("ft_epsilon", .float(s.ftEpsilon)),
             ("model_sha256", .string(sha)), ("threads", .int(threads)),

@@ -22,7 +22,7 @@ struct Generate: ParsableCommand {
         let lm = try options.load()
         let text =
             chat ? "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n" : prompt
-        let ids = lm.tokenizer.encode(text)
+        let ids = lm.tokenizer.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         var produced: [Int] = []
         var printedScalars = 0

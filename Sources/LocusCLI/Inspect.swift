@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LocusCheckpoint
 import LocusModel
+import LocusWeights
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +40,7 @@ struct Inspect: ParsableCommand {
                 for name in source.tensorNames { print("  \(name)  \(source.shape(of: name) ?? [])") }
             }
         }
-        let model = try LlamaModel.load(from: source, directory: url)
+        let model = try LlamaModel.load(from: source, directory: url, weights: options.weights)
         let c = model.config
         print(
             "model: llama, \(c.layerCount) layers, width \(c.hiddenSize), FFN \(c.intermediateSize), "
@@ -47,6 +48,32 @@ struct Inspect: ParsableCommand {
                 + "vocabulary \(c.vocabularySize), context \(c.contextLength), RoPE base \(c.ropeBase), "
                 + "RMSNorm ε \(c.rmsNormEpsilon), \(c.tiedEmbeddings ? "tied" : "untied") embeddings")
         print("heads: \(c.layerCount * c.headCount) (sites: blocks.{0..\(c.layerCount - 1)}.attn.hook_z, …)")
+        printResidentMemory(model)
+    }
+
+    /// The memory the model needs resident: its weights as kept (`--weights`), their fp32 size
+    /// for comparison, and the KV cache per 1,024 positions of one sequence (K and V in fp32).
+    private func printResidentMemory(_ model: LlamaModel) {
+        let c = model.config, w = model.weights
+        let parameters =
+            c.vocabularySize * c.hiddenSize * (c.tiedEmbeddings ? 1 : 2)
+            + c.layerCount * (
+                (c.attentionWidth + 2 * c.keyValueWidth) * c.hiddenSize + c.hiddenSize * c.attentionWidth
+                + 3 * c.intermediateSize * c.hiddenSize + 2 * c.hiddenSize)
+            + c.hiddenSize
+        let kvPer1k = 2 * c.layerCount * c.keyValueWidth * 4 * 1024
+        func gb(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
+        var types: [String: Int] = [:]
+        for layer in w.layers {
+            for m in [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix] {
+                for t in m.storedTypes { types[t.name, default: 0] += 1 }
+            }
+        }
+        print("resident memory (--weights \(options.weights.rawValue)): weights \(gb(w.residentBytes))"
+              + " (\(parameters) parameters; fp32 would need \(gb(4 * parameters))), KV cache "
+              + "\(gb(kvPer1k)) per 1,024 positions of one sequence; total for one 1,024-token "
+              + "sequence ≈ \(gb(w.residentBytes + kvPer1k))")
+        print("layer matrices kept as: " + types.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
     }
 
     private func abbreviated(_ value: GGUFValue) -> String {

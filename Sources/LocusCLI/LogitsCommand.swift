@@ -26,7 +26,7 @@ struct LogitsCommand: ParsableCommand {
 
     func run() throws {
         let lm = try options.load()
-        let ids = lm.tokenizer.encode(prompt)
+        let ids = lm.tokenizer.encodePrompt(prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         let hooks = try steering.map { try SteeringLoading.load($0, for: lm).hooks(promptLengths: [ids.count]) } ?? []
         let logits = try lm.model.forward([ids], hooks: hooks, logits: .last)

@@ -15,6 +15,12 @@ struct ModelOptions: ParsableArguments {
         """)
     var threads: Int = BatchEnvironment.defaultThreads()
 
+    @Option(help: ArgumentHelp(
+        "How weight matrices are kept: stored (the checkpoint's type, memory-mapped, quantised "
+            + "kernels) or f32 (dequantised at load; the parity reference).",
+        valueName: "stored|f32"))
+    var weights: WeightStorage = .stored
+
     static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
     func validate() throws {
@@ -46,6 +52,8 @@ struct ModelOptions: ParsableArguments {
     /// Sets the thread count and loads model and tokenizer.
     func load() throws -> LanguageModel {
         BLAS.setThreadCount(threads)
-        return try LanguageModel.load(from: resolvedURL())
+        return try LanguageModel.load(from: resolvedURL(), weights: weights)
     }
 }
+
+extension WeightStorage: ExpressibleByArgument {}

@@ -36,7 +36,7 @@ struct ScrubTaskOptions: ParsableArguments {
             let tqa = try TruthfulQA.load(from: try dataLocation(data))
             let order = QuestionSplit.permutation(count: tqa.count, seed: dataSeed)
             let questions = tqa.questions(ids: Array(order.prefix(count)))
-            return TruthfulQATask.items(questions: questions, encode: { lm.tokenizer.encode($0) }, bos: nil)
+            return TruthfulQATask.items(questions: questions, tokenizer: lm.tokenizer)
         default: throw ValidationError("--task must be induction or truthfulqa")
         }
     }

@@ -3,7 +3,7 @@ import LocusModel
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tokenize text exactly as the model's reference tokenizer does.")
+        abstract: "Tokenize text exactly as the model's reference tokenizer does (BOS first where the checkpoint adds it).")
 
     @OptionGroup var options: ModelOptions
     @Flag(help: "Print {\"ids\":[...]} only.") var json = false
@@ -12,7 +12,7 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let lm = try options.load()
-        let ids = lm.tokenizer.encode(text)
+        let ids = lm.tokenizer.encodePrompt(text)
         if json {
             printJSON(.object([("ids", .array(ids.map(JSON.int)))]))
             return

@@ -13,7 +13,11 @@ struct Trace: ParsableCommand {
         discussion: """
             A prompt (--prompt, --subject, --answer) or known facts (--known 0,1,2 from \
             knowns/known_1000.json, answer = the fact's attribute). Noise corruption by default \
-            (ν = --noise × std of the embedding matrix, --samples draws from --seed); \
+            (ν = --noise × the std of the known facts' subject-token embeddings, ROME's \
+            collect_embedding_std, cached under runs/cache/noise-level; --noise-basis matrix for \
+            the whole embedding matrix; --samples draws from --seed). The traced token is the \
+            model's own top prediction (--traced-answer prediction, ROME) or the given answer's \
+            first token (--traced-answer given, Hase et al.); both are recorded. \
             --interchange PROMPT (or --interchange-auto for known facts: another fact of the same \
             template whose subject has as many tokens and a different answer) corrupts by \
             swapping the subject instead and adds logit differences. One JSON record per fact on \
@@ -24,13 +28,17 @@ struct Trace: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(help: "Prompt containing the subject.") var prompt: String?
     @Option(help: "The subject (must occur in the prompt).") var subject: String?
-    @Option(help: "Expected answer (its first token is scored).") var answer: String?
+    @Option(help: "Expected answer (with --traced-answer given its first token is scored).") var answer: String?
+    @Option(help: "Traced token: prediction (the model's top token, ROME) or given (the answer's first token, Hase).")
+    var tracedAnswer: TracedAnswer = .prediction
+    @Option(help: "Noise unit: subjects (std of the known facts' subject embeddings, ROME) or matrix (whole embedding matrix).")
+    var noiseBasis: NoiseBasis = .subjects
     @Option(help: "Known-fact ids (comma-separated) from knowns/known_1000.json.") var known: String?
     @Option(help: "Kinds: hidden,mlp,attention.") var kinds: String = "hidden,mlp,attention"
     @Option(help: "Layers: all, or a comma list.") var layers: String = "all"
     @Option(help: "Window of MLP/attention restorations.") var window: Int = 10
     @Option(help: "Noise samples.") var samples: Int = 10
-    @Option(help: "Noise scale in units of the embedding matrix's std.") var noise: Double = 3
+    @Option(help: "Noise scale ν in units of --noise-basis's std (ROME: 3).") var noise: Double = 3
     @Option(help: "Noise seed.") var seed: UInt64 = 0
     @Option(help: "Counterfactual prompt for interchange corruption.") var interchange: String?
     @Option(help: "Counterfactual answer (for logit differences).") var alternative: String?
@@ -78,25 +86,39 @@ struct Trace: ParsableCommand {
                 jobs.append(job)
             }
         } else {
-            guard let prompt, let subject, let answer else {
-                throw ValidationError("give --prompt, --subject and --answer, or --known IDS")
+            guard let prompt, let subject else {
+                throw ValidationError("give --prompt and --subject (and --answer), or --known IDS")
+            }
+            guard answer != nil || tracedAnswer == .prediction else {
+                throw ValidationError("--traced-answer given needs --answer")
             }
             jobs.append(
                 TraceJob(
-                    id: "prompt", prompt: prompt, subject: subject, answer: answer,
+                    id: "prompt", prompt: prompt, subject: subject, answer: answer ?? "",
                     counterfactual: interchange, alternative: alternative))
         }
-        let std = CausalTracer.embeddingStandardDeviation(lm.model)
+        let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: sha, basis: noiseBasis)
         let tracer = CausalTracer(model: lm.model)
         for job in jobs {
             let located = try SubjectTokens(prompt: job.prompt, subject: job.subject, tokenizer: lm.tokenizer)
+            let predicted = try lm.model.forward([located.tokens], logits: .last).last(sequence: 0)
+            let top = predicted.indices.max { predicted[$0] < predicted[$1] }!
+            let answerToken: Int
+            switch tracedAnswer {
+            case .prediction: answerToken = top
+            case .given:
+                guard let first = lm.tokenizer.encodeContinuation(" " + job.answer).first else {
+                    throw ValidationError("answer '\(job.answer)' has no tokens")
+                }
+                answerToken = first
+            }
             let request = TraceRequest(
                 tokens: located.tokens, subject: located.subject,
-                answer: lm.tokenizer.encode(" " + job.answer)[0],
-                alternative: job.alternative.map { lm.tokenizer.encode(" " + $0)[0] })
+                answer: answerToken,
+                alternative: job.alternative.map { lm.tokenizer.encodeContinuation(" " + $0)[0] })
             let corruption: Corruption
             if let cf = job.counterfactual {
-                corruption = .interchange(tokens: lm.tokenizer.encode(cf))
+                corruption = .interchange(tokens: lm.tokenizer.encodePrompt(cf))
             } else {
                 corruption = .noise(scale: Float(noise) * std, samples: samples, seed: seed)
                 if let noiseFile {
@@ -120,17 +142,22 @@ struct Trace: ParsableCommand {
             printJSON(
                 traceRecord(
                     job: job, result: result, labels: labels, seconds: seconds, sha: sha,
-                    std: std, configuration: configuration))
+                    std: std, configuration: configuration, noiseRecord: noiseRecord,
+                    top: top, tokenizer: lm.tokenizer))
             if let svgDir {
-                try writeHeatMaps(result, labels: labels, id: job.id, directory: svgDir, job: job)
+                try writeHeatMaps(
+                    result, labels: labels, id: job.id, directory: svgDir, job: job,
+                    answerText: lm.tokenizer.decode([result.answer]).trimmingCharacters(in: .whitespaces))
             }
         }
     }
 
     func traceRecord(
         job: TraceJob, result: TraceResult, labels: [String], seconds: Double, sha: String,
-        std: Float, configuration: TraceConfiguration
+        std: Float, configuration: TraceConfiguration, noiseRecord: JSON, top: Int,
+        tokenizer: any Tokenizer
     ) -> JSON {
+        let topText = tokenizer.decode([top])
         var grids: [JSON] = []
         for grid in result.grids {
             var fields: [(String, JSON)] = [
@@ -139,6 +166,7 @@ struct Trace: ParsableCommand {
                 ("normalized", matrix(result.normalized(grid.kind) ?? [])),
                 ("layer_effect_max_over_tokens", vector(result.layerEffects(grid.kind) ?? [])),
                 ("layer_effect_last_subject_token", vector(result.lastSubjectTokenEffects(grid.kind) ?? [])),
+                ("layer_effect_hase", vector(result.haseLayerEffects(grid.kind) ?? [])),
             ]
             if let d = grid.logitDifference {
                 fields.append(("logit_difference", matrix(d)))
@@ -151,6 +179,13 @@ struct Trace: ParsableCommand {
         return .object([
             ("id", .string(job.id)), ("prompt", .string(job.prompt)), ("subject", .string(job.subject)),
             ("answer", .string(job.answer)),
+            ("traced_answer_rule", .string(tracedAnswer.rawValue)),
+            ("traced_answer_token", .int(result.answer)),
+            ("traced_answer_text", .string(tokenizer.decode([result.answer]))),
+            ("prediction", .string(topText)),
+            // ROME's check (causal_trace.py L318): answer.strip() == expect.
+            ("prediction_matches_expected",
+             job.answer.isEmpty ? .null : .bool(topText.trimmingCharacters(in: .whitespaces) == job.answer)),
             ("counterfactual", job.counterfactual.map(JSON.string) ?? .null),
             ("alternative", job.alternative.map(JSON.string) ?? .null),
             ("tokens", .array(labels.map(JSON.string))),
@@ -163,7 +198,7 @@ struct Trace: ParsableCommand {
             ("grids", .array(grids)),
             ("corruption", .string(job.counterfactual == nil ? "noise" : "interchange")),
             ("noise_scale", result.noiseScale.map { .float($0) } ?? .null),
-            ("embedding_std", .float(std)), ("samples", .int(result.samples)),
+            ("embedding_std", .float(std)), ("noise_unit", noiseRecord), ("samples", .int(result.samples)),
             ("seed", result.seed.map { .int(Int($0)) } ?? .null),
             ("hidden_site", .string(before ? "resid_pre" : "resid_post")),
             ("model_sha256", .string(sha)), ("threads", .int(options.threads)),
@@ -171,8 +206,10 @@ struct Trace: ParsableCommand {
         ])
     }
 
-    func writeHeatMaps(_ result: TraceResult, labels: [String], id: String, directory: String, job: TraceJob)
-        throws
+    func writeHeatMaps(
+        _ result: TraceResult, labels: [String], id: String, directory: String, job: TraceJob,
+        answerText: String
+    ) throws
     {
         let dir = URL(fileURLWithPath: directory)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -185,8 +222,8 @@ struct Trace: ParsableCommand {
             let what = grid.kind == .hidden ? "single state" : "\(grid.kind.rawValue) window \(grid.window)"
             let map = TraceHeatMap(
                 values: values, tokenLabels: labels, layerLabels: grid.layers, subject: result.subject,
-                title: "Restoring \(what) · \(job.prompt) → \(job.answer)",
-                valueLabel: metric == .probability ? "p(\(job.answer))" : "logit diff",
+                title: "Restoring \(what) · \(job.prompt) → \(answerText)",
+                valueLabel: metric == .probability ? "p(\(answerText))" : "logit diff",
                 color: colors[grid.kind]!)
             let url = dir.appendingPathComponent("trace-\(id)-\(grid.kind.rawValue).svg")
             try map.svg().write(to: url, atomically: true, encoding: .utf8)

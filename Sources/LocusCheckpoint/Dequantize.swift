@@ -19,8 +19,8 @@ public enum DequantizationError: Error, Equatable, CustomStringConvertible {
 
 /// Decodes `count` elements of `type` from `bytes` into a new row-major `[Float]`.
 ///
-/// Supported: F32, F16, BF16, Q8_0, Q4_0 and Q4_1 (see `GGMLType.canDequantize`). `bytes` must
-/// hold exactly the tensor (`type.byteCount(elements: count)` bytes); it need not be aligned.
+/// Supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (see
+/// `GGMLType.canDequantize`). `bytes` must hold exactly the tensor (`type.byteCount(elements: count)` bytes); it need not be aligned.
 /// Results are bit-identical to the Python `gguf` package's `gguf.quants.dequantize`.
 public func dequantize(
     type: GGMLType, bytes: UnsafeRawBufferPointer, count: Int
@@ -81,6 +81,11 @@ enum Dequantizer {
         case .q8_0: decodeQ8_0(source, destination, count / 32)
         case .q4_0: decodeQ4_0(source, destination, count / 32)
         case .q4_1: decodeQ4_1(source, destination, count / 32)
+        case .q5_0: decodeQ5_0(source, destination, count / 32)
+        case .q5_1: decodeQ5_1(source, destination, count / 32)
+        case .q4_k: decodeQ4_K(source, destination, count / 256)
+        case .q5_k: decodeQ5_K(source, destination, count / 256)
+        case .q6_k: decodeQ6_K(source, destination, count / 256)
         default: preconditionFailure("checkDequantizable admits only the types handled above")
         }
     }

@@ -32,7 +32,7 @@ public enum GGMLType: Hashable, Sendable, CustomStringConvertible {
     /// The types `dequantize(type:bytes:count:)` can decode.
     public var canDequantize: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1: true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k: true
         default: false
         }
     }

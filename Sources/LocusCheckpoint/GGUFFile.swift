@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Opening reads and checks the whole header: metadata, tensor infos, and that every tensor of a
 /// known type lies inside the file. Tensor data is decoded only when asked for, by
-/// `floats(named:)`. A tensor of a type this reader cannot decode (a K-quant, or an id it does
-/// not know) does not stop the file from opening; reading that tensor throws
+/// `floats(named:)`. A tensor of a type this reader cannot decode (Q2_K, Q3_K, an IQ type, or an
+/// id it does not know) does not stop the file from opening; reading that tensor throws
 /// `.unsupportedTensorType`.
 ///
 ///     let file = try GGUFFile(url: url)

@@ -25,10 +25,13 @@ public enum ContextPrefixes {
         }
         let tokenizer = languageModel.tokenizer
         return try (0..<min(count, words.count)).map { i in
-            let prompt = tokenizer.encode(words[i])
+            let prompt = tokenizer.encodePrompt(words[i])
             let new = try languageModel.model.generateGreedy(
                 prompt: prompt, maxTokens: i % 2 == 0 ? 5 : 10)
-            var text = tokenizer.decode(prompt + new)
+            // The BOS `encodePrompt` may add is not text (the reference decodes with
+            // skip_special_tokens=True).
+            let bosCount = prompt.count - tokenizer.encode(words[i]).count
+            var text = tokenizer.decode(Array(prompt[bosCount...]) + new)
             for c in ["\n", "\r", "{", "}"] { text = text.replacingOccurrences(of: c, with: " ") }
             return text.trimmingCharacters(in: .whitespaces)
         }

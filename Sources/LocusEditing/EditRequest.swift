@@ -15,7 +15,9 @@ public struct EditRequest: Sendable, Equatable, Codable {
     }
 
     /// Tokens of " target".
-    public func targetTokens(_ tokenizer: any Tokenizer) -> [Int] { tokenizer.encode(" " + target) }
+    public func targetTokens(_ tokenizer: any Tokenizer) -> [Int] {
+        tokenizer.encodeContinuation(" " + target)
+    }
 }
 
 /// A prompt's tokens and the position of its subject's last token (ROME's `subject_last`):
@@ -24,12 +26,19 @@ public struct SubjectPosition: Sendable, Equatable {
     public var tokens: [Int]
     public var lastSubjectToken: Int
 
+    /// Given ids and position (e.g. from a reference fixture).
+    public init(tokens: [Int], lastSubjectToken: Int) {
+        precondition(lastSubjectToken >= 0 && lastSubjectToken < tokens.count, "position outside the tokens")
+        self.tokens = tokens
+        self.lastSubjectToken = lastSubjectToken
+    }
+
     public init(text: String, subject: String, tokenizer: any Tokenizer) throws {
         guard let range = text.range(of: subject) else {
             throw EditError("'\(text)' does not contain subject '\(subject)'")
         }
-        tokens = tokenizer.encode(text)
-        lastSubjectToken = tokenizer.encode(String(text[..<range.upperBound])).count - 1
+        tokens = tokenizer.encodePrompt(text)
+        lastSubjectToken = tokenizer.encodePrompt(String(text[..<range.upperBound])).count - 1
         guard lastSubjectToken >= 0, lastSubjectToken < tokens.count else {
             throw EditError("cannot align subject '\(subject)' with the tokens of '\(text)'")
         }

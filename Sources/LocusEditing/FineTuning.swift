@@ -21,7 +21,7 @@ public enum FineTuning {
         _ request: EditRequest, languageModel: LanguageModel, hyper: FineTuningHyperparameters
     ) throws -> (backup: WeightBackup, losses: [Double]) {
         let model = languageModel.model
-        let prompt = languageModel.tokenizer.encode(request.prompt)
+        let prompt = languageModel.tokenizer.encodePrompt(request.prompt)
         let target = request.targetTokens(languageModel.tokenizer)
         let input = prompt + target.dropLast()
         let targets = target.enumerated().map {

@@ -170,3 +170,75 @@ public struct AgreementRow: Sendable, Equatable, Codable {
         }
     }
 }
+
+/// One fact's results in the Hase et al. analysis, before filtering.
+public struct HaseFact: Sendable, Equatable, Codable {
+    public var id: String
+    /// Hase's `is_correct`: the cleaned true object occurs in the model's greedy continuation.
+    public var correct: Bool
+    /// p(true object) on the prompt (the whole " object" string).
+    public var trueProbability: Double
+    public var layers: [Int]
+    /// Hase's tracing effect per layer (`TraceResult.haseLayerEffects`, floored at 0).
+    public var tracingEffect: [Double]
+    /// Edit success per layer (e.g. the floored rewrite score).
+    public var editSuccess: [Double]
+
+    public init(
+        id: String, correct: Bool, trueProbability: Double, layers: [Int], tracingEffect: [Double],
+        editSuccess: [Double]
+    ) {
+        self.id = id
+        self.correct = correct
+        self.trueProbability = trueProbability
+        self.layers = layers
+        self.tracingEffect = tracingEffect
+        self.editSuccess = editSuccess
+    }
+
+    /// Hase's correctness rule (google/belief-localization `third_party/util/fewshot_utils.py`
+    /// `fewshot_accuracy_sum` L156–197 with `str_clean` L139–143, called from
+    /// `third_party/experiments/tracing.py` L344–361 on a 36-token greedy generation, L580):
+    /// both strings stripped and lower-cased; correct if the generation equals the label or
+    /// contains it.
+    public static func isCorrect(generation: String, label: String) -> Bool {
+        let g = generation.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let l = label.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        return g == l || (!l.isEmpty && g.contains(l))
+    }
+}
+
+/// Which facts enter Hase et al.'s regressions.
+public struct HaseFilter: Sendable, Equatable, Codable {
+    /// The notebook's `filter(is_correct >= correctness_filter)` with `correctness_filter = 1`
+    /// (`third_party/data-analysis.ipynb` L1029, L1054).
+    public var requireCorrect: Bool
+    /// The tracing sweep's `min_pred_prob=.02` (`third_party/experiments/tracing.py` L613,
+    /// L397–400: facts whose clean p(true object) is below it are never traced).
+    public var minTrueProbability: Double
+
+    public init(requireCorrect: Bool = true, minTrueProbability: Double = 0.02) {
+        self.requireCorrect = requireCorrect
+        self.minTrueProbability = minTrueProbability
+    }
+
+    /// Everything (Locus before issue 11).
+    public static let none = HaseFilter(requireCorrect: false, minTrueProbability: 0)
+
+    public func admits(_ fact: HaseFact) -> Bool {
+        (!requireCorrect || fact.correct) && fact.trueProbability >= minTrueProbability
+    }
+
+    /// The observations of the admitted facts (one per fact and layer), fact indices in order.
+    public func observations(_ facts: [HaseFact]) -> [HaseObservation] {
+        var result: [HaseObservation] = []
+        for (f, fact) in facts.enumerated() where admits(fact) {
+            for (j, l) in fact.layers.enumerated() where j < fact.tracingEffect.count && j < fact.editSuccess.count {
+                result.append(
+                    HaseObservation(
+                        fact: f, layer: l, tracingEffect: fact.tracingEffect[j], editSuccess: fact.editSuccess[j]))
+            }
+        }
+        return result
+    }
+}

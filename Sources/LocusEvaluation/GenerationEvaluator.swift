@@ -72,7 +72,7 @@ public final class GenerationEvaluator {
         self.prompt = prompt
         self.maxNewTokens = maxNewTokens
         self.batchSize = max(1, batchSize)
-        prefix = model.tokenizer.encode(prompt.sharedPrefix)
+        prefix = model.tokenizer.encodePrompt(prompt.sharedPrefix)
         prefixCache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, 1))
         if !prefix.isEmpty { _ = try model.model.forward([prefix], cache: prefixCache, logits: .none) }
         var stops = Set([model.config.eosTokenID].compactMap { $0 })
@@ -89,7 +89,9 @@ public final class GenerationEvaluator {
         _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
     ) throws -> (answers: [GeneratedAnswer], summary: GenerationSummary) {
         let start = Date()
-        let questionTokens = questions.map { model.tokenizer.encode(prompt.questionSuffix($0.question)) }
+        let questionTokens = questions.map {
+            model.tokenizer.encodeContinuation(prompt.questionSuffix($0.question))
+        }
         let capacity = prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
         var caches: [Int: KVCache] = [:]
         var answers: [GeneratedAnswer] = []

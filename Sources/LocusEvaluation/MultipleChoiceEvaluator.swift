@@ -58,7 +58,7 @@ public final class MultipleChoiceEvaluator {
         self.prompt = prompt
         self.answersPerBatch = max(1, answersPerBatch)
         self.questionsPerBatch = max(1, questionsPerBatch)
-        prefix = model.tokenizer.encode(prompt.sharedPrefix)
+        prefix = model.tokenizer.encodePrompt(prompt.sharedPrefix)
         prefixCache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, 1))
         if !prefix.isEmpty { _ = try model.model.forward([prefix], cache: prefixCache, logits: .none) }
     }
@@ -87,9 +87,11 @@ public final class MultipleChoiceEvaluator {
         let tokenizer = model.tokenizer
         let prepared = questions.map { q -> Prepared in
             let sets = Self.answerSets(q)
-            let answers = (sets.true + sets.false).map { tokenizer.encode(prompt.answerContinuation($0)) }
+            let answers = (sets.true + sets.false).map {
+                tokenizer.encodeContinuation(prompt.answerContinuation($0))
+            }
             return Prepared(
-                question: tokenizer.encode(prompt.questionSuffix(q.question)), answers: answers,
+                question: tokenizer.encodeContinuation(prompt.questionSuffix(q.question)), answers: answers,
                 trueCount: sets.true.count, best: sets.best)
         }
         let longestQuestion = prepared.map(\.question.count).max() ?? 0

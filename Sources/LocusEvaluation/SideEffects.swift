@@ -22,7 +22,7 @@ public struct SideEffectSample: Codable, Equatable, Sendable {
         self.seed = seed
         var titles: [String] = [], tokens: [[Int]] = []
         for i in QuestionSplit.permutation(count: documents.count, seed: seed) where titles.count < count {
-            let ids = tokenizer.encode(documents[i].body)
+            let ids = tokenizer.encodePrompt(documents[i].body)
             guard ids.count >= tokensPerDocument else { continue }
             titles.append(documents[i].title)
             tokens.append(Array(ids.prefix(tokensPerDocument)))

@@ -18,18 +18,19 @@ public final class LanguageModel: @unchecked Sendable {
         self.url = url
     }
 
-    public static func load(from url: URL) throws -> LanguageModel {
+    /// `weights`: `.f32` (default) dequantises every matrix at load; `.stored` keeps a GGUF's
+    /// matrices in their stored type (see `WeightStorage`).
+    public static func load(from url: URL, weights: WeightStorage = .f32) throws -> LanguageModel {
         let source = try openCheckpoint(url)
-        let model = try LlamaModel.load(from: source, directory: url)
-        let tokenizer: BPETokenizer
+        let model = try LlamaModel.load(from: source, directory: url, weights: weights)
+        let tokenizer: any Tokenizer
         if let gguf = source as? GGUFFile {
-            tokenizer = BPETokenizer(
-                vocabulary: try BPEVocabulary(ggufMetadata: gguf.metadata, file: url.path))
+            tokenizer = try TokenizerLoader.tokenizer(
+                ggufMetadata: gguf.metadata, file: url.path)
         } else {
             let folder = url.hasDirectoryPath ? url : url.deletingLastPathComponent()
-            tokenizer = BPETokenizer(
-                vocabulary: try BPEVocabulary(
-                    tokenizerJSON: folder.appendingPathComponent("tokenizer.json")))
+            tokenizer = try TokenizerLoader.tokenizer(
+                tokenizerJSON: folder.appendingPathComponent("tokenizer.json"))
         }
         return LanguageModel(model: model, tokenizer: tokenizer, url: url)
     }

@@ -3,14 +3,18 @@ import LocusCheckpoint
 
 extension LlamaModel {
     /// Loads a llama checkpoint: a GGUF file, or a Hugging Face directory (config.json +
-    /// safetensors). Every tensor is dequantised to `Float` once, here.
-    public static func load(from url: URL) throws -> LlamaModel {
+    /// safetensors). With `.f32` (the default here, and the parity reference) every tensor is
+    /// dequantised to `Float` once, here; with `.stored` a GGUF's matrices stay in their stored
+    /// type, as slices of the memory-mapped file.
+    public static func load(from url: URL, weights storage: WeightStorage = .f32) throws -> LlamaModel {
         let source = try openCheckpoint(url)
-        return try load(from: source, directory: url)
+        return try load(from: source, directory: url, weights: storage)
     }
 
     /// Loads from an opened checkpoint. For safetensors, `directory` holds `config.json`.
-    public static func load(from source: TensorSource, directory: URL) throws -> LlamaModel {
+    public static func load(
+        from source: TensorSource, directory: URL, weights storage: WeightStorage = .f32
+    ) throws -> LlamaModel {
         let config: LlamaConfig
         let naming: WeightNaming
         let configFile: String
@@ -28,7 +32,8 @@ extension LlamaModel {
         }
         try config.validate(file: configFile)
         try checkLayerCount(config, source: source, layerKey: layerKey, configFile: configFile)
-        let weights = try LlamaWeights.load(from: source, naming: naming, config: config)
+        let weights = try LlamaWeights.load(
+            from: source, naming: naming, config: config, storage: storage)
         return LlamaModel(config: config, weights: weights)
     }
 

@@ -1,4 +1,5 @@
 import LocusTensor
+import LocusWeights
 
 /// A weight matrix whose gradient the backward pass can accumulate (only when asked).
 public enum WeightSelector: Hashable, Sendable, Codable {
@@ -83,9 +84,7 @@ extension LlamaModel {
             width: c, epsilon: config.rmsNormEpsilon, into: normed,
             inverseRMS: tape.finalInverseRMS.pointer)
         let probabilities = tape.probabilities.pointer  // (R, V), logits until converted
-        BLAS.linear(
-            normed, rows: uniqueRows.count, inputWidth: c, weight: weights.unembedding.pointer,
-            outputWidth: v, into: probabilities)
+        weights.unembeddingMatrix.multiply(normed, rows: uniqueRows.count, into: probabilities)
         var logSumExps: [Float] = []
         for k in 0..<uniqueRows.count {
             logSumExps.append(LogSoftmax.logSumExp(probabilities + k * v, count: v))
@@ -137,9 +136,7 @@ extension LlamaModel {
             dLogits[tape.rowOfTarget[i] * v + target.token] += g[i]
         }
         let dNormed = grads.normed.pointer  // (R, C)
-        BLAS.linearInputGradient(
-            dLogits, rows: r, outputWidth: v, weight: weights.unembedding.pointer,
-            inputWidth: c, into: dNormed)
+        weights.unembeddingMatrix.multiplyTransposed(dLogits, rows: r, into: dNormed)
         let dFinal = grads.scratchRows.pointer  // (R, C)
         dFinal.update(repeating: 0, count: r * c)
         RMSNorm.backward(
@@ -188,16 +185,13 @@ extension LlamaModel {
                 result.weights[.mlpDown(layer: l)] = dW
             }
             let dHidden = grads.hidden.pointer  // (N, F)
-            BLAS.linearInputGradient(
-                dm, rows: n, outputWidth: c, weight: w.down.pointer, inputWidth: f, into: dHidden)
+            w.downMatrix.multiplyTransposed(dm, rows: n, into: dHidden)
             visit(.mlpHidden(layer: l), dHidden, width: f)
             let dGateUp = grads.gateUp.pointer  // (N, 2F)
             dGateUp.update(repeating: 0, count: n * 2 * f)
             SwiGLU.backward(dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp)
             let dNormedMLP = grads.normed.pointer  // (N, C)
-            BLAS.linearInputGradient(
-                dGateUp, rows: n, outputWidth: 2 * f, weight: w.gateUp.pointer, inputWidth: c,
-                into: dNormedMLP)
+            w.gateUpMatrix.multiplyTransposed(dGateUp, rows: n, into: dNormedMLP)
             RMSNorm.backward(
                 dNormedMLP, x: saved.mid.pointer, weight: w.mlpNorm.pointer,
                 inverseRMS: saved.mlpInverseRMS.pointer, rows: n, width: c, dx: dx)
@@ -211,8 +205,7 @@ extension LlamaModel {
                 result.weights[.attentionOutput(layer: l)] = dW
             }
             let dz = grads.heads.pointer  // (N, H·D)
-            BLAS.linearInputGradient(
-                da, rows: n, outputWidth: c, weight: w.output.pointer, inputWidth: hd, into: dz)
+            w.outputMatrix.multiplyTransposed(da, rows: n, into: dz)
             visit(.headOutput(layer: l), dz, width: hd)
             let dqkv = grads.qkv.pointer  // (N, H·D + 2·G·D)
             dqkv.update(repeating: 0, count: n * qkvWidth)
@@ -235,9 +228,7 @@ extension LlamaModel {
                 }
             }
             let dNormedAttention = grads.normed.pointer  // (N, C)
-            BLAS.linearInputGradient(
-                dqkv, rows: n, outputWidth: qkvWidth, weight: w.qkv.pointer, inputWidth: c,
-                into: dNormedAttention)
+            w.qkvMatrix.multiplyTransposed(dqkv, rows: n, into: dNormedAttention)
             RMSNorm.backward(
                 dNormedAttention, x: saved.input.pointer, weight: w.attentionNorm.pointer,
                 inverseRMS: saved.attentionInverseRMS.pointer, rows: n, width: c, dx: dx)

@@ -1,6 +1,7 @@
 import Foundation
 import LocusCheckpoint
 import LocusTensor
+import LocusWeights
 
 /// A llama-architecture decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) over packed
 /// batches of variable-length sequences.
@@ -54,8 +55,7 @@ public final class LlamaModel: @unchecked Sendable {
         let x = work.residual.pointer  // (N, C)
         for (s, ids) in tokens.enumerated() {
             for (i, id) in ids.enumerated() {
-                (x + (spans[s].rowStart + i) * c).update(
-                    from: weights.embedding.pointer + id * c, count: c)
+                weights.embeddingMatrix.readRows(id..<id + 1, into: x + (spans[s].rowStart + i) * c)
             }
         }
         let dispatch = HookDispatch(hooks: hooks, spans: spans, config: config)
@@ -116,9 +116,7 @@ public final class LlamaModel: @unchecked Sendable {
         RMSNorm.forward(
             x, weight: w.attentionNorm.pointer, rows: n, width: c,
             epsilon: config.rmsNormEpsilon, into: normed, inverseRMS: b.attentionInverseRMS)
-        BLAS.linear(
-            normed, rows: n, inputWidth: c, weight: w.qkv.pointer, outputWidth: qkvWidth,
-            into: qkv)
+        w.qkvMatrix.multiply(normed, rows: n, into: qkv)
         for (site, offset) in [
             (ActivationSite.queries(layer: l), 0), (.keys(layer: l), hd), (.values(layer: l), hd + kvw),
         ] {
@@ -151,7 +149,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         hooks.visit(.headOutput(layer: l), z)
-        BLAS.linear(z, rows: n, inputWidth: hd, weight: w.output.pointer, outputWidth: c, into: out)
+        w.outputMatrix.multiply(z, rows: n, into: out)
         hooks.visit(.attentionOut(layer: l), out)
         add(out, into: x, count: n * c)
         hooks.visit(.residualMid(layer: l), x)
@@ -163,12 +161,10 @@ public final class LlamaModel: @unchecked Sendable {
             into: b.normedMLP, inverseRMS: b.mlpInverseRMS)
         let gateUp = b.gateUp  // (N, 2F)
         let hidden = b.hidden  // (N, F)
-        BLAS.linear(
-            b.normedMLP, rows: n, inputWidth: c, weight: w.gateUp.pointer, outputWidth: 2 * f,
-            into: gateUp)
+        w.gateUpMatrix.multiply(b.normedMLP, rows: n, into: gateUp)
         SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden, threads: BLAS.threadCount)
         hooks.visit(.mlpHidden(layer: l), hidden)
-        BLAS.linear(hidden, rows: n, inputWidth: f, weight: w.down.pointer, outputWidth: c, into: out)
+        w.downMatrix.multiply(hidden, rows: n, into: out)
         hooks.visit(.mlpOut(layer: l), out)
         add(out, into: x, count: n * c)
     }
@@ -197,9 +193,7 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let buffer = work.logitsBuffer(count: count * v)
         if count > 0 {
-            BLAS.linear(
-                normed, rows: count, inputWidth: c, weight: weights.unembedding.pointer,
-                outputWidth: v, into: buffer.pointer)
+            weights.unembeddingMatrix.multiply(normed, rows: count, into: buffer.pointer)
         }
         return Logits(buffer: buffer, vocabularySize: v, rows: rows, sequences: spans)
     }

@@ -1,52 +1,95 @@
 import Foundation
 import LocusCheckpoint
 import LocusTensor
+import LocusWeights
 
-/// One decoder block's parameters, dequantised to `Float`, in (out, in) layout.
+/// One decoder block's parameters in (out, in) layout: norms as fp32, the four projections as
+/// `WeightMatrix`es (dense fp32, or kept in the checkpoint's stored type; see `WeightStorage`).
 ///
-/// Q, K and V are fused into one matrix and gate and up into another, so each block runs two
-/// large GEMMs instead of five small ones (width 576 makes small GEMMs inefficient).
+/// Q, K and V are stacked into one matrix and gate and up into another, so each block runs two
+/// large products instead of five small ones (width 576 makes small GEMMs inefficient).
+///
+/// The `FloatBuffer` accessors (`qkv`, `output`, `gateUp`, `down`) are the fp32 view methods
+/// edit and read: the first access converts that one matrix to dense fp32 in place
+/// (`WeightMatrix.makeDense()`), so ROME or FT-L on a quantised model materialise only the
+/// matrix they edit. Forward and backward passes use the `…Matrix` properties and never convert.
 public final class LlamaLayerWeights: @unchecked Sendable {
     public let attentionNorm: FloatBuffer  // (C)
     /// Rows 0..<H·D are W_q, then W_k (G·D rows), then W_v (G·D rows); Q/K rows in the
     /// adjacent-pair RoPE layout.
-    public let qkv: FloatBuffer  // (H·D + 2·G·D, C)
+    public let qkvMatrix: WeightMatrix  // (H·D + 2·G·D, C)
     /// o_proj; head h owns input columns h·D..<(h+1)·D.
-    public let output: FloatBuffer  // (C, H·D)
+    public let outputMatrix: WeightMatrix  // (C, H·D)
     public let mlpNorm: FloatBuffer  // (C)
-    public let gateUp: FloatBuffer  // (2F, C): gate rows then up rows
-    public let down: FloatBuffer  // (C, F)
+    public let gateUpMatrix: WeightMatrix  // (2F, C): gate rows then up rows
+    public let downMatrix: WeightMatrix  // (C, F)
 
     init(
-        attentionNorm: FloatBuffer, qkv: FloatBuffer, output: FloatBuffer, mlpNorm: FloatBuffer,
-        gateUp: FloatBuffer, down: FloatBuffer
+        attentionNorm: FloatBuffer, qkv: WeightMatrix, output: WeightMatrix,
+        mlpNorm: FloatBuffer, gateUp: WeightMatrix, down: WeightMatrix
     ) {
         self.attentionNorm = attentionNorm
-        self.qkv = qkv
-        self.output = output
+        qkvMatrix = qkv
+        outputMatrix = output
         self.mlpNorm = mlpNorm
-        self.gateUp = gateUp
-        self.down = down
+        gateUpMatrix = gateUp
+        downMatrix = down
     }
+
+    /// fp32 view of `qkvMatrix` (converts it to dense on first use).
+    public var qkv: FloatBuffer { qkvMatrix.makeDense() }  // (H·D + 2·G·D, C)
+    /// fp32 view of `outputMatrix` (converts it to dense on first use).
+    public var output: FloatBuffer { outputMatrix.makeDense() }  // (C, H·D)
+    /// fp32 view of `gateUpMatrix` (converts it to dense on first use).
+    public var gateUp: FloatBuffer { gateUpMatrix.makeDense() }  // (2F, C)
+    /// fp32 view of `downMatrix` (converts it to dense on first use): ROME and FT-L edit it.
+    public var down: FloatBuffer { downMatrix.makeDense() }  // (C, F)
 }
 
 /// All parameters of a llama model.
 public final class LlamaWeights: @unchecked Sendable {
-    public let embedding: FloatBuffer  // (V, C)
+    public let embeddingMatrix: WeightMatrix  // (V, C)
     public let layers: [LlamaLayerWeights]
     public let finalNorm: FloatBuffer  // (C)
-    /// The unembedding; the same buffer as `embedding` when tied.
-    public let unembedding: FloatBuffer  // (V, C)
+    /// The unembedding; the same object as `embeddingMatrix` when tied.
+    public let unembeddingMatrix: WeightMatrix  // (V, C)
 
     init(
-        embedding: FloatBuffer, layers: [LlamaLayerWeights], finalNorm: FloatBuffer,
-        unembedding: FloatBuffer
+        embedding: WeightMatrix, layers: [LlamaLayerWeights], finalNorm: FloatBuffer,
+        unembedding: WeightMatrix
     ) {
-        self.embedding = embedding
+        embeddingMatrix = embedding
         self.layers = layers
         self.finalNorm = finalNorm
-        self.unembedding = unembedding
+        unembeddingMatrix = unembedding
     }
+
+    /// fp32 view of the embedding (converts it to dense on first use).
+    public var embedding: FloatBuffer { embeddingMatrix.makeDense() }  // (V, C)
+    /// fp32 view of the unembedding (converts it to dense on first use).
+    public var unembedding: FloatBuffer { unembeddingMatrix.makeDense() }  // (V, C)
+
+    /// Bytes the weights occupy in memory (stored types as stored, dense as fp32).
+    public var residentBytes: Int {
+        var total = embeddingMatrix.residentBytes + 4 * finalNorm.count
+        if unembeddingMatrix !== embeddingMatrix { total += unembeddingMatrix.residentBytes }
+        for layer in layers {
+            total += 4 * (layer.attentionNorm.count + layer.mlpNorm.count)
+            for m in [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix] {
+                total += m.residentBytes
+            }
+        }
+        return total
+    }
+}
+
+/// How a model keeps its weight matrices in memory.
+public enum WeightStorage: String, Sendable, CaseIterable {
+    /// In the checkpoint's stored type, memory-mapped (GGUF); quantised kernels. Hugging Face
+    /// safetensors are read as fp32 either way.
+    case stored
+    /// Every matrix dequantised to fp32 at load: the parity reference.
+    case f32
 }
 
 /// How a checkpoint names its tensors, and whether its Q/K rows need the RoPE permutation.
@@ -100,15 +143,18 @@ public struct WeightNaming: Sendable {
 }
 
 extension LlamaWeights {
-    /// Dequantises every tensor of `source` named by `naming`, checking each shape against `config`.
+    /// Reads every tensor of `source` named by `naming`, checking each shape against `config`:
+    /// dequantised to fp32, or (`.stored`, GGUF only) kept as slices of the mapped file.
     static func load(
-        from source: TensorSource, naming: WeightNaming, config: LlamaConfig
+        from source: TensorSource, naming: WeightNaming, config: LlamaConfig,
+        storage: WeightStorage = .f32
     ) throws -> LlamaWeights {
         let file = source.url.path
         let c = config.hiddenSize, f = config.intermediateSize, d = config.headWidth
         let qRows = config.attentionWidth, kvRows = config.keyValueWidth
+        let gguf = storage == .stored ? source as? GGUFFile : nil
 
-        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+        func checkShape(_ name: String, _ shape: [Int]) throws {
             guard let found = source.shape(of: name) else {
                 throw CheckpointError(file: file, problem: .missingTensor(name))
             }
@@ -117,7 +163,12 @@ extension LlamaWeights {
                 throw CheckpointError(
                     file: file, problem: .shapeMismatch(tensor: name, expected: shape, found: found))
             }
-            let values = try source.floats(named: name)
+        }
+        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
+            try checkShape(name, shape)
+            return try finite(name, source.floats(named: name))
+        }
+        func finite(_ name: String, _ values: [Float]) throws -> [Float] {
             if let bad = firstNonFinite(values) {
                 throw CheckpointError(
                     file: file,
@@ -127,36 +178,91 @@ extension LlamaWeights {
             }
             return values
         }
+        /// A (rows, columns) matrix: the stored bytes when kept stored, else fp32 (`transform`
+        /// applies to the fp32 values, e.g. the RoPE permutation of Hugging Face Q/K).
+        func matrix(
+            _ name: String, _ rows: Int, _ columns: Int,
+            transform: (([Float]) -> [Float])? = nil
+        ) throws -> WeightMatrix {
+            try checkShape(name, [rows, columns])
+            if let gguf, transform == nil, let info = gguf.tensorInfo(named: name),
+                info.type.canDequantize
+            {
+                let stored: WeightMatrix
+                do {
+                    stored = try WeightMatrix(
+                        rows: rows, columns: columns, type: info.type, bytes: gguf.rawData(named: name))
+                } catch let error as WeightMatrixError {
+                    throw CheckpointError(file: file, problem: .malformed("tensor '\(name)': \(error)"))
+                }
+                // Quantised values are finite exactly when their blocks' f16 scales are.
+                if let block = stored.firstNonFiniteBlock() {
+                    throw CheckpointError(
+                        file: file,
+                        problem: .malformed(
+                            "tensor '\(name)' holds a non-finite scale or value (block \(block));"
+                                + " the model would compute NaN logits"))
+                }
+                return stored
+            }
+            var values = try finite(name, source.floats(named: name))
+            if let transform { values = transform(values) }
+            return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
+        }
 
         var layers: [LlamaLayerWeights] = []
         for l in 0..<config.layerCount {
             let name = { naming.layer(l, $0) }
-            var q = try tensor(name(.q), [qRows, c])
-            var k = try tensor(name(.k), [kvRows, c])
-            if naming.permuteQueryKey {
-                q = permuteForAdjacentRoPE(q, heads: config.headCount, headWidth: d, columns: c)
-                k = permuteForAdjacentRoPE(
-                    k, heads: config.keyValueHeadCount, headWidth: d, columns: c)
-            }
-            let v = try tensor(name(.v), [kvRows, c])
-            let gate = try tensor(name(.gate), [f, c])
-            let up = try tensor(name(.up), [f, c])
+            let permuteQ: (([Float]) -> [Float])? =
+                naming.permuteQueryKey
+                ? { permuteForAdjacentRoPE($0, heads: config.headCount, headWidth: d, columns: c) }
+                : nil
+            let permuteK: (([Float]) -> [Float])? =
+                naming.permuteQueryKey
+                ? {
+                    permuteForAdjacentRoPE(
+                        $0, heads: config.keyValueHeadCount, headWidth: d, columns: c)
+                } : nil
+            let q = try matrix(name(.q), qRows, c, transform: permuteQ)
+            let k = try matrix(name(.k), kvRows, c, transform: permuteK)
+            let v = try matrix(name(.v), kvRows, c)
+            let gate = try matrix(name(.gate), f, c)
+            let up = try matrix(name(.up), f, c)
             layers.append(
                 LlamaLayerWeights(
                     attentionNorm: FloatBuffer(try tensor(name(.attnNorm), [c])),
-                    qkv: FloatBuffer(q + k + v),
-                    output: FloatBuffer(try tensor(name(.o), [c, qRows])),
+                    qkv: stack([q, k, v]),
+                    output: try matrix(name(.o), c, qRows),
                     mlpNorm: FloatBuffer(try tensor(name(.mlpNorm), [c])),
-                    gateUp: FloatBuffer(gate + up),
-                    down: FloatBuffer(try tensor(name(.down), [c, f]))))
+                    gateUp: stack([gate, up]),
+                    down: try matrix(name(.down), c, f)))
         }
-        let embedding = FloatBuffer(try tensor(naming.embedding, [config.vocabularySize, c]))
+        let embedding = try matrix(naming.embedding, config.vocabularySize, c)
         let unembedding =
             config.tiedEmbeddings
-            ? embedding : FloatBuffer(try tensor(naming.unembedding, [config.vocabularySize, c]))
+            ? embedding : try matrix(naming.unembedding, config.vocabularySize, c)
         return LlamaWeights(
             embedding: embedding, layers: layers,
             finalNorm: FloatBuffer(try tensor(naming.finalNorm, [c])), unembedding: unembedding)
+    }
+
+    /// Dense parts are fused into one fp32 buffer (one GEMM, as before); stored parts are
+    /// stacked as they are (their types may differ).
+    static func stack(_ parts: [WeightMatrix]) -> WeightMatrix {
+        let dense = parts.compactMap { part -> FloatBuffer? in
+            if case .dense(let buffer) = part.storage { return buffer }
+            return nil
+        }
+        guard dense.count == parts.count else { return WeightMatrix(stacking: parts) }
+        let columns = parts[0].columns
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        let fused = FloatBuffer(count: rows * columns)
+        var offset = 0
+        for (part, buffer) in zip(parts, dense) {
+            (fused.pointer + offset).update(from: buffer.pointer, count: part.rows * columns)
+            offset += part.rows * columns
+        }
+        return WeightMatrix(rows: rows, columns: columns, values: fused)
     }
 
     static func firstNonFinite(_ values: [Float]) -> Int? {

@@ -27,7 +27,9 @@ public struct AttentionOutputBias: Codable, Equatable, Sendable {
         let c = config.hiddenSize, hd = config.attentionWidth
         layers = edit.layers.map { l in
             let d = edit.layerDisplacement(l, headCount: config.headCount)  // (H·D)
-            let w = model.weights.layers[l].output.pointer  // (C, H·D)
+            // A temporary fp32 copy: the model's o_proj stays in its stored type.
+            let projection = model.weights.layers[l].outputMatrix.materializeFloat32()
+            let w = projection.pointer  // (C, H·D)
             var b = [Float](repeating: 0, count: c)  // (C)
             for o in 0..<c {
                 var s = 0.0

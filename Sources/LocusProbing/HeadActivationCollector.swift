@@ -24,7 +24,7 @@ public struct HeadActivationCollector {
     ) throws -> HeadActivations {
         let config = model.config
         let start = Date()
-        let tokens = samples.map { model.tokenizer.encode($0.text) }
+        let tokens = samples.map { model.tokenizer.encodePrompt($0.text) }
         if let empty = tokens.firstIndex(where: \.isEmpty) {
             throw ModelError.emptySequence(index: empty)
         }
@@ -51,7 +51,7 @@ public struct HeadActivationCollector {
         }
         let header = HeadActivationHeader(
             modelFile: modelFile, modelSHA256: modelSHA256, promptFormat: format,
-            layerCount: config.layerCount, headCount: config.headCount,
+            bos: model.tokenizer.addsBOS, layerCount: config.layerCount, headCount: config.headCount,
             headWidth: config.headWidth, sampleCount: samples.count,
             samplesSHA256: ProbeSample.digest(samples), questionIDs: samples.map(\.questionID),
             labels: samples.map(\.label), tokenCount: tokenCount,
@@ -66,7 +66,7 @@ public struct HeadActivationCollector {
     ) throws -> (activations: HeadActivations, fromCache: Bool) {
         let key = HeadActivationHeader.key(
             modelSHA256: modelSHA256, promptFormat: format,
-            samplesSHA256: ProbeSample.digest(samples), bos: false)
+            samplesSHA256: ProbeSample.digest(samples), bos: model.tokenizer.addsBOS)
         if let cached = try HeadActivations.load(directory: cacheDirectory, key: key) {
             return (cached, true)
         }

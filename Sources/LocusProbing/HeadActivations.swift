@@ -13,7 +13,8 @@ public struct HeadActivationHeader: Codable, Equatable, Sendable {
     public var site: String = "blocks.*.attn.hook_z"
     /// Which token of each sample: always its last.
     public var position: String = "last token"
-    /// Whether a BOS token was prepended (the tokenizer's `encode` adds none).
+    /// Whether a BOS token was prepended (`Tokenizer.encodePrompt`: where the checkpoint's
+    /// tokenizer config says so; SmolLM2's does not).
     public var bos: Bool = false
     public var layerCount: Int
     public var headCount: Int

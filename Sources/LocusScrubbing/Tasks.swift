@@ -1,5 +1,6 @@
 import LocusData
 import LocusTensor
+import LocusTokenizer
 
 /// Repeated random token sequences: [BOS] r r with r = n tokens drawn uniformly (seeded) from
 /// `tokenRange`. The metric is the mean next-token loss on the second repeat after its first
@@ -29,13 +30,16 @@ public enum InductionTask {
 /// (sums over answer tokens, TruthfulQA's own MC scoring without the few-shot preset). Features:
 /// `category`, `type` (data-set columns).
 public enum TruthfulQATask {
+    /// The prompt is encoded as a model input (`encodePrompt`: BOS where the checkpoint adds
+    /// one), the answers as its continuations.
     public static func items(
-        questions: [TruthfulQAQuestion], encode: (String) -> [Int], bos: Int?
+        questions: [TruthfulQAQuestion], tokenizer: any Tokenizer
     ) -> [ScrubItem] {
         questions.compactMap { q in
             guard let wrong = q.incorrectAnswers.first else { return nil }
-            let prompt = (bos.map { [$0] } ?? []) + encode("Q: \(q.question)\nA:")
-            let t = encode(" " + q.bestAnswer), f = encode(" " + wrong)
+            let prompt = tokenizer.encodePrompt("Q: \(q.question)\nA:")
+            let t = tokenizer.encodeContinuation(" " + q.bestAnswer)
+            let f = tokenizer.encodeContinuation(" " + wrong)
             guard !t.isEmpty, !f.isEmpty else { return nil }
             let p = prompt.count
             return ScrubItem(

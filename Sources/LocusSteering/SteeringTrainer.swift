@@ -68,8 +68,9 @@ public struct TokenizedPair: Sendable, Equatable, Codable {
 
     public init(_ pair: PreferencePair, tokenizer: any Tokenizer) {
         self.init(
-            prompt: tokenizer.encode(pair.prompt), chosen: tokenizer.encode(pair.chosen),
-            rejected: tokenizer.encode(pair.rejected), group: pair.group)
+            prompt: tokenizer.encodePrompt(pair.prompt),
+            chosen: tokenizer.encodeContinuation(pair.chosen),
+            rejected: tokenizer.encodeContinuation(pair.rejected), group: pair.group)
     }
 }
 

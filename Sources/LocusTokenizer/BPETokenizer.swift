@@ -27,6 +27,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     public var vocabularySize: Int { vocabulary.tokens.count }
     public var bosID: Int? { vocabulary.bosID }
     public var eosID: Int? { vocabulary.eosID }
+    public var addsBOS: Bool { vocabulary.addsBOS }
+    public var addsEOS: Bool { vocabulary.addsEOS }
 
     /// The id of a token given in its stored form (`"Ġthe"`, `"<|im_end|>"`), if any.
     public func id(of token: String) -> Int? { compiled.tokenIDs[token] }

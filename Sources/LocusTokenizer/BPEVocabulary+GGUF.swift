@@ -11,6 +11,8 @@ public extension BPEVocabulary {
     /// | `tokenizer.ggml.merges` | string array `"a b"`, by rank |
     /// | `tokenizer.ggml.pre` | pre-tokenizer name, e.g. `"smollm"`, `"gpt-2"`, `"llama-bpe"` |
     /// | `tokenizer.ggml.{bos,eos,unknown,padding}_token_id` | optional ints |
+    /// | `tokenizer.ggml.add_bos_token`, `…add_eos_token` | optional bools, default false (as
+    /// transformers' `GPT2Tokenizer`, which adds neither) |
     ///
     /// - Parameter file: names the GGUF file in errors.
     /// - Throws: `TokenizerError`: `.unsupportedModel` unless the model is `gpt2`,
@@ -69,6 +71,10 @@ public extension BPEVocabulary {
             eosID: optionalID("tokenizer.ggml.eos_token_id"),
             unknownID: optionalID("tokenizer.ggml.unknown_token_id"),
             paddingID: optionalID("tokenizer.ggml.padding_token_id"),
+            addsBOS: GGUFTokenizerKeys(metadata: metadata, file: file)
+                .optionalBool("tokenizer.ggml.add_bos_token") ?? false,
+            addsEOS: GGUFTokenizerKeys(metadata: metadata, file: file)
+                .optionalBool("tokenizer.ggml.add_eos_token") ?? false,
             source: file)
     }
 }

@@ -13,16 +13,21 @@ public extension BPEVocabulary {
     ///   GPT-2 `Split`) → `.smolLM`,
     /// - `Sequence[Split(Llama 3 pattern, Isolated), ByteLevel(use_regex: false)]` → `.llama3`.
     ///
-    /// BOS, EOS and padding tokens are not part of tokenizer.json: they are taken from a
-    /// `tokenizer_config.json` beside it (`bos_token`, `eos_token`, `pad_token`) when present.
+    /// BOS, EOS and padding names come from a `tokenizer_config.json` beside it (`bos_token`,
+    /// `eos_token`, `pad_token`) when present, else from the file's `TemplateProcessing`
+    /// post-processor, which (with the config's `add_bos_token`/`add_eos_token`) also says
+    /// whether BOS/EOS are added to a model input (`SpecialTokenRule`).
     /// - Throws: `TokenizerError`: `.cannotRead` (I/O or JSON), `.unsupportedModel`,
     ///   `.unsupportedFeature` naming what is not implemented, or `.malformed`.
     init(tokenizerJSON url: URL) throws(TokenizerError) {
+        try self.init(json: TokenizerJSON.read(url), url: url)
+    }
+
+    internal init(json: TokenizerJSON, url: URL) throws(TokenizerError) {
         let source = url.path
         func fail(_ problem: TokenizerError.Problem) -> TokenizerError {
             TokenizerError(file: source, problem: problem)
         }
-        let json = try TokenizerJSON.decodeChecked(url)
         let model = json.model
         if let type = model.type, type != "BPE" { throw fail(.unsupportedModel(type)) }
         if let normalizer = json.normalizer {
@@ -34,7 +39,10 @@ public extension BPEVocabulary {
         if let suffix = model.endOfWordSuffix, !suffix.isEmpty {
             throw fail(.unsupportedFeature("end_of_word_suffix '\(suffix)'"))
         }
-        if model.byteFallback == true { throw fail(.unsupportedFeature("byte_fallback")) }
+        if model.byteFallback == true {
+            throw fail(.unsupportedFeature(
+                "byte_fallback (a SentencePiece-style file: load it as SentencePieceVocabulary)"))
+        }
         if let dropout = model.dropout, dropout > 0 {
             throw fail(.unsupportedFeature("BPE dropout \(dropout)"))
         }
@@ -43,47 +51,10 @@ public extension BPEVocabulary {
         }
         let preTokenizer = try PreTokenizerKind(tokenizerJSON: preTokenizerConfig, source: source)
 
-        // Added tokens may extend the vocabulary past the model's ids.
-        var idsByToken = model.vocab
-        let addedTokens = json.addedTokens ?? []
-        for added in addedTokens {
-            if added.singleWord == true || added.leftStrip == true || added.rightStrip == true {
-                throw fail(.unsupportedFeature(
-                    "added token '\(added.content)' with single_word, lstrip or rstrip"))
-            }
-        }
-        let count = max(model.vocab.values.max() ?? -1, addedTokens.map(\.id).max() ?? -1) + 1
-        var tokens = [String?](repeating: nil, count: max(count, 0))
-        for (token, id) in model.vocab {
-            guard id >= 0, tokens[id] == nil else {
-                throw fail(.malformed("vocabulary id \(id) ('\(token)') is negative or repeated"))
-            }
-            tokens[id] = token
-        }
-        var types = [Int](repeating: TokenType.normal.rawValue, count: tokens.count)
-        for added in addedTokens {
-            guard added.id >= 0 else { throw fail(.malformed("added token id \(added.id)")) }
-            tokens[added.id] = added.content
-            idsByToken[added.content] = added.id
-            types[added.id] = (added.special ?? false)
-                ? TokenType.control.rawValue : TokenType.userDefined.rawValue
-        }
-        // Ids no entry claims are kept as unused placeholders, never produced by encode.
-        for id in tokens.indices where tokens[id] == nil { types[id] = TokenType.unused.rawValue }
-
-        let merges: [String]
-        switch model.merges {
-        case .strings(let strings): merges = strings
-        case .pairs(let pairs):
-            merges = try pairs.enumerated().map { (rank, pair) throws(TokenizerError) in
-                guard pair.count == 2, !pair[0].contains(" "), !pair[1].contains(" ") else {
-                    throw fail(.malformed(
-                        "merge \(rank) \(pair) is not a pair of space-free tokens"))
-                }
-                return pair[0] + " " + pair[1]
-            }
-        }
-        let config = Self.readTokenizerConfig(besides: url)
+        let (tokens, types, idsByToken) = try json.denseVocabulary(
+            source: source, allowsNormalizedAddedTokens: true)
+        let rule = try SpecialTokenRule(
+            json: json, config: TokenizerConfigJSON.besides(url), source: source)
         func id(of name: String?, _ role: String) throws(TokenizerError) -> Int? {
             guard let name else { return nil }
             guard let id = idsByToken[name] else {
@@ -92,20 +63,11 @@ public extension BPEVocabulary {
             return id
         }
         try self.init(
-            tokens: tokens.map { $0 ?? "" }, tokenTypes: types, merges: merges,
+            tokens: tokens, tokenTypes: types, merges: json.mergeRules(source: source),
             preTokenizer: preTokenizer, ignoresMerges: model.ignoreMerges ?? false,
-            bosID: id(of: config?.bosToken?.content, "bos"),
-            eosID: id(of: config?.eosToken?.content, "eos"),
+            bosID: id(of: rule.bosName, "bos"), eosID: id(of: rule.eosName, "eos"),
             unknownID: id(of: model.unknownToken, "unknown"),
-            paddingID: id(of: config?.padToken?.content, "padding"),
-            source: source)
-    }
-
-    /// The `tokenizer_config.json` in the same folder, if there is a readable one.
-    private static func readTokenizerConfig(besides url: URL) -> TokenizerConfigJSON? {
-        let configURL = url.deletingLastPathComponent().appendingPathComponent(
-            "tokenizer_config.json")
-        guard let data = try? Data(contentsOf: configURL) else { return nil }
-        return try? JSONDecoder().decode(TokenizerConfigJSON.self, from: data)
+            paddingID: id(of: rule.paddingName, "padding"),
+            addsBOS: rule.addsBOS, addsEOS: rule.addsEOS, source: source)
     }
 }

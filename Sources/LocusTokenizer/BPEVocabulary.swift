@@ -31,6 +31,12 @@ public struct BPEVocabulary: Sendable {
     /// Used for bytes whose single-byte token is missing; such bytes are dropped without it.
     public let unknownID: Int?
     public let paddingID: Int?
+    /// Whether the checkpoint asks for BOS before a model input (GGUF
+    /// `tokenizer.ggml.add_bos_token`, tokenizer_config.json `add_bos_token`, or a
+    /// TemplateProcessing post-processor starting with the BOS token). SmolLM2 and GPT-2: no.
+    public let addsBOS: Bool
+    /// Whether the checkpoint asks for EOS after a model input (same sources).
+    public let addsEOS: Bool
 
     /// Lookup tables derived from the fields above.
     let compiled: CompiledBPE
@@ -42,7 +48,8 @@ public struct BPEVocabulary: Sendable {
     public init(
         tokens: [String], tokenTypes: [Int], merges: [String], preTokenizer: PreTokenizerKind,
         ignoresMerges: Bool = false, bosID: Int? = nil, eosID: Int? = nil,
-        unknownID: Int? = nil, paddingID: Int? = nil, source: String = "BPEVocabulary"
+        unknownID: Int? = nil, paddingID: Int? = nil, addsBOS: Bool = false,
+        addsEOS: Bool = false, source: String = "BPEVocabulary"
     ) throws(TokenizerError) {
         func fail(_ detail: String) -> TokenizerError {
             TokenizerError(file: source, problem: .malformed(detail))
@@ -55,6 +62,8 @@ public struct BPEVocabulary: Sendable {
         for case let (name, id?) in named where !tokens.indices.contains(id) {
             throw fail("\(name) token id \(id) is outside 0..<\(tokens.count)")
         }
+        if addsBOS && bosID == nil { throw fail("BOS is to be added but there is no BOS token") }
+        if addsEOS && eosID == nil { throw fail("EOS is to be added but there is no EOS token") }
         self.tokens = tokens
         self.tokenTypes = tokenTypes
         self.merges = merges
@@ -64,6 +73,8 @@ public struct BPEVocabulary: Sendable {
         self.eosID = eosID
         self.unknownID = unknownID
         self.paddingID = paddingID
+        self.addsBOS = addsBOS
+        self.addsEOS = addsEOS
         do {
             compiled = try CompiledBPE(tokens: tokens, tokenTypes: tokenTypes, merges: merges)
         } catch {

@@ -7,8 +7,9 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable, Sendabl
         case missingKey(String)
         /// A key is present but holds the wrong kind of value.
         case wrongType(key: String, expected: String)
-        /// The tokenizer model is not byte-level BPE (GGUF `tokenizer.ggml.model` ≠ "gpt2",
-        /// tokenizer.json `model.type` ≠ "BPE").
+        /// The tokenizer model is not one Locus implements (GGUF `tokenizer.ggml.model` other
+        /// than "gpt2" (byte-level BPE) or "llama" (SentencePiece); tokenizer.json `model.type`
+        /// other than "BPE").
         case unsupportedModel(String)
         /// A GGUF `tokenizer.ggml.pre` name this package has no scanner for.
         case unknownPreTokenizer(String)
@@ -34,8 +35,8 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable, Sendabl
         case .wrongType(let key, let expected):
             what = "tokenizer key '\(key)' should be \(expected)"
         case .unsupportedModel(let model):
-            what = "tokenizer model '\(model)' is not byte-level BPE "
-                + "(GGUF 'gpt2', tokenizer.json 'BPE')"
+            what = "tokenizer model '\(model)' is not supported "
+                + "(GGUF 'gpt2' or 'llama', tokenizer.json 'BPE')"
         case .unknownPreTokenizer(let name):
             let known = PreTokenizerKind.knownGGUFNames.joined(separator: ", ")
             what = "unknown pre-tokenizer type '\(name)' (known: \(known))"

@@ -1,6 +1,6 @@
-/// The parts of a Hugging Face `tokenizer.json` that byte-level BPE needs. Field names keep the
-/// file's snake_case spelling; anything not modelled here (truncation, post-processor, decoder)
-/// does not affect `encode` without special tokens added, or `decode`.
+/// The parts of a Hugging Face `tokenizer.json` that byte-level and SentencePiece-style BPE need.
+/// Field names keep the file's snake_case spelling; anything not modelled here (truncation,
+/// padding, pair templates) does not affect `encode`, `encodePrompt` or `decode`.
 struct TokenizerJSON: Decodable {
     struct AddedToken: Decodable {
         let id: Int
@@ -9,9 +9,10 @@ struct TokenizerJSON: Decodable {
         let leftStrip: Bool?
         let rightStrip: Bool?
         let special: Bool?
+        let normalized: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case id, content, special
+            case id, content, special, normalized
             case singleWord = "single_word"
             case leftStrip = "lstrip"
             case rightStrip = "rstrip"
@@ -43,6 +44,7 @@ struct TokenizerJSON: Decodable {
         let byteFallback: Bool?
         let ignoreMerges: Bool?
         let dropout: Double?
+        let fuseUnknown: Bool?
 
         enum CodingKeys: String, CodingKey {
             case type, vocab, merges, dropout
@@ -51,6 +53,7 @@ struct TokenizerJSON: Decodable {
             case endOfWordSuffix = "end_of_word_suffix"
             case byteFallback = "byte_fallback"
             case ignoreMerges = "ignore_merges"
+            case fuseUnknown = "fuse_unk"
         }
     }
 
@@ -74,33 +77,76 @@ struct TokenizerJSON: Decodable {
         let pattern: Pattern?
         let behavior: String?
         let invert: Bool?
+        /// Metaspace: the space replacement (`▁`), `always`/`first`/`never`, and splitting.
+        let replacement: String?
+        let prependScheme: String?
+        let split: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case type, pretokenizers, pattern, behavior, invert
+            case type, pretokenizers, pattern, behavior, invert, replacement, split
+            case prependScheme = "prepend_scheme"
             case individualDigits = "individual_digits"
             case addPrefixSpace = "add_prefix_space"
             case useRegex = "use_regex"
         }
     }
 
-    /// Only the type of a normalizer is read: any normalizer is unsupported.
+    /// A normalizer; byte-level BPE supports none, SentencePiece `Replace`, `Prepend` and a
+    /// `Sequence` of them.
     struct Normalizer: Decodable {
         let type: String
+        let normalizers: [Normalizer]?
+        let prepend: String?
+        let pattern: PreTokenizer.Pattern?
+        let content: String?
+    }
+
+    /// A post-processor; only `TemplateProcessing` (and a `Sequence` holding one) is read, for
+    /// the special tokens it puts around a single sequence.
+    struct PostProcessor: Decodable {
+        struct Piece: Decodable {
+            struct Named: Decodable { let id: String }
+            let specialToken: Named?
+            let sequence: Named?
+
+            enum CodingKeys: String, CodingKey {
+                case specialToken = "SpecialToken"
+                case sequence = "Sequence"
+            }
+        }
+
+        let type: String
+        let single: [Piece]?
+        let processors: [PostProcessor]?
+    }
+
+    /// A decoder; SentencePiece reads whether a `Strip` (of `start` leading spaces) is in it.
+    struct DecoderStep: Decodable {
+        let type: String
+        let decoders: [DecoderStep]?
+        let content: String?
+        let start: Int?
     }
 
     let addedTokens: [AddedToken]?
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
+    let postProcessor: PostProcessor?
+    let decoder: DecoderStep?
     let model: Model
+    /// `model.vocab` in file order with keys exactly as written (`JSONObjectScanner`); the
+    /// decoded `model.vocab` merges pieces that are canonically equivalent Unicode.
+    var exactVocabulary: [(key: String, value: Int)]?
 
     enum CodingKeys: String, CodingKey {
-        case normalizer, model
+        case normalizer, model, decoder
         case addedTokens = "added_tokens"
         case preTokenizer = "pre_tokenizer"
+        case postProcessor = "post_processor"
     }
 }
 
-/// The special-token names of a `tokenizer_config.json`; each is a string or
+/// The special-token names and BOS/EOS flags of a `tokenizer_config.json`; each name is a string or
 /// `{"content": …}` (an AddedToken), or null.
 struct TokenizerConfigJSON: Decodable {
     struct TokenName: Decodable {
@@ -124,8 +170,13 @@ struct TokenizerConfigJSON: Decodable {
     let eosToken: TokenName?
     let padToken: TokenName?
     let unknownToken: TokenName?
+    /// Whether transformers adds BOS / EOS (when present, these override the post-processor).
+    let addBOSToken: Bool?
+    let addEOSToken: Bool?
 
     enum CodingKeys: String, CodingKey {
+        case addBOSToken = "add_bos_token"
+        case addEOSToken = "add_eos_token"
         case bosToken = "bos_token"
         case eosToken = "eos_token"
         case padToken = "pad_token"

@@ -19,13 +19,21 @@ public final class CausalTracer {
 
     /// The standard deviation of every entry of the embedding matrix (ROME's noise unit).
     public static func embeddingStandardDeviation(_ model: LlamaModel) -> Float {
-        let e = model.weights.embedding
+        // Read in row panels: the embedding stays in its stored type.
+        let matrix = model.weights.embeddingMatrix
         let n = model.config.vocabularySize * model.config.hiddenSize
+        let c = model.config.hiddenSize, panel = 1024
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: panel * c)
+        defer { rows.deallocate() }
         var sum = 0.0, sumSquares = 0.0
-        for i in 0..<n {
-            let x = Double(e.pointer[i])
-            sum += x
-            sumSquares += x * x
+        for start in stride(from: 0, to: matrix.rows, by: panel) {
+            let count = min(panel, matrix.rows - start)
+            matrix.readRows(start..<start + count, into: rows)
+            for i in 0..<count * c {
+                let x = Double(rows[i])
+                sum += x
+                sumSquares += x * x
+            }
         }
         let mean = sum / Double(n)
         return Float((sumSquares / Double(n) - mean * mean).squareRoot())

@@ -33,7 +33,7 @@ public enum Counterfactuals {
         guard let located = try? SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: tokenizer)
         else { return nil }
         return Key(tokens: located.tokens, subject: located.subject,
-                   answer: tokenizer.encode(" " + fact.attribute).first)
+                   answer: tokenizer.encodeContinuation(" " + fact.attribute).first)
     }
 
     /// The first fact of `facts` (in order) that can serve as `fact`'s counterfactual, or why none can.

@@ -16,9 +16,10 @@ public struct SubjectTokens: Sendable, Equatable {
         }
         var before = String(prompt[..<range.lowerBound])
         while before.last == " " { before.removeLast() }
-        tokens = tokenizer.encode(prompt)
-        let start = before.isEmpty ? 0 : tokenizer.encode(before).count
-        let end = tokenizer.encode(String(prompt[..<range.upperBound])).count
+        tokens = tokenizer.encodePrompt(prompt)
+        // Counts include the BOS `encodePrompt` adds where the checkpoint asks for one.
+        let start = tokenizer.encodePrompt(before).count
+        let end = tokenizer.encodePrompt(String(prompt[..<range.upperBound])).count
         guard start < end, end <= tokens.count else {
             throw TraceError("cannot align subject '\(subject)' with the tokens of '\(prompt)'")
         }

@@ -144,6 +144,23 @@ public struct TraceResult: Sendable, Equatable, Codable {
         return first.indices.map { j in grid.map { $0[j] }.max()! }
     }
 
+    /// Hase et al.'s tracing effect per grid column ("max_fraction_restored"): the maximum over
+    /// tokens of max(0, (p − p_corrupt) / |p_corrupt − p_high|), with p_high = max(p_clean, the
+    /// grid's largest restored p). google/belief-localization: `third_party/experiments/
+    /// causal_trace.py` L411 (`high_score=max(base_score, differences.max())`, recorded as
+    /// `orig_pred_prob`, `tracing.py` L268); `third_party/data-analysis.ipynb` L115
+    /// (`fraction_restored = pmax(0, restore_effect / abs(corruption_effect))`) and L731
+    /// (`max_fraction_restored=max(fraction_restored)` per case and layer). Tokens before the
+    /// subject hold p_corrupt (`tracing.py` L255), so they contribute 0. Probability only.
+    public func haseLayerEffects(_ kind: TraceKind) -> [Double]? {
+        guard let grid = grid(kind), let first = grid.probability.first else { return nil }
+        let low = corrupt.probability
+        let high = max(clean.probability, grid.probability.flatMap { $0 }.max() ?? clean.probability)
+        return first.indices.map { j in
+            grid.probability.map { TraceMath.fractionRestored($0[j], corrupt: low, high: high) }.max()!
+        }
+    }
+
     /// Per grid column: the normalised effect at the last subject token.
     public func lastSubjectTokenEffects(
         _ kind: TraceKind, metric: TraceMetric = .probability
@@ -153,6 +170,13 @@ public struct TraceResult: Sendable, Equatable, Codable {
 }
 
 public enum TraceMath {
+    /// Hase et al.'s `fraction_restored`: max(0, (x − corrupt)/|corrupt − high|); 0 when
+    /// corrupt = high (R's division would give NaN/Inf there; such facts carry no effect).
+    public static func fractionRestored(_ x: Double, corrupt: Double, high: Double) -> Double {
+        let span = abs(corrupt - high)
+        return span == 0 ? 0 : max(0, (x - corrupt) / span)
+    }
+
     /// (x − corrupt)/(clean − corrupt); 0 when clean and corrupt coincide.
     public static func normalized(_ x: Double, corrupt: Double, clean: Double) -> Double {
         let span = clean - corrupt

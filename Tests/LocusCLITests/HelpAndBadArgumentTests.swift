@@ -9,10 +9,10 @@ final class HelpAndBadArgumentTests: XCTestCase {
     static let knownLeaves: Set<String> = [
         "inspect", "tokenize", "logits", "generate", "bench forward", "bench decode", "bench steer", "steer",
         "probe", "eval truthfulqa", "eval counterfact", "trace", "edit rome", "edit ft", "edit counterfact",
-        "edit recipe", "run", "report", "ablate", "scrub",
+        "edit recipe", "run", "report", "ablate", "scrub", "slurm submit", "slurm status", "slurm resubmit", "slurm merge",
     ]
 
-    static let validValues = ["--heads": "all"]
+    static let validValues = ["--heads": "all", "--shards": "3"]
 
     /// Subcommand names listed under "SUBCOMMANDS:" in a help text.
     func subcommands(inHelp text: String) -> [String] {

@@ -4,7 +4,9 @@ import XCTest
 /// The fast kernels against their naive twin, bit for bit, on arbitrary bytes (NaN, infinity and
 /// subnormal scales included), and the size checks of the public entry point.
 final class DequantizeTests: XCTestCase {
-    static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1]
+    static let supported: [GGMLType] = [
+        .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k,
+    ]
 
     /// Deterministic bytes (SplitMix64).
     static func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
@@ -21,7 +23,7 @@ final class DequantizeTests: XCTestCase {
     func testFastMatchesNaiveBitForBit() throws {
         for type in Self.supported {
             XCTAssertTrue(type.canDequantize)
-            let count = 32 * 37
+            let count = 256 * 37
             let byteCount = try XCTUnwrap(type.byteCount(elements: count))
             let bytes = Self.randomBytes(byteCount, seed: UInt64(type.id) + 1)
             let fast = try bytes.withUnsafeBytes {
@@ -64,8 +66,8 @@ final class DequantizeTests: XCTestCase {
     func testSizeChecks() throws {
         let bytes = [UInt8](repeating: 0, count: 40)
         try bytes.withUnsafeBytes { raw in
-            XCTAssertThrowsError(try dequantize(type: .q4_k, bytes: raw, count: 256)) {
-                XCTAssertEqual($0 as? DequantizationError, .unsupportedType(.q4_k))
+            XCTAssertThrowsError(try dequantize(type: .q2_k, bytes: raw, count: 256)) {
+                XCTAssertEqual($0 as? DequantizationError, .unsupportedType(.q2_k))
             }
             XCTAssertThrowsError(try dequantize(type: .q8_0, bytes: raw, count: 20)) {
                 XCTAssertEqual($0 as? DequantizationError, .partialBlock(count: 20, blockSize: 32))

@@ -80,19 +80,20 @@ final class GGUFErrorTests: XCTestCase {
         }
     }
 
-    func testKQuantTensorOpensButCannotBeRead() throws {
+    /// Q2_K (id 10, 84-byte blocks) has a known layout but no dequantiser.
+    func testUndecodableTensorOpensButCannotBeRead() throws {
         var builder = sampleBuilder()
-        builder.tensors.append(.init(name: "k", ne: [256], typeID: 12, data: .init(repeating: 0,
-                                                                                  count: 144)))
-        let url = try files.write(builder.build(), to: "q4k.gguf")
+        builder.tensors.append(.init(name: "k", ne: [256], typeID: 10, data: .init(repeating: 0,
+                                                                                  count: 84)))
+        let url = try files.write(builder.build(), to: "q2k.gguf")
         let file = try GGUFFile(url: url)
-        XCTAssertEqual(file.tensorInfo(named: "k")?.type, .q4_k)
-        XCTAssertEqual(file.tensorInfo(named: "k")?.byteCount, 144)
-        XCTAssertEqual(try file.rawData(named: "k").count, 144)
+        XCTAssertEqual(file.tensorInfo(named: "k")?.type, .q2_k)
+        XCTAssertEqual(file.tensorInfo(named: "k")?.byteCount, 84)
+        XCTAssertEqual(try file.rawData(named: "k").count, 84)
         let error = checkpointError(about: url) { _ = try file.floats(named: "k") }
-        XCTAssertEqual(error?.problem, .unsupportedTensorType(tensor: "k", type: "Q4_K"))
+        XCTAssertEqual(error?.problem, .unsupportedTensorType(tensor: "k", type: "Q2_K"))
         XCTAssertTrue(error?.description.contains("'k'") == true)
-        XCTAssertTrue(error?.description.contains("Q4_K") == true)
+        XCTAssertTrue(error?.description.contains("Q2_K") == true)
     }
 
     func testUnknownTypeIDOpensButCannotBeRead() throws {

@@ -31,7 +31,8 @@ final class ReferenceParityTests: XCTestCase {
 
     func testDequantisedValuesAreBitIdenticalToGGUFPy() throws {
         let (file, fixture) = try fixtures()
-        XCTAssertEqual(fixture.tensors.map(\.type), ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1"])
+        XCTAssertEqual(
+            fixture.tensors.map(\.type), ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"])
         for expected in fixture.tensors {
             let values = try file.floats(named: expected.name)
             XCTAssertEqual(values.count, expected.bits.count, expected.name)
@@ -42,6 +43,42 @@ final class ReferenceParityTests: XCTestCase {
         }
         // F32 holds the input exactly.
         XCTAssertEqual(try file.floats(named: "f32").map(\.bitPattern), fixture.input)
+    }
+
+    struct KQuantFixture: Decodable {
+        struct Tensor: Decodable {
+            let name: String
+            let type: String
+            let shape: [Int]
+            let bits: [UInt32]
+        }
+        let input: [UInt32]
+        let tensors: [Tensor]
+    }
+
+    /// Q4_K, Q5_K and Q6_K, quantised by `scripts/reference/kquants.py` and as seeded random
+    /// bytes, against `gguf.quants.dequantize` bit for bit.
+    func testKQuantsAreBitIdenticalToGGUFPy() throws {
+        let directory = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        let file = try GGUFFile(url: directory.appendingPathComponent("kquant_fixture.gguf"))
+        let json = try Data(contentsOf: directory.appendingPathComponent("kquant_fixture.json"))
+        let fixture = try JSONDecoder().decode(KQuantFixture.self, from: json)
+        XCTAssertEqual(fixture.tensors.map(\.type), ["Q4_K", "Q4_K", "Q5_K", "Q5_K", "Q6_K", "Q6_K"])
+        for expected in fixture.tensors {
+            XCTAssertEqual(file.shape(of: expected.name), expected.shape)
+            let values = try file.floats(named: expected.name)
+            XCTAssertEqual(values.count, expected.bits.count, expected.name)
+            let mismatches = zip(values, expected.bits).enumerated()
+                .filter { $1.0.bitPattern != $1.1 }
+            XCTAssertTrue(mismatches.isEmpty, "\(expected.name): \(mismatches.count) values differ,"
+                          + " first at \(mismatches.first.map { "\($0.offset)" } ?? "")")
+            if !expected.name.hasSuffix("_random") {
+                // The quantised tensors are close to the input (the fixture is not noise).
+                let input = fixture.input.map { Float(bitPattern: $0) }
+                let error = zip(values, input).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThan(error, 3, expected.name)
+            }
+        }
     }
 
     func testLayoutMatchesGGUFPyReader() throws {

@@ -39,8 +39,8 @@ final class ROMETests: XCTestCase {
         XCTAssertEqual(back.count, 11)
     }
 
-    /// After the update W′k* = W k* + δ*, the target gets likelier, and undo restores the
-    /// weights bit for bit.
+    /// After the update W′k₀ = W k₀ + δ* (ROME's denominator: the unprefixed prompt's key), the
+    /// target gets likelier, and undo restores the weights bit for bit.
     func testROMEEditHitsKeyAndUndoIsExact() throws {
         let lm = try EditingTestSupport.tiny()
         let layer = 0
@@ -61,8 +61,8 @@ final class ROMETests: XCTestCase {
         for i in 0..<c {
             var old = 0.0, new = 0.0
             for j in 0..<f {
-                old += Double(before[i * f + j]) * Double(result.key[j])
-                new += Double(after[i * f + j]) * Double(result.key[j])
+                old += Double(before[i * f + j]) * Double(result.promptKey[j])
+                new += Double(after[i * f + j]) * Double(result.promptKey[j])
             }
             XCTAssertEqual(new, old + Double(result.delta[i]), accuracy: 1e-3)
         }
@@ -71,6 +71,31 @@ final class ROMETests: XCTestCase {
         backup.restore(into: lm.model)
         XCTAssertEqual(downProjection(lm, layer), before)  // bit-identical
         XCTAssertTrue(zip(downProjection(lm, layer), before).allSatisfy { $0.bitPattern == $1.bitPattern })
+    }
+
+    /// With `ROMEUpdateKey.averaged` the averaged key is the one mapped exactly: W′k̄ = W k̄ + δ*.
+    func testAveragedUpdateKeyMapsTheAveragedKey() throws {
+        let lm = try EditingTestSupport.tiny()
+        let layer = 0
+        let before = downProjection(lm, layer)
+        var hyper = ROMEHyperparameters(layer: layer)
+        hyper.contextCount = 3
+        hyper.steps = 4
+        hyper.updateKey = .averaged
+        let request = EditRequest(prompt: "ab cd ef", subject: "cd", target: "zq")
+        let (_, result) = try ROMEEditor(languageModel: lm).edit(
+            request, hyper: hyper, statistics: try tinyStatistics(lm, layer: layer))
+        XCTAssertNotEqual(result.key, result.promptKey)
+        let after = downProjection(lm, layer)
+        let c = lm.config.hiddenSize, f = lm.config.intermediateSize
+        for i in 0..<c {
+            var old = 0.0, new = 0.0
+            for j in 0..<f {
+                old += Double(before[i * f + j]) * Double(result.key[j])
+                new += Double(after[i * f + j]) * Double(result.key[j])
+            }
+            XCTAssertEqual(new, old + Double(result.delta[i]), accuracy: 1e-3)
+        }
     }
 
     /// FT-L moves the weights by at most ε and lowers the target NLL; undo is bit-identical.

@@ -61,5 +61,52 @@ final class RegressionTests: XCTestCase {
     func testHaseScores() {
         XCTAssertEqual(CounterFactMetrics.rewriteScore(before: 0.2, after: 0.6), 0.5, accuracy: 1e-12)
         XCTAssertEqual(CounterFactMetrics.neighbourhoodScore(before: 0.9, after: 0.5), 1 - 0.4 / 0.9, accuracy: 1e-12)
+        // evaluate.py L240: the rewrite score is floored at 2e-8 (an edit that lowers p(new)).
+        XCTAssertEqual(CounterFactMetrics.rewriteScore(before: 0.3, after: 0.1), 2e-8)
+        XCTAssertEqual(CounterFactMetrics.rewriteScore(before: 0.3, after: 0.3), 2e-8)
+        XCTAssertEqual(CounterFactMetrics.rewriteScore(before: 1, after: 1), 2e-8)
+    }
+
+    /// The neighbourhood score reads p(new object) on the neighbourhood prompt (evaluate.py
+    /// L232–248 `neighborhood_prompts_probs[0]['target_new']`), not p(true object).
+    func testNeighbourhoodScoreUsesTheNewObject() {
+        func scores(new: Double, true t: Double) -> ObjectScores {
+            ObjectScores(
+                logProbabilityNew: log(new), logProbabilityTrue: log(t), meanNew: log(new), meanTrue: log(t))
+        }
+        let before = CounterFactScores(
+            rewrite: scores(new: 0.01, true: 0.5), paraphrase: scores(new: 0.01, true: 0.5),
+            neighbourhood: scores(new: 0.1, true: 0.6))
+        let after = CounterFactScores(
+            rewrite: scores(new: 0.9, true: 0.05), paraphrase: scores(new: 0.005, true: 0.5),
+            neighbourhood: scores(new: 0.3, true: 0.6))
+        let o = CounterFactOutcome(caseID: 1, before: before, after: after)
+        XCTAssertEqual(o.neighbourhoodScore, 1 - 0.2 / (0.4 + 0.5), accuracy: 1e-12)  // p(true) unchanged: would be 1
+        XCTAssertEqual(o.rewriteScore, (0.9 - 0.01) / 0.99, accuracy: 1e-12)
+        XCTAssertEqual(o.paraphraseScore, 2e-8)  // floored
+    }
+
+    /// Hase's correctness rule and fact filter on a hand-made table: only facts the model gets
+    /// right (and with p(true) ≥ 0.02) give observations.
+    func testHaseFilterOnHandMadeTable() {
+        XCTAssertTrue(HaseFact.isCorrect(generation: " Paris, the capital of France.", label: "Paris"))
+        XCTAssertTrue(HaseFact.isCorrect(generation: "  paris ", label: "Paris"))
+        XCTAssertFalse(HaseFact.isCorrect(generation: " Rome, Italy.", label: "Paris"))
+        XCTAssertFalse(HaseFact.isCorrect(generation: "", label: "Paris"))
+        let facts = [
+            HaseFact(id: "a", correct: true, trueProbability: 0.5, layers: [0, 6], tracingEffect: [0.4, 0.1], editSuccess: [0.9, 0.2]),
+            HaseFact(id: "b", correct: false, trueProbability: 0.5, layers: [0, 6], tracingEffect: [0.3, 0.0], editSuccess: [0.8, 0.1]),
+            HaseFact(id: "c", correct: true, trueProbability: 0.01, layers: [0, 6], tracingEffect: [0.2, 0.2], editSuccess: [0.7, 0.3]),
+            HaseFact(id: "d", correct: true, trueProbability: 0.02, layers: [0, 6], tracingEffect: [0.0, 0.5], editSuccess: [0.6, 0.4]),
+        ]
+        let filter = HaseFilter()
+        XCTAssertEqual(facts.map(filter.admits), [true, false, false, true])
+        let obs = filter.observations(facts)
+        XCTAssertEqual(obs.map(\.fact), [0, 0, 3, 3])
+        XCTAssertEqual(obs.map(\.layer), [0, 6, 0, 6])
+        XCTAssertEqual(obs.map(\.tracingEffect), [0.4, 0.1, 0.0, 0.5])
+        XCTAssertEqual(obs.map(\.editSuccess), [0.9, 0.2, 0.6, 0.4])
+        XCTAssertEqual(HaseFilter.none.observations(facts).count, 8)
+        XCTAssertEqual(HaseFilter(requireCorrect: true, minTrueProbability: 0).observations(facts).count, 6)
     }
 }

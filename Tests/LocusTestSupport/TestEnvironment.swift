@@ -99,6 +99,17 @@ public enum TestEnvironment {
         LanguageModel(model: try tinyLlama(), tokenizer: ByteTokenizer(), url: tinyLlamaURL)
     }
 
+    /// The BOS id of `tinyLanguageModel(addingBOS: true)`: byte 2, which no test text contains.
+    public static let tinyBOS = 2
+
+    /// The tiny llama with a byte tokenizer that adds BOS `tinyBOS` to every model input, as a
+    /// LLaMA or Gemma checkpoint's tokenizer config asks.
+    public static func tinyLanguageModel(addingBOS: Bool) throws -> LanguageModel {
+        LanguageModel(
+            model: try tinyLlama(), tokenizer: ByteTokenizer(bosID: addingBOS ? tinyBOS : nil),
+            url: tinyLlamaURL)
+    }
+
     /// The shared data folder (`$LOCUS_DATA` or ../shared/data).
     public static func dataLocation() throws -> DataLocation {
         try DataLocation.resolve(searchFrom: [packageRoot])
@@ -117,10 +128,12 @@ public enum TestEnvironment {
 }
 
 /// One token per byte (the tiny model's vocabulary is 256), for tests without a real tokenizer.
+/// With `bosID`, it stands for a checkpoint whose tokenizer config adds BOS (`addsBOS`).
 public struct ByteTokenizer: Tokenizer {
-    public init() {}
+    public let bosID: Int?
+    public init(bosID: Int? = nil) { self.bosID = bosID }
     public var vocabularySize: Int { 256 }
-    public var bosID: Int? { nil }
+    public var addsBOS: Bool { bosID != nil }
     public var eosID: Int? { nil }
     public func encode(_ text: String) -> [Int] { text.utf8.map(Int.init) }
     public func decode(_ ids: [Int]) -> String { String(decoding: ids.map(UInt8.init), as: UTF8.self) }

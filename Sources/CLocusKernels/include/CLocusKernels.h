@@ -1,0 +1,57 @@
+// Quantised matrix-vector kernels: y = W·x with W stored in a ggml block type and x quantised to
+// 8 bits per 32-element block (as llama.cpp does for its vec_dot kernels). Plain C with an AVX2 +
+// FMA path selected at run time (function-level target attributes, no global -march) and a
+// portable scalar path that every platform has and the tests force.
+#ifndef CLOCUS_KERNELS_H
+#define CLOCUS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Weight types the matrix-vector kernels accept; the values are ggml's type ids.
+enum LocusQuantType {
+    LOCUS_Q4_0 = 2,
+    LOCUS_Q4_1 = 3,
+    LOCUS_Q5_0 = 6,
+    LOCUS_Q8_0 = 8,
+    LOCUS_Q4_K = 12,
+    LOCUS_Q5_K = 13,
+    LOCUS_Q6_K = 14,
+};
+
+/// Which implementation to run.
+enum LocusKernelPath {
+    LOCUS_PATH_AUTO = 0,   ///< AVX2 + FMA when the CPU has them, else scalar
+    LOCUS_PATH_SCALAR = 1, ///< portable C
+    LOCUS_PATH_AVX2 = 2,   ///< x86-64 AVX2 + FMA; falls back to scalar where unavailable
+};
+
+/// 1 when this build and CPU can run the AVX2 + FMA path.
+int locus_cpu_has_avx2_fma(void);
+
+/// 1 when the matrix-vector kernels accept ggml type `type`.
+int locus_matvec_supports(int type);
+
+/// Quantises x (n elements, n % 32 == 0) to 8 bits per 32-element block b:
+/// scale[b] = max|x| / 127, q[32b + j] = round-to-nearest-even(x[32b + j] / scale[b]) (0 when
+/// the block is all zero), sum[b] = Σ_j q[32b + j].
+void locus_quantize_activation(
+    const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
+
+/// y[r] = Σ_c W[row0 + r, c] · x̂[c] for r in 0..<rows, where x̂ is the quantised activation
+/// above (q, scale, sum over `cols` elements) and W's rows are `rowBytes` apart starting at
+/// `weights`. `cols` must be a multiple of the type's block size (32, or 256 for the k-quants).
+/// Returns 0, or -1 for an unsupported type or shape.
+int locus_matvec(
+    int type, const void *weights, size_t rowBytes, int64_t rows, int64_t cols,
+    const int8_t *q, const float *scale, const int32_t *sum, float *y, int path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,20 @@
+#ifndef CLOCUS_KERNELS_INTERNAL_H
+#define CLOCUS_KERNELS_INTERNAL_H
+
+#include "CLocusKernels.h"
+#include <string.h>
+
+/// One row's dot product with the quantised activation: `blocks` is the row's number of the
+/// type's blocks (32 elements, or 256 for the k-quants).
+typedef float (*locus_row_kernel)(const uint8_t *row, int64_t blocks, const int8_t *q,
+                                  const float *scale, const int32_t *sum);
+
+static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t load_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+float locus_half_to_float(uint16_t h);
+locus_row_kernel locus_scalar_kernel(int type);
+/// NULL when this build has no AVX2 path (not x86-64).
+locus_row_kernel locus_avx2_kernel(int type);
+
+#endif
