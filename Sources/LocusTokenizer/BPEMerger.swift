@@ -7,8 +7,7 @@
 /// This is Hugging Face `tokenizers`' `Word::merge_all`; it equals the textbook loop "merge the
 /// lowest-rank adjacent pair, leftmost first, until none is left", in O(n log n).
 struct BPEMerger {
-    private struct Candidate {
-        /// rank << 32 | position: smaller merges first, then further left.
+    private struct Candidate: MergeHeapElement {
         var key: UInt64
         var mergedID: UInt32
     }
@@ -16,7 +15,7 @@ struct BPEMerger {
     private var ids: [UInt32] = []
     private var previous: [Int32] = []
     private var next: [Int32] = []
-    private var heap: [Candidate] = []
+    private var heap = MergeHeap<Candidate>()
 
     /// Appends the ids of `bytes`, merged, to `output`.
     mutating func encode(
@@ -48,7 +47,7 @@ struct BPEMerger {
         for position in 0..<count - 1 {
             push(position, ids[position], ids[position + 1], merges)
         }
-        while let best = pop() {
+        while let best = heap.popMin() {
             let left = Int(best.key & 0xFFFF_FFFF)
             let right = Int(next[left])
             // Dead symbols have previous == -2; a stale entry no longer makes the same token.
@@ -78,32 +77,7 @@ struct BPEMerger {
     ) {
         guard let rule = merges[UInt64(left) << 32 | UInt64(right)] else { return }
         let rank = rule >> 32
-        heap.append(Candidate(
+        heap.insert(Candidate(
             key: rank << 32 | UInt64(position), mergedID: UInt32(truncatingIfNeeded: rule)))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].key < heap[parent].key else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func pop() -> Candidate? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            let right = left + 1
-            let child = right < heap.count && heap[right].key < heap[left].key ? right : left
-            guard heap[child].key < heap[parent].key else { break }
-            heap.swapAt(child, parent)
-            parent = child
-        }
-        return top
     }
 }

@@ -18,8 +18,7 @@
 /// exist, else the unknown token, consecutive unknowns fused into one (transformers' Llama and
 /// Gemma tokenizers set `fuse_unk`).
 struct SentencePieceMerger {
-    private struct Candidate {
-        /// rank << 32 | position: smaller ranks first, then further left.
+    private struct Candidate: MergeHeapElement {
         var key: UInt64
         var leftID: Int32
         var rightID: Int32
@@ -30,7 +29,7 @@ struct SentencePieceMerger {
     private var ends: [Int32] = []
     private var previous: [Int32] = []
     private var next: [Int32] = []
-    private var heap: [Candidate] = []
+    private var heap = MergeHeap<Candidate>()
 
     /// Appends the ids of `word` (scalar values), merged, to `output`.
     mutating func encode(
@@ -54,7 +53,7 @@ struct SentencePieceMerger {
         for position in 0..<count - 1 {
             push(position, position + 1, word: word, base: base, compiled: compiled)
         }
-        while let best = pop() {
+        while let best = heap.popMin() {
             let left = Int(best.key & 0xFFFF_FFFF)
             let right = Int(next[left])
             // Dead symbols have previous == -2; a stale entry no longer joins the same symbols.
@@ -114,45 +113,16 @@ struct SentencePieceMerger {
         if let ranks = compiled.scoreRanks {
             let text = Array(word[(base + left)..<(base + Int(ends[right]))])
             guard let merged = compiled.tokenIDs[text] else { return }
-            insert(Candidate(
+            heap.insert(Candidate(
                 key: UInt64(ranks[merged]) << 32 | UInt64(left), leftID: leftID, rightID: rightID,
                 mergedID: Int32(merged)))
         } else {
             guard leftID >= 0, rightID >= 0,
                 let rule = compiled.merges[UInt64(leftID) << 32 | UInt64(rightID)]
             else { return }
-            insert(Candidate(
+            heap.insert(Candidate(
                 key: (rule >> 32) << 32 | UInt64(left), leftID: leftID, rightID: rightID,
                 mergedID: Int32(truncatingIfNeeded: rule)))
         }
-    }
-
-    private mutating func insert(_ candidate: Candidate) {
-        heap.append(candidate)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].key < heap[parent].key else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func pop() -> Candidate? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            let right = left + 1
-            let child = right < heap.count && heap[right].key < heap[left].key ? right : left
-            guard heap[child].key < heap[parent].key else { break }
-            heap.swapAt(child, parent)
-            parent = child
-        }
-        return top
     }
 }
