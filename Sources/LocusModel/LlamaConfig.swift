@@ -1,8 +1,13 @@
 import Foundation
 import LocusCheckpoint
 
-/// The shape of a llama-architecture model. `CodingKeys` keep the Hugging Face `config.json`
-/// names, so a checkpoint's config decodes directly; GGUF metadata maps onto the same fields.
+/// The shape of a decoder model of any family (sizes here, the block's variant in
+/// `architecture`). `CodingKeys` keep the Hugging Face llama `config.json` names, so a llama
+/// config decodes directly; other families decode in their file under `Families/`, and GGUF
+/// metadata maps onto the same fields.
+///
+/// (The neutral name is `ModelConfig`; `LlamaConfig` stays the type's name until the lead's
+/// rename, so other modules need no edit.)
 public struct LlamaConfig: Codable, Equatable, Sendable {
     public var vocabularySize: Int  // V
     public var hiddenSize: Int  // C
@@ -16,9 +21,15 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
     public var tiedEmbeddings: Bool
     public var bosTokenID: Int?
     public var eosTokenID: Int?
+    /// The block's variant (norms, positions, MLP, biases, …); llama's by default.
+    public var architecture: Architecture = .llama
+    /// `head_dim` when it is not C / H (Gemma-3: 256 with C = 640, H = 4).
+    public var headDimension: Int? = nil
 
-    /// D = C / H.
-    public var headWidth: Int { hiddenSize / headCount }
+    /// D: `head_dim`, else C / H.
+    public var headWidth: Int { headDimension ?? hiddenSize / headCount }
+    /// The model family.
+    public var family: ModelFamily { architecture.family }
     /// Width of the concatenated head outputs z (H·D), the input of o_proj.
     public var attentionWidth: Int { headCount * headWidth }
     /// Width of K or V for one token (G·D).
@@ -95,7 +106,8 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
         ] where value <= 0 {
             throw fail("\(name) must be positive, found \(value)")
         }
-        guard hiddenSize % headCount == 0 else {
+        if let d = headDimension, d <= 0 { throw fail("head_dim must be positive, found \(d)") }
+        guard headDimension != nil || hiddenSize % headCount == 0 else {
             throw fail(
                 "hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)")
         }
@@ -104,7 +116,14 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
                 "num_attention_heads \(headCount) is not a multiple of num_key_value_heads"
                     + " \(keyValueHeadCount)")
         }
-        guard headWidth % 2 == 0 else { throw fail("head width \(headWidth) must be even") }
+        if architecture.positions == .rotary {
+            let rotary = architecture.rotaryWidth ?? headWidth
+            guard rotary % 2 == 0, rotary > 0, rotary <= headWidth else {
+                throw fail(
+                    "rotary width \(rotary) must be even, positive and at most the head width"
+                        + " \(headWidth)")
+            }
+        }
         guard ropeBase.isFinite, ropeBase > 0 else {
             throw fail("rope_theta must be positive and finite, found \(ropeBase)")
         }
@@ -121,36 +140,18 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
 }
 
 extension LlamaConfig {
-    /// Reads `{arch}.*` GGUF metadata (llama.cpp's key names).
+    /// Reads `{arch}.*` GGUF metadata (llama.cpp's key names) through the family that claims
+    /// `general.architecture`.
     public init(ggufMetadata m: [String: GGUFValue], tensors: TensorSource) throws {
         let file = tensors.url.path
         let arch = m["general.architecture"]?.string ?? "?"
-        guard arch == "llama" else {
+        guard let definition = FamilyRegistry.definition(ggufArchitecture: arch) else {
             throw CheckpointError(
-                file: file, problem: .malformed("architecture '\(arch)' is not supported (llama)"))
+                file: file,
+                problem: .malformed(
+                    "architecture '\(arch)' is not supported (\(FamilyRegistry.knownGGUFArchitectures))"))
         }
-        func int(_ key: String) throws -> Int {
-            guard let v = m["llama.\(key)"]?.int else {
-                throw CheckpointError(file: file, problem: .malformed("missing metadata llama.\(key)"))
-            }
-            return v
-        }
-        let heads = try int("attention.head_count")
-        let vocab =
-            m["llama.vocab_size"]?.int ?? m["tokenizer.ggml.tokens"]?.array?.count
-            ?? tensors.shape(of: "token_embd.weight")?.first ?? 0
-        self.init(
-            vocabularySize: vocab,
-            hiddenSize: try int("embedding_length"),
-            intermediateSize: try int("feed_forward_length"),
-            layerCount: try int("block_count"),
-            headCount: heads,
-            keyValueHeadCount: m["llama.attention.head_count_kv"]?.int ?? heads,
-            ropeBase: Float(m["llama.rope.freq_base"]?.double ?? 10_000),
-            rmsNormEpsilon: Float(m["llama.attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
-            contextLength: try int("context_length"),
-            tiedEmbeddings: !tensors.contains("output.weight"),
-            bosTokenID: m["tokenizer.ggml.bos_token_id"]?.int,
-            eosTokenID: m["tokenizer.ggml.eos_token_id"]?.int)
+        self = try definition.config(
+            gguf: GGUFFields(metadata: m, architecture: arch, file: file), tensors: tensors)
     }
 }

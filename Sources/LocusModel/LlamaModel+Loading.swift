@@ -11,29 +11,37 @@ extension LlamaModel {
         return try load(from: source, directory: url, weights: storage)
     }
 
-    /// Loads from an opened checkpoint. For safetensors, `directory` holds `config.json`.
+    /// Loads from an opened checkpoint of any registered family (`FamilyRegistry`). For
+    /// safetensors, `directory` holds `config.json`, whose `model_type` picks the family; a GGUF
+    /// names it in `general.architecture`.
     public static func load(
         from source: TensorSource, directory: URL, weights storage: WeightStorage = .f32
     ) throws -> LlamaModel {
         let config: LlamaConfig
-        let naming: WeightNaming
+        let names: TensorNames
         let configFile: String
-        let layerKey: (prefix: String, field: String)
+        let layerField: String
         if let gguf = source as? GGUFFile {
             config = try LlamaConfig(ggufMetadata: gguf.metadata, tensors: gguf)
-            naming = .gguf
+            let arch = gguf.metadata["general.architecture"]?.string ?? "?"
+            guard let found = FamilyRegistry.definition(config.family).ggufNames(config) else {
+                throw CheckpointError(
+                    file: source.url.path, problem: .malformed("architecture '\(arch)' has no GGUF names"))
+            }
+            names = found
             configFile = source.url.path
-            layerKey = ("blk.", "llama.block_count")
+            layerField = "\(arch).block_count"
         } else {
             config = try readHuggingFaceConfig(directory: directory, tensors: source)
-            naming = .huggingFace
+            names = FamilyRegistry.definition(config.family).huggingFaceNames(config, tensors: source)
             configFile = huggingFaceConfigURL(directory: directory).path
-            layerKey = ("model.layers.", "num_hidden_layers")
+            layerField = config.family == .gpt2 || config.family == .gptj ? "n_layer" : "num_hidden_layers"
         }
         try config.validate(file: configFile)
-        try checkLayerCount(config, source: source, layerKey: layerKey, configFile: configFile)
+        try checkLayerCount(
+            config, source: source, layerKey: (names.layerPrefix, layerField), configFile: configFile)
         let weights = try LlamaWeights.load(
-            from: source, naming: naming, config: config, storage: storage)
+            from: source, names: names, config: config, storage: storage)
         return LlamaModel(config: config, weights: weights)
     }
 
@@ -71,26 +79,16 @@ extension LlamaModel {
         } catch {
             throw fail("config.json is not valid JSON (\(briefJSONError(error)))")
         }
-        if let type = raw["model_type"] as? String, type != "llama" {
-            throw fail("model_type '\(type)' is not supported (llama)")
-        }
-        try checkSupportedFeatures(raw, fail: fail)
-        try checkNumberFields(raw, fail: fail)
-        var config: LlamaConfig
-        do {
-            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
-        } catch {
-            throw fail("config.json: \(briefDecodingError(error))")
-        }
-        if let headDim = raw["head_dim"] as? Int, config.headCount > 0,
-            config.hiddenSize % config.headCount == 0, headDim != config.hiddenSize / config.headCount
-        {
+        let type = (raw["model_type"] as? String) ?? "llama"
+        guard let definition = FamilyRegistry.definition(modelType: type) else {
             throw fail(
-                "config: head_dim \(headDim) is not hidden_size / num_attention_heads"
-                    + " (\(config.hiddenSize) / \(config.headCount)); Locus supports only that layout")
+                "model_type '\(type)' is not supported (\(FamilyRegistry.knownModelTypes))")
         }
-        // A checkpoint without lm_head.weight is tied whatever the config says.
-        if !tensors.contains(WeightNaming.huggingFace.unembedding) { config.tiedEmbeddings = true }
+        var config = try definition.config(
+            huggingFace: ConfigFields(raw: raw, file: file.path), tensors: tensors)
+        // A checkpoint without its unembedding tensor is tied whatever the config says.
+        let names = definition.huggingFaceNames(config, tensors: tensors)
+        if !tensors.contains(names.unembedding) { config.tiedEmbeddings = true }
         return config
     }
 }

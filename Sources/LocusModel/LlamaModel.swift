@@ -3,20 +3,102 @@ import LocusCheckpoint
 import LocusTensor
 import LocusWeights
 
-/// A llama-architecture decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) over packed
-/// batches of variable-length sequences.
+/// A decoder of any registered family over packed batches of variable-length sequences: one
+/// block function, generalised by `config.architecture` (llama: RMSNorm, RoPE, grouped-query
+/// attention, SwiGLU; the other families' variants are documented on `Architecture`). Every
+/// family has the same sites (`ActivationSite`); a parallel block (GPT-J) has no `resid_mid`.
+///
+/// (The neutral name is `DecoderModel`; `LlamaModel` stays the type's name until the lead's
+/// rename, so other modules need no edit.)
 ///
 /// Not thread-safe: one forward call at a time (work buffers are reused between calls).
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let weights: LlamaWeights
+    /// RoPE angles of the global layers, and of the sliding-window ones when their base differs.
     let rope: RoPETable
+    let localRope: RoPETable?
     let work = Workspace()
 
     public init(config: LlamaConfig, weights: LlamaWeights) {
         self.config = config
         self.weights = weights
-        rope = RoPETable(headWidth: config.headWidth, base: config.ropeBase)
+        let rotary = config.architecture.rotaryWidth ?? config.headWidth
+        rope = RoPETable(headWidth: rotary, base: config.ropeBase)
+        localRope = config.architecture.localRopeBase.map { RoPETable(headWidth: rotary, base: $0) }
+    }
+
+    /// The family of this model.
+    public var family: ModelFamily { config.family }
+
+    /// The RoPE table of layer `l`.
+    func rope(layer l: Int) -> RoPETable {
+        if let localRope, config.architecture.slidingLayers.contains(l) { return localRope }
+        return rope
+    }
+
+    /// Rotates Q (H heads) or K (G heads) of one token by position `p`: the whole head, or its
+    /// first `rotaryWidth` dimensions (GPT-J), in the adjacent-pair layout.
+    @inline(__always)
+    func rotate(
+        _ row: UnsafeMutablePointer<Float>, heads: Int, position p: Int, table: RoPETable,
+        inverse: Bool = false
+    ) {
+        let d = config.headWidth
+        if table.headWidth == d {
+            table.rotate(row, heads: heads, position: p, inverse: inverse)
+        } else {
+            for h in 0..<heads { table.rotate(row + h * d, heads: 1, position: p, inverse: inverse) }
+        }
+    }
+
+    /// Refuses hooks at sites this family's block does not have (a parallel block's
+    /// `resid_mid`) and at layers it does not have.
+    func checkSites(_ sites: some Sequence<ActivationSite>) throws {
+        for site in sites {
+            guard site.layer >= 0, site.layer < config.layerCount else {
+                throw ModelError.siteUnavailable(
+                    site: site.description,
+                    reason: "the model has \(config.layerCount) layers")
+            }
+            if case .residualMid = site, !config.architecture.hasResidualMid {
+                throw ModelError.siteUnavailable(
+                    site: site.description,
+                    reason: "\(config.family.displayName) blocks are parallel (attention and MLP read"
+                        + " the same input), so there is no residual stream between them")
+            }
+        }
+    }
+
+    /// Normalises `rows` rows of width C with the family's norm (RMSNorm, or LayerNorm with
+    /// bias), keeping r (or 1/σ) and μ for the backward pass when asked.
+    @inline(__always)
+    func normalize(
+        _ x: UnsafePointer<Float>, weight: FloatBuffer, bias: FloatBuffer?, rows: Int,
+        into y: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>? = nil,
+        mean: UnsafeMutablePointer<Float>? = nil
+    ) {
+        switch config.architecture.norm {
+        case .rms:
+            RMSNorm.forward(
+                x, weight: weight.pointer, rows: rows, width: config.hiddenSize,
+                epsilon: config.rmsNormEpsilon, into: y, inverseRMS: inverse)
+        case .layerNorm:
+            LayerNormKernel.forward(
+                x, weight: weight.pointer, bias: bias.map { UnsafePointer($0.pointer) }, rows: rows,
+                width: config.hiddenSize, epsilon: config.rmsNormEpsilon, into: y, mean: mean,
+                inverseStd: inverse)
+        }
+    }
+
+    /// y[r] += b for each of `rows` rows of width `width`.
+    @inline(__always)
+    func addBias(_ b: FloatBuffer?, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+        guard let b else { return }
+        for r in 0..<rows {
+            let yr = y + r * width
+            for i in 0..<width { yr[i] += b.pointer[i] }
+        }
     }
 
     /// Runs the model on new tokens of each sequence.
@@ -32,6 +114,7 @@ public final class LlamaModel: @unchecked Sendable {
         logits rows: Logits.Rows = .last
     ) throws -> Logits {
         let spans = try plan(tokens, cache: cache)
+        try checkSites(hooks.flatMap(\.sites))
         let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
         let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
         let kv = cache ?? work.scratchCache(config: config, sequences: tokens.count, capacity: longest)
@@ -51,11 +134,20 @@ public final class LlamaModel: @unchecked Sendable {
     ) {
         let c = config.hiddenSize
         let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
-        rope.reserve(positions: spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0)
+        let positions = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
+        rope.reserve(positions: positions)
+        localRope?.reserve(positions: positions)
         let x = work.residual.pointer  // (N, C)
+        let scale = config.architecture.embeddingScale
         for (s, ids) in tokens.enumerated() {
             for (i, id) in ids.enumerated() {
-                weights.embeddingMatrix.readRows(id..<id + 1, into: x + (spans[s].rowStart + i) * c)
+                let row = x + (spans[s].rowStart + i) * c  // (C)
+                weights.embeddingMatrix.readRows(id..<id + 1, into: row)
+                if let scale { for j in 0..<c { row[j] *= scale } }
+                if let table = weights.positionEmbedding {
+                    let p = table.pointer + (spans[s].firstPosition + i) * c  // (C)
+                    for j in 0..<c { row[j] += p[j] }
+                }
             }
         }
         let dispatch = HookDispatch(hooks: hooks, spans: spans, config: config)
@@ -96,13 +188,21 @@ public final class LlamaModel: @unchecked Sendable {
         return spans
     }
 
-    /// One decoder block, in place on the residual stream `work.residual`.
+    /// One decoder block, in place on the residual stream `work.residual`:
+    ///
+    ///     sequential:  x₁ = x₀ + A(norm₁(x₀)),   x₂ = x₁ + M(norm₂(x₁))
+    ///     parallel:    x₂ = x₀ + A(norm₁(x₀)) + M(norm₁(x₀))                     (GPT-J)
+    ///     A(u) = [postnorm](o_proj(attn(rope(qknorm(W_qkv·u + b)))) + b_o)
+    ///     M(u) = [postnorm](down(act(W_up·u + b_up)) + b_down)
+    ///
+    /// with brackets for the parts only some families have (`Architecture`).
     func block(
         _ l: Int, rows n: Int, spans: [SequenceSpan], cache: KVCache, hooks: HookDispatch,
         buffers b: LayerBuffers
     ) {
         let w = weights.layers[l]
-        let c = config.hiddenSize, f = config.intermediateSize
+        let arch = config.architecture
+        let c = config.hiddenSize, f = config.intermediateSize, d = config.headWidth
         let hd = config.attentionWidth, kvw = config.keyValueWidth
         let qkvWidth = hd + 2 * kvw
         let x = work.residual.pointer  // (N, C)
@@ -111,20 +211,40 @@ public final class LlamaModel: @unchecked Sendable {
         let z = b.heads  // (N, H·D)
         let out = work.projected.pointer  // (N, C)
 
-        // Attention: x + o_proj(attn(rmsnorm(x)))
+        // Attention: x + A(norm(x))
         b.input?.update(from: x, count: n * c)
-        RMSNorm.forward(
-            x, weight: w.attentionNorm.pointer, rows: n, width: c,
-            epsilon: config.rmsNormEpsilon, into: normed, inverseRMS: b.attentionInverseRMS)
+        normalize(
+            x, weight: w.attentionNorm, bias: w.attentionNormBias, rows: n, into: normed,
+            inverse: b.attentionInverseRMS, mean: b.attentionMean)
         w.qkvMatrix.multiply(normed, rows: n, into: qkv)
+        addBias(w.qkvBias, rows: n, width: qkvWidth, into: qkv)
         for (site, offset) in [
             (ActivationSite.queries(layer: l), 0), (.keys(layer: l), hd), (.values(layer: l), hd + kvw),
         ] {
             hooks.visit(site, qkv, rowStride: qkvWidth, offset: offset, rows: n, scratch: work.siteScratch)
         }
+        if let qn = w.queryNorm, let kn = w.keyNorm {
+            // Per-head RMSNorm of Q and K (Gemma-3), kept for the backward pass when training.
+            let heads = config.headCount + config.keyValueHeadCount
+            for r in 0..<n {
+                let row = qkv + r * qkvWidth
+                b.preNormQK?.advanced(by: r * (hd + kvw)).update(from: row, count: hd + kvw)
+                let inverse = b.qkInverseRMS.map { $0 + r * heads }
+                RMSNorm.forward(
+                    row, weight: qn.pointer, rows: config.headCount, width: d,
+                    epsilon: config.rmsNormEpsilon, into: row, inverseRMS: inverse)
+                RMSNorm.forward(
+                    row + hd, weight: kn.pointer, rows: config.keyValueHeadCount, width: d,
+                    epsilon: config.rmsNormEpsilon, into: row + hd,
+                    inverseRMS: inverse.map { $0 + config.headCount })
+            }
+        }
         let shape = AttentionShape(
             queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
             headWidth: config.headWidth)
+        let table = rope(layer: l)
+        let rotary = arch.positions == .rotary
+        let queryScale = arch.queryScale
         var probabilities = b.probabilities
         for (s, span) in spans.enumerated() {
             let keys = cache.keys(layer: l, sequence: s)  // (capacity, G·D)
@@ -132,8 +252,11 @@ public final class LlamaModel: @unchecked Sendable {
             for i in 0..<span.rowCount {
                 let r = qkv + (span.rowStart + i) * qkvWidth
                 let p = span.firstPosition + i
-                rope.rotate(r, heads: config.headCount, position: p)
-                rope.rotate(r + hd, heads: config.keyValueHeadCount, position: p)
+                if rotary {
+                    rotate(r, heads: config.headCount, position: p, table: table)
+                    rotate(r + hd, heads: config.keyValueHeadCount, position: p, table: table)
+                }
+                if queryScale != 1 { for j in 0..<hd { r[j] *= queryScale } }
                 (keys + p * kvw).update(from: r + hd, count: kvw)
                 (values + p * kvw).update(from: r + hd + kvw, count: kvw)
             }
@@ -150,26 +273,60 @@ public final class LlamaModel: @unchecked Sendable {
         }
         hooks.visit(.headOutput(layer: l), z)
         w.outputMatrix.multiply(z, rows: n, into: out)
+        addBias(w.outputBias, rows: n, width: c, into: out)
+        if let post = w.postAttentionNorm {
+            b.attentionRaw?.update(from: out, count: n * c)
+            RMSNorm.forward(
+                out, weight: post.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
+                into: out, inverseRMS: b.attentionPostInverseRMS)
+        }
         hooks.visit(.attentionOut(layer: l), out)
-        add(out, into: x, count: n * c)
-        hooks.visit(.residualMid(layer: l), x)
+        let mlpInput: UnsafeMutablePointer<Float>
+        let mlpOut: UnsafeMutablePointer<Float>
+        if arch.parallel {
+            // The MLP reads the same normalised input; both outputs join x at the end.
+            mlpInput = normed
+            mlpOut = work.parallelProjected.pointer
+        } else {
+            add(out, into: x, count: n * c)
+            hooks.visit(.residualMid(layer: l), x)
+            b.mid?.update(from: x, count: n * c)
+            normalize(
+                x, weight: w.mlpNorm, bias: w.mlpNormBias, rows: n, into: b.normedMLP,
+                inverse: b.mlpInverseRMS, mean: b.mlpMean)
+            mlpInput = b.normedMLP
+            mlpOut = out
+        }
 
-        // MLP: x + down(silu(gate(rmsnorm(x))) ⊙ up(rmsnorm(x)))
-        b.mid?.update(from: x, count: n * c)
-        RMSNorm.forward(
-            x, weight: w.mlpNorm.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
-            into: b.normedMLP, inverseRMS: b.mlpInverseRMS)
-        let gateUp = b.gateUp  // (N, 2F)
+        // MLP: down(act(up(u))) (+ biases), e.g. llama's down(silu(gate(u)) ⊙ up(u))
+        let gateUp = b.gateUp  // (N, 2F) gated, (N, F) otherwise
         let hidden = b.hidden  // (N, F)
-        w.gateUpMatrix.multiply(b.normedMLP, rows: n, into: gateUp)
-        SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden, threads: BLAS.threadCount)
+        w.gateUpMatrix.multiply(mlpInput, rows: n, into: gateUp)
+        addBias(w.gateUpBias, rows: n, width: f, into: gateUp)
+        switch arch.mlp {
+        case .swiGLU:
+            SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden, threads: BLAS.threadCount)
+        case .gelu(let approximation):
+            GELUKernel.forward(gateUp, count: n * f, tanh: approximation == .tanh, into: hidden)
+        case .geGLU(let approximation):
+            GELUKernel.gatedForward(
+                gateUp: gateUp, rows: n, width: f, tanh: approximation == .tanh, into: hidden)
+        }
         hooks.visit(.mlpHidden(layer: l), hidden)
-        w.downMatrix.multiply(hidden, rows: n, into: out)
-        hooks.visit(.mlpOut(layer: l), out)
-        add(out, into: x, count: n * c)
+        w.downMatrix.multiply(hidden, rows: n, into: mlpOut)
+        addBias(w.downBias, rows: n, width: c, into: mlpOut)
+        if let post = w.postMLPNorm {
+            b.mlpRaw?.update(from: mlpOut, count: n * c)
+            RMSNorm.forward(
+                mlpOut, weight: post.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
+                into: mlpOut, inverseRMS: b.mlpPostInverseRMS)
+        }
+        hooks.visit(.mlpOut(layer: l), mlpOut)
+        if arch.parallel { add(out, into: x, count: n * c) }
+        add(mlpOut, into: x, count: n * c)
     }
 
-    /// Final RMSNorm and unembedding of the requested rows.
+    /// Final norm, unembedding (+ bias) and soft-cap of the requested rows.
     func unembed(rows: Logits.Rows, spans: [SequenceSpan], totalRows n: Int) -> Logits {
         let c = config.hiddenSize, v = config.vocabularySize
         let x = work.residual.pointer
@@ -178,22 +335,24 @@ public final class LlamaModel: @unchecked Sendable {
         switch rows {
         case .none: break
         case .all:
-            RMSNorm.forward(
-                x, weight: weights.finalNorm.pointer, rows: n, width: c,
-                epsilon: config.rmsNormEpsilon, into: normed)
+            normalize(x, weight: weights.finalNorm, bias: weights.finalNormBias, rows: n, into: normed)
             count = n
         case .last:
             for (s, span) in spans.enumerated() {
                 let r = span.rowStart + span.rowCount - 1
-                RMSNorm.forward(
-                    x + r * c, weight: weights.finalNorm.pointer, rows: 1, width: c,
-                    epsilon: config.rmsNormEpsilon, into: normed + s * c)
+                normalize(
+                    x + r * c, weight: weights.finalNorm, bias: weights.finalNormBias, rows: 1,
+                    into: normed + s * c)
             }
             count = spans.count
         }
         let buffer = work.logitsBuffer(count: count * v)
         if count > 0 {
             weights.unembeddingMatrix.multiply(normed, rows: count, into: buffer.pointer)
+            addBias(weights.unembeddingBias, rows: count, width: v, into: buffer.pointer)
+            if let cap = config.architecture.finalLogitSoftCap {
+                SoftCapKernel.forward(buffer.pointer, count: count * v, cap: cap)
+            }
         }
         return Logits(buffer: buffer, vocabularySize: v, rows: rows, sequences: spans)
     }

@@ -3,8 +3,10 @@ import LocusCheckpoint
 import LocusTensor
 import LocusWeights
 
-/// One decoder block's parameters in (out, in) layout: norms as fp32, the four projections as
-/// `WeightMatrix`es (dense fp32, or kept in the checkpoint's stored type; see `WeightStorage`).
+/// One decoder block's parameters in (out, in) layout: norms and biases as fp32, the
+/// projections as `WeightMatrix`es (dense fp32, or kept in the checkpoint's stored type; see
+/// `WeightStorage`). Optional members are the ones a family may lack (`Architecture`); the
+/// forward pass applies whichever are present.
 ///
 /// Q, K and V are stacked into one matrix and gate and up into another, so each block runs two
 /// large products instead of five small ones (width 576 makes small GEMMs inefficient).
@@ -14,26 +16,57 @@ import LocusWeights
 /// (`WeightMatrix.makeDense()`), so ROME or FT-L on a quantised model materialise only the
 /// matrix they edit. Forward and backward passes use the `…Matrix` properties and never convert.
 public final class LlamaLayerWeights: @unchecked Sendable {
+    /// The block input's norm (GPT-J: the only one, read by attention and MLP).
     public let attentionNorm: FloatBuffer  // (C)
+    public let attentionNormBias: FloatBuffer?  // (C), LayerNorm families
     /// Rows 0..<H·D are W_q, then W_k (G·D rows), then W_v (G·D rows); Q/K rows in the
     /// adjacent-pair RoPE layout.
     public let qkvMatrix: WeightMatrix  // (H·D + 2·G·D, C)
+    public let qkvBias: FloatBuffer?  // (H·D + 2·G·D)
+    /// Per-head RMSNorm weights of Q and K (Gemma-3), in the adjacent-pair layout.
+    public let queryNorm: FloatBuffer?  // (D)
+    public let keyNorm: FloatBuffer?  // (D)
     /// o_proj; head h owns input columns h·D..<(h+1)·D.
     public let outputMatrix: WeightMatrix  // (C, H·D)
+    /// o_proj's bias (GPT-2), or one an edit created (`attentionOutputBias()`, ITI).
+    public private(set) var outputBias: FloatBuffer?  // (C)
+    /// Gemma-3's norm of the attention output before it joins the residual.
+    public let postAttentionNorm: FloatBuffer?  // (C)
+    /// The MLP input's norm; for a parallel block (GPT-J) the same buffer as `attentionNorm`.
     public let mlpNorm: FloatBuffer  // (C)
-    public let gateUpMatrix: WeightMatrix  // (2F, C): gate rows then up rows
+    public let mlpNormBias: FloatBuffer?  // (C)
+    /// Gated MLPs: gate rows then up rows (2F, C); GELU MLPs: the up projection (F, C).
+    public let gateUpMatrix: WeightMatrix
+    public let gateUpBias: FloatBuffer?  // (F), GELU MLPs with biases
     public let downMatrix: WeightMatrix  // (C, F)
+    public let downBias: FloatBuffer?  // (C)
+    /// Gemma-3's norm of the MLP output before it joins the residual.
+    public let postMLPNorm: FloatBuffer?  // (C)
 
     init(
-        attentionNorm: FloatBuffer, qkv: WeightMatrix, output: WeightMatrix,
-        mlpNorm: FloatBuffer, gateUp: WeightMatrix, down: WeightMatrix
+        attentionNorm: FloatBuffer, attentionNormBias: FloatBuffer? = nil, qkv: WeightMatrix,
+        qkvBias: FloatBuffer? = nil, queryNorm: FloatBuffer? = nil, keyNorm: FloatBuffer? = nil,
+        output: WeightMatrix, outputBias: FloatBuffer? = nil, postAttentionNorm: FloatBuffer? = nil,
+        mlpNorm: FloatBuffer, mlpNormBias: FloatBuffer? = nil, gateUp: WeightMatrix,
+        gateUpBias: FloatBuffer? = nil, down: WeightMatrix, downBias: FloatBuffer? = nil,
+        postMLPNorm: FloatBuffer? = nil
     ) {
         self.attentionNorm = attentionNorm
+        self.attentionNormBias = attentionNormBias
         qkvMatrix = qkv
+        self.qkvBias = qkvBias
+        self.queryNorm = queryNorm
+        self.keyNorm = keyNorm
         outputMatrix = output
+        self.outputBias = outputBias
+        self.postAttentionNorm = postAttentionNorm
         self.mlpNorm = mlpNorm
+        self.mlpNormBias = mlpNormBias
         gateUpMatrix = gateUp
+        self.gateUpBias = gateUpBias
         downMatrix = down
+        self.downBias = downBias
+        self.postMLPNorm = postMLPNorm
     }
 
     /// fp32 view of `qkvMatrix` (converts it to dense on first use).
@@ -41,27 +74,53 @@ public final class LlamaLayerWeights: @unchecked Sendable {
     /// fp32 view of `outputMatrix` (converts it to dense on first use).
     public var output: FloatBuffer { outputMatrix.makeDense() }  // (C, H·D)
     /// fp32 view of `gateUpMatrix` (converts it to dense on first use).
-    public var gateUp: FloatBuffer { gateUpMatrix.makeDense() }  // (2F, C)
+    public var gateUp: FloatBuffer { gateUpMatrix.makeDense() }  // (2F or F, C)
     /// fp32 view of `downMatrix` (converts it to dense on first use): ROME and FT-L edit it.
     public var down: FloatBuffer { downMatrix.makeDense() }  // (C, F)
+
+    // MARK: family-neutral handles for methods
+
+    /// The MLP output projection, (C, F) in (out, in) layout in every family (GPT-2's Conv1D
+    /// `c_proj` was transposed at load): the matrix ROME and FT-L edit.
+    public var mlpOutputProjection: WeightMatrix { downMatrix }
+    /// The attention output projection, (C, H·D); head h owns columns h·D..<(h+1)·D.
+    public var attentionOutputProjection: WeightMatrix { outputMatrix }
+
+    /// The attention output projection's bias, created (zeros) when the family has none, so an
+    /// edit (ITI's baked shift) can write into it; the forward pass adds it from then on.
+    public func attentionOutputBias() -> FloatBuffer {
+        if let outputBias { return outputBias }
+        let created = FloatBuffer(count: outputMatrix.rows)
+        created.pointer.update(repeating: 0, count: outputMatrix.rows)
+        outputBias = created
+        return created
+    }
 }
 
-/// All parameters of a llama model.
+/// All parameters of a model.
 public final class LlamaWeights: @unchecked Sendable {
     public let embeddingMatrix: WeightMatrix  // (V, C)
+    /// Learned absolute positions (GPT-2).
+    public let positionEmbedding: FloatBuffer?  // (context, C)
     public let layers: [LlamaLayerWeights]
     public let finalNorm: FloatBuffer  // (C)
+    public let finalNormBias: FloatBuffer?  // (C)
     /// The unembedding; the same object as `embeddingMatrix` when tied.
     public let unembeddingMatrix: WeightMatrix  // (V, C)
+    public let unembeddingBias: FloatBuffer?  // (V), GPT-J
 
     init(
-        embedding: WeightMatrix, layers: [LlamaLayerWeights], finalNorm: FloatBuffer,
-        unembedding: WeightMatrix
+        embedding: WeightMatrix, positionEmbedding: FloatBuffer? = nil, layers: [LlamaLayerWeights],
+        finalNorm: FloatBuffer, finalNormBias: FloatBuffer? = nil, unembedding: WeightMatrix,
+        unembeddingBias: FloatBuffer? = nil
     ) {
         embeddingMatrix = embedding
+        self.positionEmbedding = positionEmbedding
         self.layers = layers
         self.finalNorm = finalNorm
+        self.finalNormBias = finalNormBias
         unembeddingMatrix = unembedding
+        self.unembeddingBias = unembeddingBias
     }
 
     /// fp32 view of the embedding (converts it to dense on first use).
@@ -73,8 +132,17 @@ public final class LlamaWeights: @unchecked Sendable {
     public var residentBytes: Int {
         var total = embeddingMatrix.residentBytes + 4 * finalNorm.count
         if unembeddingMatrix !== embeddingMatrix { total += unembeddingMatrix.residentBytes }
+        for buffer in [positionEmbedding, finalNormBias, unembeddingBias] {
+            total += 4 * (buffer?.count ?? 0)
+        }
         for layer in layers {
-            total += 4 * (layer.attentionNorm.count + layer.mlpNorm.count)
+            let vectors = [
+                layer.attentionNorm, layer.attentionNormBias, layer.qkvBias, layer.queryNorm,
+                layer.keyNorm, layer.outputBias, layer.postAttentionNorm,
+                layer.mlpNorm === layer.attentionNorm ? nil : layer.mlpNorm, layer.mlpNormBias,
+                layer.gateUpBias, layer.downBias, layer.postMLPNorm,
+            ]
+            total += vectors.reduce(0) { $0 + 4 * ($1?.count ?? 0) }
             for m in [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix] {
                 total += m.residentBytes
             }
@@ -92,67 +160,21 @@ public enum WeightStorage: String, Sendable, CaseIterable {
     case f32
 }
 
-/// How a checkpoint names its tensors, and whether its Q/K rows need the RoPE permutation.
-public struct WeightNaming: Sendable {
-    var embedding: String
-    var finalNorm: String
-    var unembedding: String
-    var layer: @Sendable (Int, LayerTensor) -> String
-    /// Hugging Face stores Q/K for rotate-half RoPE; GGUF's converter already permuted them.
-    var permuteQueryKey: Bool
-
-    enum LayerTensor: CaseIterable { case attnNorm, q, k, v, o, mlpNorm, gate, up, down }
-
-    static let gguf = WeightNaming(
-        embedding: "token_embd.weight", finalNorm: "output_norm.weight",
-        unembedding: "output.weight",
-        layer: { l, t in
-            let name =
-                switch t {
-                case .attnNorm: "attn_norm"
-                case .q: "attn_q"
-                case .k: "attn_k"
-                case .v: "attn_v"
-                case .o: "attn_output"
-                case .mlpNorm: "ffn_norm"
-                case .gate: "ffn_gate"
-                case .up: "ffn_up"
-                case .down: "ffn_down"
-                }
-            return "blk.\(l).\(name).weight"
-        }, permuteQueryKey: false)
-
-    static let huggingFace = WeightNaming(
-        embedding: "model.embed_tokens.weight", finalNorm: "model.norm.weight",
-        unembedding: "lm_head.weight",
-        layer: { l, t in
-            let name =
-                switch t {
-                case .attnNorm: "input_layernorm"
-                case .q: "self_attn.q_proj"
-                case .k: "self_attn.k_proj"
-                case .v: "self_attn.v_proj"
-                case .o: "self_attn.o_proj"
-                case .mlpNorm: "post_attention_layernorm"
-                case .gate: "mlp.gate_proj"
-                case .up: "mlp.up_proj"
-                case .down: "mlp.down_proj"
-                }
-            return "model.layers.\(l).\(name).weight"
-        }, permuteQueryKey: true)
-}
-
 extension LlamaWeights {
-    /// Reads every tensor of `source` named by `naming`, checking each shape against `config`:
-    /// dequantised to fp32, or (`.stored`, GGUF only) kept as slices of the mapped file.
+    /// Reads every tensor of `source` named by `names` that `config.architecture` needs,
+    /// checking each shape: dequantised to fp32, or (`.stored`, GGUF only) kept as slices of the
+    /// mapped file. Matrices come out (out, in) with Q/K rows in the adjacent-pair RoPE layout.
     static func load(
-        from source: TensorSource, naming: WeightNaming, config: LlamaConfig,
+        from source: TensorSource, names: TensorNames, config: LlamaConfig,
         storage: WeightStorage = .f32
     ) throws -> LlamaWeights {
         let file = source.url.path
+        let arch = config.architecture
         let c = config.hiddenSize, f = config.intermediateSize, d = config.headWidth
         let qRows = config.attentionWidth, kvRows = config.keyValueWidth
         let gguf = storage == .stored ? source as? GGUFFile : nil
+        let rotary = arch.positions == .rotary ? (arch.rotaryWidth ?? d) : 0
+        let permute = names.rotaryLayout == .halfSplit && rotary > 0
 
         func checkShape(_ name: String, _ shape: [Int]) throws {
             guard let found = source.shape(of: name) else {
@@ -164,10 +186,6 @@ extension LlamaWeights {
                     file: file, problem: .shapeMismatch(tensor: name, expected: shape, found: found))
             }
         }
-        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] {
-            try checkShape(name, shape)
-            return try finite(name, source.floats(named: name))
-        }
         func finite(_ name: String, _ values: [Float]) throws -> [Float] {
             if let bad = firstNonFinite(values) {
                 throw CheckpointError(
@@ -178,70 +196,160 @@ extension LlamaWeights {
             }
             return values
         }
-        /// A (rows, columns) matrix: the stored bytes when kept stored, else fp32 (`transform`
-        /// applies to the fp32 values, e.g. the RoPE permutation of Hugging Face Q/K).
-        func matrix(
-            _ name: String, _ rows: Int, _ columns: Int,
-            transform: (([Float]) -> [Float])? = nil
-        ) throws -> WeightMatrix {
+        /// A 1-D tensor (norm weight or bias); `offset` is added (Gemma's 1 + w); `heads`
+        /// permutes a per-head vector of Q/K (bias: H or G heads; q/k norm weight: 1 head).
+        func vector(_ name: String, _ count: Int, offset: Float = 0, heads: Int = 0) throws -> FloatBuffer {
+            try checkShape(name, [count])
+            var values = try finite(name, source.floats(named: name))
+            if offset != 0 { for i in values.indices { values[i] += offset } }
+            if permute, heads > 0 {
+                values = permuteForAdjacentRoPE(
+                    values, heads: heads, headWidth: d, columns: 1, rotaryWidth: rotary)
+            }
+            return FloatBuffer(values)
+        }
+        func norm(_ name: String) throws -> FloatBuffer { try vector(name, c, offset: names.normOffset) }
+        func layerName(_ l: Int, _ t: TensorNames.LayerTensor) throws -> String {
+            guard let name = names.layer(l, t) else {
+                throw CheckpointError(
+                    file: file,
+                    problem: .malformed("the \(arch.family) loader names no tensor for \(t) of layer \(l)"))
+            }
+            return name
+        }
+        /// A (rows, columns) matrix: the stored bytes when kept stored, else fp32. `headRows`
+        /// > 0 applies the RoPE row permutation for that many heads (half-split checkpoints).
+        func matrix(_ name: String, _ rows: Int, _ columns: Int, heads: Int = 0) throws -> WeightMatrix {
+            let permuteRows = permute && heads > 0
+            if names.transposedMatrices {
+                try checkShape(name, [columns, rows])
+                let stored = try finite(name, source.floats(named: name))  // (in, out)
+                var values = [Float](repeating: 0, count: rows * columns)
+                for i in 0..<columns {
+                    for o in 0..<rows { values[o * columns + i] = stored[i * rows + o] }
+                }
+                if permuteRows {
+                    values = permuteForAdjacentRoPE(
+                        values, heads: heads, headWidth: d, columns: columns, rotaryWidth: rotary)
+                }
+                return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
+            }
             try checkShape(name, [rows, columns])
-            if let gguf, transform == nil, let info = gguf.tensorInfo(named: name),
-                info.type.canDequantize
-            {
-                let stored: WeightMatrix
+            if let gguf, let info = gguf.tensorInfo(named: name), info.type.canDequantize {
                 do {
-                    stored = try WeightMatrix(
-                        rows: rows, columns: columns, type: info.type, bytes: gguf.rawData(named: name))
+                    var bytes = try gguf.rawData(named: name)
+                    if permuteRows, let rowBytes = info.type.byteCount(elements: columns) {
+                        bytes = permuteRowBytes(
+                            bytes, rowBytes: rowBytes, heads: heads, headWidth: d, rotaryWidth: rotary)
+                    }
+                    // Not scanned for non-finite values here, unlike fp32 tensors: a scan touches
+                    // every page of the mapping (measured on the 7B-shaped Q8_0 file: load 0.09 s
+                    // → 173 s under load, RSS 37 MB → 7.2 GB before the first token). A NaN or ±∞
+                    // scale still cannot pass unnoticed: the forward refuses non-finite logits
+                    // (`ModelError.nonFiniteLogits`), and `WeightMatrix.firstNonFiniteBlock()`
+                    // finds the block on demand.
+                    return try WeightMatrix(rows: rows, columns: columns, type: info.type, bytes: bytes)
                 } catch let error as WeightMatrixError {
                     throw CheckpointError(file: file, problem: .malformed("tensor '\(name)': \(error)"))
                 }
-                // Not scanned for non-finite values here, unlike fp32 tensors: a scan touches every
-                // page of the mapping (measured on the 7B-shaped Q8_0 file: load 0.09 s → 173 s
-                // under load, RSS 37 MB → 7.2 GB before the first token). A NaN or ±∞ scale still
-                // cannot pass unnoticed: the forward refuses non-finite logits
-                // (`ModelError.nonFiniteLogits`), and `WeightMatrix.firstNonFiniteBlock()` finds
-                // the block on demand.
-                return stored
             }
             var values = try finite(name, source.floats(named: name))
-            if let transform { values = transform(values) }
+            if permuteRows {
+                values = permuteForAdjacentRoPE(
+                    values, heads: heads, headWidth: d, columns: columns, rotaryWidth: rotary)
+            }
             return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
         }
 
         var layers: [LlamaLayerWeights] = []
         for l in 0..<config.layerCount {
-            let name = { naming.layer(l, $0) }
-            let permuteQ: (([Float]) -> [Float])? =
-                naming.permuteQueryKey
-                ? { permuteForAdjacentRoPE($0, heads: config.headCount, headWidth: d, columns: c) }
-                : nil
-            let permuteK: (([Float]) -> [Float])? =
-                naming.permuteQueryKey
-                ? {
-                    permuteForAdjacentRoPE(
-                        $0, heads: config.keyValueHeadCount, headWidth: d, columns: c)
-                } : nil
-            let q = try matrix(name(.q), qRows, c, transform: permuteQ)
-            let k = try matrix(name(.k), kvRows, c, transform: permuteK)
-            let v = try matrix(name(.v), kvRows, c)
-            let gate = try matrix(name(.gate), f, c)
-            let up = try matrix(name(.up), f, c)
+            let name = { try layerName(l, $0) }
+            let qkv: WeightMatrix
+            var qkvBias: FloatBuffer? = nil
+            if names.layer(l, .queryKeyValue) != nil {
+                // GPT-2's fused c_attn (learned positions: no permutation).
+                qkv = try matrix(name(.queryKeyValue), qRows + 2 * kvRows, c)
+                if arch.queryKeyValueBias {
+                    qkvBias = try vector(name(.queryKeyValueBias), qRows + 2 * kvRows)
+                }
+            } else {
+                qkv = stack([
+                    try matrix(name(.query), qRows, c, heads: config.headCount),
+                    try matrix(name(.key), kvRows, c, heads: config.keyValueHeadCount),
+                    try matrix(name(.value), kvRows, c),
+                ])
+                if arch.queryKeyValueBias {
+                    let q = try vector(name(.queryBias), qRows, heads: config.headCount)
+                    let k = try vector(name(.keyBias), kvRows, heads: config.keyValueHeadCount)
+                    let v = try vector(name(.valueBias), kvRows)
+                    qkvBias = FloatBuffer([q, k, v].flatMap { Array(UnsafeBufferPointer(start: $0.pointer, count: $0.count)) })
+                }
+            }
+            let gateUp: WeightMatrix
+            if arch.mlp.isGated {
+                gateUp = stack([try matrix(name(.gate), f, c), try matrix(name(.up), f, c)])
+            } else {
+                gateUp = try matrix(name(.up), f, c)
+            }
+            let attentionNorm = try norm(name(.attentionNorm))
+            let normBias = arch.norm == .layerNorm
             layers.append(
                 LlamaLayerWeights(
-                    attentionNorm: FloatBuffer(try tensor(name(.attnNorm), [c])),
-                    qkv: stack([q, k, v]),
-                    output: try matrix(name(.o), c, qRows),
-                    mlpNorm: FloatBuffer(try tensor(name(.mlpNorm), [c])),
-                    gateUp: stack([gate, up]),
-                    down: try matrix(name(.down), c, f)))
+                    attentionNorm: attentionNorm,
+                    attentionNormBias: normBias ? try vector(name(.attentionNormBias), c) : nil,
+                    qkv: qkv, qkvBias: qkvBias,
+                    queryNorm: arch.queryKeyNorm
+                        ? try vector(name(.queryNorm), d, offset: names.normOffset, heads: 1) : nil,
+                    keyNorm: arch.queryKeyNorm
+                        ? try vector(name(.keyNorm), d, offset: names.normOffset, heads: 1) : nil,
+                    output: try matrix(name(.output), c, qRows),
+                    outputBias: arch.outputBias ? try vector(name(.outputBias), c) : nil,
+                    postAttentionNorm: arch.sandwichNorms ? try norm(name(.postAttentionNorm)) : nil,
+                    mlpNorm: arch.parallel ? attentionNorm : try norm(name(.mlpNorm)),
+                    mlpNormBias: normBias && !arch.parallel ? try vector(name(.mlpNormBias), c) : nil,
+                    gateUp: gateUp,
+                    gateUpBias: arch.mlpBias ? try vector(name(.upBias), f) : nil,
+                    down: try matrix(name(.down), c, f),
+                    downBias: arch.mlpBias ? try vector(name(.downBias), c) : nil,
+                    postMLPNorm: arch.sandwichNorms ? try norm(name(.postMLPNorm)) : nil))
         }
-        let embedding = try matrix(naming.embedding, config.vocabularySize, c)
-        let unembedding =
-            config.tiedEmbeddings
-            ? embedding : try matrix(naming.unembedding, config.vocabularySize, c)
+        let embedding = try { () throws -> WeightMatrix in
+            // Embedding tables are (V, C) in every layout (GPT-2's wte is not a Conv1D).
+            if names.transposedMatrices {
+                try checkShape(names.embedding, [config.vocabularySize, c])
+                return WeightMatrix(
+                    rows: config.vocabularySize, columns: c,
+                    values: FloatBuffer(try finite(names.embedding, source.floats(named: names.embedding))))
+            }
+            return try matrix(names.embedding, config.vocabularySize, c)
+        }()
+        let unembedding: WeightMatrix
+        if config.tiedEmbeddings {
+            unembedding = embedding
+        } else if names.transposedMatrices {
+            try checkShape(names.unembedding, [config.vocabularySize, c])
+            unembedding = WeightMatrix(
+                rows: config.vocabularySize, columns: c,
+                values: FloatBuffer(try finite(names.unembedding, source.floats(named: names.unembedding))))
+        } else {
+            unembedding = try matrix(names.unembedding, config.vocabularySize, c)
+        }
+        var positions: FloatBuffer? = nil
+        if arch.positions == .learned {
+            guard let name = names.positionEmbedding else {
+                throw CheckpointError(file: file, problem: .malformed("no position embedding named"))
+            }
+            try checkShape(name, [config.contextLength, c])
+            positions = FloatBuffer(try finite(name, source.floats(named: name)))
+        }
         return LlamaWeights(
-            embedding: embedding, layers: layers,
-            finalNorm: FloatBuffer(try tensor(naming.finalNorm, [c])), unembedding: unembedding)
+            embedding: embedding, positionEmbedding: positions, layers: layers,
+            finalNorm: try norm(names.finalNorm),
+            finalNormBias: arch.norm == .layerNorm
+                ? try vector(names.finalNormBias ?? "final norm bias", c) : nil,
+            unembedding: unembedding,
+            unembeddingBias: arch.unembeddingBias
+                ? try vector(names.unembeddingBias ?? "unembedding bias", config.vocabularySize) : nil)
     }
 
     /// Dense parts are fused into one fp32 buffer (one GEMM, as before); stored parts are
@@ -267,22 +375,45 @@ extension LlamaWeights {
         values.withUnsafeBufferPointer { FiniteCheck.firstNonFinite($0) }
     }
 
-    /// Reorders the rows of a Hugging Face Q or K matrix so that RoPE's rotate-half pairs
-    /// (i, i + D/2) become adjacent pairs (2i, 2i + 1), as llama.cpp's converter does:
-    /// new row h·D + 2i + j = old row h·D + j·D/2 + i.
+    /// Reorders the rows of a half-split (rotate-half) Q or K matrix so that RoPE's pairs
+    /// (i, i + R/2) become adjacent pairs (2i, 2i + 1), as llama.cpp's converter does for llama
+    /// (R = rotary width; rows R..<D of each head stay):
+    /// new row h·D + 2i + j = old row h·D + j·R/2 + i.
     static func permuteForAdjacentRoPE(
-        _ w: [Float], heads: Int, headWidth d: Int, columns: Int
+        _ w: [Float], heads: Int, headWidth d: Int, columns: Int, rotaryWidth: Int? = nil
     ) -> [Float] {
-        var out = [Float](repeating: 0, count: w.count)
-        for h in 0..<heads {
-            for i in 0..<d / 2 {
-                for j in 0..<2 {
-                    let newRow = h * d + 2 * i + j
-                    let oldRow = h * d + j * (d / 2) + i
-                    for col in 0..<columns { out[newRow * columns + col] = w[oldRow * columns + col] }
+        var out = w
+        for (newRow, oldRow) in adjacentRoPERows(heads: heads, headWidth: d, rotaryWidth: rotaryWidth ?? d) {
+            for col in 0..<columns { out[newRow * columns + col] = w[oldRow * columns + col] }
+        }
+        return out
+    }
+
+    /// The same permutation on the rows of a stored (quantised) matrix: whole rows move, so
+    /// the blocks inside each row are untouched.
+    static func permuteRowBytes(
+        _ bytes: Data, rowBytes: Int, heads: Int, headWidth d: Int, rotaryWidth: Int
+    ) -> Data {
+        var out = Data(bytes)
+        bytes.withUnsafeBytes { source in
+            out.withUnsafeMutableBytes { target in
+                for (newRow, oldRow) in adjacentRoPERows(heads: heads, headWidth: d, rotaryWidth: rotaryWidth) {
+                    target.baseAddress!.advanced(by: newRow * rowBytes).copyMemory(
+                        from: source.baseAddress!.advanced(by: oldRow * rowBytes), byteCount: rowBytes)
                 }
             }
         }
         return out
+    }
+
+    /// (new row, old row) pairs of the half-split → adjacent-pair permutation.
+    static func adjacentRoPERows(heads: Int, headWidth d: Int, rotaryWidth r: Int) -> [(Int, Int)] {
+        var pairs: [(Int, Int)] = []
+        for h in 0..<heads {
+            for i in 0..<r / 2 {
+                for j in 0..<2 { pairs.append((h * d + 2 * i + j, h * d + j * (r / 2) + i)) }
+            }
+        }
+        return pairs
     }
 }

@@ -8,6 +8,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case cacheMismatch(String)
     /// A forward pass produced NaN or ±∞ logits (sequence, absolute position).
     case nonFiniteLogits(sequence: Int, position: Int)
+    /// A hook or gradient asked for a site this model does not have.
+    case siteUnavailable(site: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .cacheTooSmall(let n, let c):
             "the input needs \(n) cached positions but the KV cache holds \(c)"
         case .cacheMismatch(let why): "KV cache does not match the batch: \(why)"
+        case .siteUnavailable(let site, let reason): "site \(site) does not exist in this model: \(reason)"
         case .nonFiniteLogits(let s, let p):
             "the model computed non-finite logits (NaN or infinity) for sequence \(s) at position"
                 + " \(p): an intervention (steering file, hook, edit) or the weights overflowed"

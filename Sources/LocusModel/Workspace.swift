@@ -8,6 +8,7 @@ final class Workspace {
     let qkv = FloatBuffer(count: 0)  // (N, H·D + 2·G·D)
     let heads = FloatBuffer(count: 0)  // (N, H·D)
     let projected = FloatBuffer(count: 0)  // (N, C)
+    let parallelProjected = FloatBuffer(count: 0)  // (N, C) MLP output of a parallel block
     let gateUp = FloatBuffer(count: 0)  // (N, 2F)
     let hidden = FloatBuffer(count: 0)  // (N, F)
     let probabilities = FloatBuffer(count: 0)  // (H, T, P+T) of the longest sequence
@@ -21,6 +22,7 @@ final class Workspace {
         qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
         heads.reserve(n * config.attentionWidth)
         projected.reserve(n * config.hiddenSize)
+        if config.architecture.parallel { parallelProjected.reserve(n * config.hiddenSize) }
         gateUp.reserve(n * 2 * config.intermediateSize)
         hidden.reserve(n * config.intermediateSize)
         probabilities.reserve(config.headCount * longest * longest)
@@ -105,6 +107,16 @@ struct LayerBuffers {
     /// Training only: the residual entering the block and after attention, and the norms' r.
     var input: UnsafeMutablePointer<Float>? = nil  // (N, C)
     var mid: UnsafeMutablePointer<Float>? = nil  // (N, C)
-    var attentionInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N)
+    var attentionInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N) r, or 1/σ for LayerNorm
     var mlpInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N)
+    /// Training only, for the variants: LayerNorm means, Q/K before their norms and the
+    /// norms' r, the sandwich norms' inputs and r.
+    var attentionMean: UnsafeMutablePointer<Float>? = nil  // (N)
+    var mlpMean: UnsafeMutablePointer<Float>? = nil  // (N)
+    var preNormQK: UnsafeMutablePointer<Float>? = nil  // (N, H·D + G·D)
+    var qkInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N, H + G)
+    var attentionRaw: UnsafeMutablePointer<Float>? = nil  // (N, C)
+    var attentionPostInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N)
+    var mlpRaw: UnsafeMutablePointer<Float>? = nil  // (N, C)
+    var mlpPostInverseRMS: UnsafeMutablePointer<Float>? = nil  // (N)
 }

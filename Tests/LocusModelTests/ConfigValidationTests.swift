@@ -66,7 +66,7 @@ final class ConfigValidationTests: XCTestCase {
         try assertConfigError("heads", ["num_attention_heads": 3], ["num_attention_heads 3"])
         try assertConfigError("kv", ["num_key_value_heads": 3], ["num_key_value_heads 3"])
         try assertConfigError("kv0", ["num_key_value_heads": 0], ["num_key_value_heads must be positive"])
-        try assertConfigError("head-dim", ["head_dim": 32], ["head_dim 32"])
+        try assertConfigError("model-type", ["model_type": "bert"], ["model_type 'bert'", "gpt2", "gemma3_text"])
         try assertConfigError("act", ["hidden_act": "gelu"], ["hidden_act 'gelu'"])
         try assertConfigError("bias", ["attention_bias": true], ["attention_bias"])
         try assertConfigError("scaling", ["rope_scaling": ["type": "linear", "factor": 2.0]], ["rope_scaling"])
@@ -74,6 +74,18 @@ final class ConfigValidationTests: XCTestCase {
         try assertConfigError("missing", ["hidden_size": nil], ["hidden_size", "missing"])
         try assertConfigError("text", ["hidden_size": "wide"], ["hidden_size"])
         try assertConfigError("huge", ["intermediate_size": 1e30], ["intermediate_size"])
+    }
+
+    /// head_dim ≠ C/H is a supported layout now (Gemma-3); one that disagrees with the tensors
+    /// is refused naming the tensor and both shapes.
+    func testHeadDimensionMustMatchTheTensors() throws {
+        let dir = try tinyCopy("head-dim", changes: ["head_dim": 32])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        XCTAssertThrowsError(try LlamaModel.load(from: dir)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("model.layers.0.self_attn.q_proj.weight"), text)
+            XCTAssertTrue(text.contains("128") && text.contains("64"), text)
+        }
     }
 
     func testInvalidJSONNamesTheFile() throws {

@@ -1,0 +1,176 @@
+import Foundation
+import LocusCheckpoint
+
+/// What one family file declares: which checkpoints it claims (config.json `model_type`, GGUF
+/// `general.architecture`), how their config decodes into `LlamaConfig` (sizes plus the
+/// `Architecture` of its block), and how its tensors are named.
+///
+/// Adding a family is one file conforming to this and one line in `FamilyRegistry.all`
+/// (mlx-swift-examples' shape: one file per model and a `model_type` registry).
+protocol FamilyDefinition {
+    static var family: ModelFamily { get }
+    /// config.json `model_type` values this family loads.
+    static var modelTypes: Set<String> { get }
+    /// GGUF `general.architecture` values this family loads (empty: no GGUF support).
+    static var ggufArchitectures: Set<String> { get }
+    static func config(huggingFace fields: ConfigFields, tensors: TensorSource) throws -> LlamaConfig
+    static func config(gguf fields: GGUFFields, tensors: TensorSource) throws -> LlamaConfig
+    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames
+    /// Tensor names in a GGUF of this family (nil: no GGUF support).
+    static func ggufNames(_ config: LlamaConfig) -> TensorNames?
+}
+
+extension FamilyDefinition {
+    static var ggufArchitectures: Set<String> { [] }
+    static func config(gguf fields: GGUFFields, tensors: TensorSource) throws -> LlamaConfig {
+        throw fields.fail("architecture '\(fields.architecture)' has no GGUF loader")
+    }
+    static func ggufNames(_ config: LlamaConfig) -> TensorNames? { nil }
+}
+
+/// The families, one line each.
+enum FamilyRegistry {
+    static let all: [any FamilyDefinition.Type] = [
+        LlamaFamily.self,
+        Qwen2Family.self,
+        Gemma3Family.self,
+        GPT2Family.self,
+        GPTJFamily.self,
+    ]
+
+    static func definition(modelType: String) -> (any FamilyDefinition.Type)? {
+        all.first { $0.modelTypes.contains(modelType) }
+    }
+
+    static func definition(ggufArchitecture: String) -> (any FamilyDefinition.Type)? {
+        all.first { $0.ggufArchitectures.contains(ggufArchitecture) }
+    }
+
+    static func definition(_ family: ModelFamily) -> any FamilyDefinition.Type {
+        all.first { $0.family == family }!
+    }
+
+    static var knownModelTypes: String {
+        var names: [String] = []
+        for definition in all { names += Array(definition.modelTypes) }
+        return names.sorted().joined(separator: ", ")
+    }
+
+    static var knownGGUFArchitectures: String {
+        var names: [String] = []
+        for definition in all { names += Array(definition.ggufArchitectures) }
+        return names.sorted().joined(separator: ", ")
+    }
+}
+
+/// A parsed config.json whose readers name the field (by its config.json name) in every error.
+struct ConfigFields {
+    let raw: [String: Any]
+    let file: String
+
+    func fail(_ why: String) -> CheckpointError {
+        CheckpointError(file: file, problem: .malformed("config: \(why)"))
+    }
+
+    func has(_ key: String) -> Bool { raw[key] != nil && !(raw[key] is NSNull) }
+
+    func int(_ key: String) throws -> Int {
+        guard let value = try optionalInt(key) else { throw fail("required field '\(key)' is missing") }
+        return value
+    }
+
+    func optionalInt(_ key: String) throws -> Int? {
+        guard let value = raw[key], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, type(of: value) != Bool.self,
+            let exact = Int(exactly: number.doubleValue), exact.magnitude < 1 << 53
+        else { throw fail("\(key) must be a whole number, found \(value)") }
+        return exact
+    }
+
+    func optionalFloat(_ key: String) throws -> Float? {
+        guard let value = raw[key], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, type(of: value) != Bool.self else {
+            throw fail("\(key) must be a number, found \(value)")
+        }
+        return number.floatValue
+    }
+
+    func float(_ key: String, default fallback: Float) throws -> Float {
+        try optionalFloat(key) ?? fallback
+    }
+
+    func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let value = raw[key], !(value is NSNull) else { return fallback }
+        guard let flag = value as? Bool else { throw fail("\(key) must be true or false, found \(value)") }
+        return flag
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let value = raw[key], !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw fail("\(key) must be a string, found \(value)") }
+        return text
+    }
+
+    /// A token id field that may be a number or a list (the first is used).
+    func tokenID(_ key: String) -> Int? {
+        if let id = try? optionalInt(key) { return id }
+        if let list = raw[key] as? [Any], let first = list.first as? NSNumber { return first.intValue }
+        return nil
+    }
+
+    /// `rope_theta`, from the top level (transformers 4) or `rope_parameters` (transformers 5),
+    /// refusing RoPE scaling, which Locus does not implement.
+    func ropeBase(_ parameters: [String: Any]? = nil, default fallback: Float) throws -> Float {
+        let p = parameters ?? (raw["rope_parameters"] as? [String: Any])
+        if let type = p?["rope_type"] as? String, type != "default" {
+            throw fail("rope_parameters rope_type '\(type)' is not supported (default RoPE only)")
+        }
+        if let scaling = raw["rope_scaling"], !(scaling is NSNull) {
+            if let s = scaling as? [String: Any], (s["rope_type"] ?? s["type"]) as? String == "default" {
+            } else {
+                throw fail("rope_scaling \(scaling) is not supported (plain RoPE only)")
+            }
+        }
+        if let theta = p?["rope_theta"] as? NSNumber { return theta.floatValue }
+        return try float("rope_theta", default: fallback)
+    }
+
+    func activation(_ key: String) throws -> Architecture.GELUApproximation? {
+        switch try string(key) {
+        case "gelu", "gelu_python": .exact
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_tanh": .tanh
+        default: nil
+        }
+    }
+}
+
+/// GGUF metadata under `{architecture}.` with errors naming the key.
+struct GGUFFields {
+    let metadata: [String: GGUFValue]
+    let architecture: String
+    let file: String
+
+    func fail(_ why: String) -> CheckpointError {
+        CheckpointError(file: file, problem: .malformed(why))
+    }
+
+    func int(_ key: String) throws -> Int {
+        guard let v = metadata["\(architecture).\(key)"]?.int else {
+            throw fail("missing metadata \(architecture).\(key)")
+        }
+        return v
+    }
+
+    func optionalInt(_ key: String) -> Int? { metadata["\(architecture).\(key)"]?.int }
+    func optionalFloat(_ key: String) -> Float? {
+        metadata["\(architecture).\(key)"]?.double.map { Float($0) }
+    }
+    var bos: Int? { metadata["tokenizer.ggml.bos_token_id"]?.int }
+    var eos: Int? { metadata["tokenizer.ggml.eos_token_id"]?.int }
+
+    func vocabularySize(tensors: TensorSource) -> Int {
+        optionalInt("vocab_size") ?? metadata["tokenizer.ggml.tokens"]?.array?.count
+            ?? tensors.shape(of: "token_embd.weight")?.first ?? 0
+    }
+}
+

@@ -1,0 +1,61 @@
+import Foundation
+import LocusCheckpoint
+
+/// GPT-J: one LayerNorm per block read by attention and MLP in parallel
+/// (x + attn(ln(x)) + mlp(ln(x)), so there is no `resid_mid`), RoPE on the first `rotary_dim`
+/// dimensions of each head with GPT-J's interleaved pairs (`rotate_every_two`, already Locus's
+/// adjacent-pair layout), no attention biases, GELU (tanh) MLP with biases, untied unembedding
+/// with a bias. (transformers `models/gptj/modeling_gptj.py`: `GPTJAttention`, `GPTJBlock`.)
+enum GPTJFamily: FamilyDefinition {
+    static let family = ModelFamily.gptj
+    static let modelTypes: Set<String> = ["gptj"]
+
+    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> LlamaConfig {
+        guard let act = try f.activation("activation_function") else {
+            throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
+        }
+        let c = try f.int("n_embd")
+        let heads = try f.int("n_head")
+        var config = LlamaConfig(
+            vocabularySize: try f.int("vocab_size"), hiddenSize: c,
+            intermediateSize: try f.optionalInt("n_inner") ?? 4 * c,
+            layerCount: try f.int("n_layer"), headCount: heads, keyValueHeadCount: heads,
+            ropeBase: 10_000, rmsNormEpsilon: try f.float("layer_norm_epsilon", default: 1e-5),
+            contextLength: try f.optionalInt("n_positions") ?? 2048,
+            tiedEmbeddings: try f.bool("tie_word_embeddings", default: false),
+            bosTokenID: f.tokenID("bos_token_id"), eosTokenID: f.tokenID("eos_token_id"))
+        var a = Architecture(family: .gptj)
+        a.norm = .layerNorm
+        a.rotaryWidth = try f.optionalInt("rotary_dim")
+        a.mlp = .gelu(act)
+        a.parallel = true
+        a.mlpBias = true
+        a.unembeddingBias = tensors.contains("lm_head.bias")
+        config.architecture = a
+        return config
+    }
+
+    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames {
+        TensorNames(
+            embedding: "transformer.wte.weight", finalNorm: "transformer.ln_f.weight",
+            finalNormBias: "transformer.ln_f.bias", unembedding: "lm_head.weight",
+            unembeddingBias: "lm_head.bias",
+            layer: { l, t in
+                let name: String? =
+                    switch t {
+                    case .attentionNorm: "ln_1.weight"
+                    case .attentionNormBias: "ln_1.bias"
+                    case .query: "attn.q_proj.weight"
+                    case .key: "attn.k_proj.weight"
+                    case .value: "attn.v_proj.weight"
+                    case .output: "attn.out_proj.weight"
+                    case .up: "mlp.fc_in.weight"
+                    case .upBias: "mlp.fc_in.bias"
+                    case .down: "mlp.fc_out.weight"
+                    case .downBias: "mlp.fc_out.bias"
+                    default: nil
+                    }
+                return name.map { "transformer.h.\(l).\($0)" }
+            }, layerPrefix: "transformer.h.", rotaryLayout: .adjacentPairs)
+    }
+}
