@@ -15,8 +15,32 @@ public final class ForwardTape: @unchecked Sendable {
         let mlpInverseRMS = FloatBuffer(count: 0)  // (N)
         let gateUp = FloatBuffer(count: 0)  // (N, 2F)
         let hidden = FloatBuffer(count: 0)  // (N, F)
+        // Variants only (reserved when the architecture has them).
+        let attentionMean = FloatBuffer(count: 0)  // (N) LayerNorm μ
+        let mlpMean = FloatBuffer(count: 0)  // (N)
+        let preNormQK = FloatBuffer(count: 0)  // (N, H·D + G·D) Q, K before their norms
+        let qkInverseRMS = FloatBuffer(count: 0)  // (N, H + G)
+        let attentionRaw = FloatBuffer(count: 0)  // (N, C) o_proj output before the post-norm
+        let attentionPostInverseRMS = FloatBuffer(count: 0)  // (N)
+        let mlpRaw = FloatBuffer(count: 0)  // (N, C) down output before the post-norm
+        let mlpPostInverseRMS = FloatBuffer(count: 0)  // (N)
+        var architecture = Architecture.llama
 
         func reserve(rows n: Int, probabilityCount: Int, config: LlamaConfig) {
+            architecture = config.architecture
+            if architecture.norm == .layerNorm {
+                attentionMean.reserve(n)
+                mlpMean.reserve(n)
+            }
+            if architecture.queryKeyNorm {
+                preNormQK.reserve(n * (config.attentionWidth + config.keyValueWidth))
+                qkInverseRMS.reserve(n * (config.headCount + config.keyValueHeadCount))
+            }
+            if architecture.sandwichNorms {
+                for buffer in [attentionRaw, mlpRaw] { buffer.reserve(n * config.hiddenSize) }
+                attentionPostInverseRMS.reserve(n)
+                mlpPostInverseRMS.reserve(n)
+            }
             let c = config.hiddenSize
             for buffer in [input, normedAttention, mid, normedMLP] { buffer.reserve(n * c) }
             attentionInverseRMS.reserve(n)
@@ -35,7 +59,16 @@ public final class ForwardTape: @unchecked Sendable {
                 normedMLP: normedMLP.pointer, gateUp: gateUp.pointer, hidden: hidden.pointer,
                 input: input.pointer, mid: mid.pointer,
                 attentionInverseRMS: attentionInverseRMS.pointer,
-                mlpInverseRMS: mlpInverseRMS.pointer)
+                mlpInverseRMS: mlpInverseRMS.pointer,
+                attentionMean: architecture.norm == .layerNorm ? attentionMean.pointer : nil,
+                mlpMean: architecture.norm == .layerNorm ? mlpMean.pointer : nil,
+                preNormQK: architecture.queryKeyNorm ? preNormQK.pointer : nil,
+                qkInverseRMS: architecture.queryKeyNorm ? qkInverseRMS.pointer : nil,
+                attentionRaw: architecture.sandwichNorms ? attentionRaw.pointer : nil,
+                attentionPostInverseRMS: architecture.sandwichNorms
+                    ? attentionPostInverseRMS.pointer : nil,
+                mlpRaw: architecture.sandwichNorms ? mlpRaw.pointer : nil,
+                mlpPostInverseRMS: architecture.sandwichNorms ? mlpPostInverseRMS.pointer : nil)
         }
     }
 
@@ -57,7 +90,10 @@ public final class ForwardTape: @unchecked Sendable {
     /// Final-norm input rows and their r, and softmax of the target rows' logits.
     let finalInput = FloatBuffer(count: 0)  // (R, C)
     let finalInverseRMS = FloatBuffer(count: 0)  // (R)
+    let finalMean = FloatBuffer(count: 0)  // (R), LayerNorm
     let probabilities = FloatBuffer(count: 0)  // (R, V)
+    /// The soft-capped logits c·tanh(ℓ/c) of the target rows (soft-capping families).
+    let cappedLogits = FloatBuffer(count: 0)  // (R, V)
 
     public init() {}
 
@@ -68,7 +104,11 @@ public final class ForwardTape: @unchecked Sendable {
         }
         finalInput.reserve(r * config.hiddenSize)
         finalInverseRMS.reserve(r)
+        finalMean.reserve(r)
         probabilities.reserve(r * config.vocabularySize)
+        if config.architecture.finalLogitSoftCap != nil {
+            cappedLogits.reserve(r * config.vocabularySize)
+        }
     }
 }
 
@@ -98,6 +138,9 @@ final class BackwardBuffers {
     let qkv = FloatBuffer(count: 0)  // (N, H·D + 2·G·D)
     let attentionScratch = FloatBuffer(count: 0)  // (T, T)
     let branch = FloatBuffer(count: 0)  // (N, C) ∂ of attention/MLP output when a hook edits it
+    let parallelNormed = FloatBuffer(count: 0)  // (N, C) ∂ of the MLP's input in a parallel block
+    let postNorm = FloatBuffer(count: 0)  // (N, C) ∂ of a sandwich norm's input
+    let queryKey = FloatBuffer(count: 0)  // (H·D + G·D) ∂ of one token's Q, K before their norms
 
     func reserve(rows n: Int, longest: Int, targetRows r: Int, config: LlamaConfig) {
         let c = config.hiddenSize
@@ -110,5 +153,10 @@ final class BackwardBuffers {
         qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
         attentionScratch.reserve(longest * longest)
         branch.reserve(n * c)
+        if config.architecture.parallel { parallelNormed.reserve(n * c) }
+        if config.architecture.sandwichNorms { postNorm.reserve(n * c) }
+        if config.architecture.queryKeyNorm {
+            queryKey.reserve(config.attentionWidth + config.keyValueWidth)
+        }
     }
 }

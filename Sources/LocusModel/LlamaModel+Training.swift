@@ -47,6 +47,7 @@ extension LlamaModel {
         kv.reset()
         if let prefix { for s in tokens.indices { kv.copyPrefix(from: prefix, sequence: 0, to: s) } }
         let spans = try plan(tokens, cache: prefix == nil ? nil : kv)
+        try checkSites(hooks.flatMap(\.sites))
         let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
         let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
         var rowOfTarget: [Int] = []
@@ -92,12 +93,17 @@ extension LlamaModel {
             (tape.finalInput.pointer + k * c).update(
                 from: work.residual.pointer + row * c, count: c)
         }
-        RMSNorm.forward(
-            tape.finalInput.pointer, weight: weights.finalNorm.pointer, rows: uniqueRows.count,
-            width: c, epsilon: config.rmsNormEpsilon, into: normed,
-            inverseRMS: tape.finalInverseRMS.pointer)
+        normalize(
+            tape.finalInput.pointer, weight: weights.finalNorm, bias: weights.finalNormBias,
+            rows: uniqueRows.count, into: normed, inverse: tape.finalInverseRMS.pointer,
+            mean: tape.finalMean.pointer)
         let probabilities = tape.probabilities.pointer  // (R, V), logits until converted
         weights.unembeddingMatrix.multiply(normed, rows: uniqueRows.count, into: probabilities)
+        addBias(weights.unembeddingBias, rows: uniqueRows.count, width: v, into: probabilities)
+        if let cap = config.architecture.finalLogitSoftCap {
+            SoftCapKernel.forward(probabilities, count: uniqueRows.count * v, cap: cap)
+            tape.cappedLogits.pointer.update(from: probabilities, count: uniqueRows.count * v)
+        }
         var logSumExps: [Float] = []
         for k in 0..<uniqueRows.count {
             logSumExps.append(LogSoftmax.logSumExp(probabilities + k * v, count: v))
@@ -123,6 +129,9 @@ extension LlamaModel {
         sites: Set<ActivationSite>, weights requested: Set<WeightSelector> = []
     ) -> Gradients {
         precondition(g.count == tape.targets.count, "one gradient per target")
+        precondition(
+            config.architecture.hasResidualMid || !sites.contains { if case .residualMid = $0 { true } else { false } },
+            "\(config.family.displayName) blocks are parallel: there is no resid_mid gradient")
         var result = Gradients(sequences: tape.sequences)
         let lowest = (sites.map(\.layer) + requested.map(\.layer)).min()
         guard let lowest else { return result }
@@ -149,13 +158,17 @@ extension LlamaModel {
         for (i, target) in tape.targets.enumerated() {
             dLogits[tape.rowOfTarget[i] * v + target.token] += g[i]
         }
+        if let cap = config.architecture.finalLogitSoftCap {
+            // y = c·tanh(ℓ/c): ∂ℓ = ∂y·(1 − (y/c)²)
+            SoftCapKernel.backward(dLogits, capped: tape.cappedLogits.pointer, count: r * v, cap: cap)
+        }
         let dNormed = grads.normed.pointer  // (R, C)
         weights.unembeddingMatrix.multiplyTransposed(dLogits, rows: r, into: dNormed)
         let dFinal = grads.scratchRows.pointer  // (R, C)
         dFinal.update(repeating: 0, count: r * c)
-        RMSNorm.backward(
-            dNormed, x: tape.finalInput.pointer, weight: weights.finalNorm.pointer,
-            inverseRMS: tape.finalInverseRMS.pointer, rows: r, width: c, dx: dFinal)
+        normalizeBackward(
+            dNormed, x: tape.finalInput.pointer, weight: weights.finalNorm,
+            inverse: tape.finalInverseRMS.pointer, mean: tape.finalMean.pointer, rows: r, dx: dFinal)
         for (k, row) in tape.targetRows.enumerated() {
             let target = dx + row * c, source = dFinal + k * c
             for i in 0..<c { target[i] += source[i] }
@@ -187,11 +200,23 @@ extension LlamaModel {
         let shape = AttentionShape(
             queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
             headWidth: config.headWidth)
+        let arch = config.architecture
+        let d = config.headWidth
         for l in stride(from: config.layerCount - 1, through: lowest, by: -1) {
             let w = weights.layers[l], saved = tape.layers[l]
+            let buffers = saved.buffers
             visit(.residualPost(layer: l), dx, width: c)
-            // x₂ = x₁ + down(h): ∂m = ∂x₂ (through the mlpOut hooks)
-            let dm = branchGradient(.mlpOut(layer: l))
+            // x₂ = x₁ + [postnorm](down(h) + b): ∂m = ∂x₂ (through the mlpOut hooks)
+            var dm = branchGradient(.mlpOut(layer: l))
+            if let post = w.postMLPNorm, let raw = buffers.mlpRaw,
+                let inverse = buffers.mlpPostInverseRMS
+            {
+                let dRaw = grads.postNorm.pointer  // (N, C)
+                dRaw.update(repeating: 0, count: n * c)
+                RMSNorm.backward(
+                    dm, x: raw, weight: post.pointer, inverseRMS: inverse, rows: n, width: c, dx: dRaw)
+                dm = dRaw
+            }
             if requested.contains(.mlpDown(layer: l)) {
                 var dW = [Float](repeating: 0, count: c * f)
                 BLAS.linearWeightGradient(
@@ -201,17 +226,43 @@ extension LlamaModel {
             let dHidden = grads.hidden.pointer  // (N, F)
             w.downMatrix.multiplyTransposed(dm, rows: n, into: dHidden)
             visit(.mlpHidden(layer: l), dHidden, width: f)
-            let dGateUp = grads.gateUp.pointer  // (N, 2F)
+            let dGateUp = grads.gateUp.pointer  // (N, 2F) gated, (N, F) otherwise
             dGateUp.update(repeating: 0, count: n * 2 * f)
-            SwiGLU.backward(dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp)
-            let dNormedMLP = grads.normed.pointer  // (N, C)
-            w.gateUpMatrix.multiplyTransposed(dGateUp, rows: n, into: dNormedMLP)
-            RMSNorm.backward(
-                dNormedMLP, x: saved.mid.pointer, weight: w.mlpNorm.pointer,
-                inverseRMS: saved.mlpInverseRMS.pointer, rows: n, width: c, dx: dx)
-            visit(.residualMid(layer: l), dx, width: c)
-            // x₁ = x₀ + o_proj(z): ∂a = ∂x₁ (through the attentionOut hooks)
-            let da = branchGradient(.attentionOut(layer: l))
+            switch arch.mlp {
+            case .swiGLU:
+                SwiGLU.backward(dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp)
+            case .gelu(let approximation):
+                GELUKernel.backward(
+                    dHidden, u: saved.gateUp.pointer, count: n * f, tanh: approximation == .tanh,
+                    du: dGateUp)
+            case .geGLU(let approximation):
+                GELUKernel.gatedBackward(
+                    dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f,
+                    tanh: approximation == .tanh, dGateUp: dGateUp)
+            }
+            if arch.parallel {
+                // GPT-J: the MLP read norm(x₀) too; its share joins the attention's below.
+                let dNormedMLP = grads.parallelNormed.pointer  // (N, C)
+                w.gateUpMatrix.multiplyTransposed(dGateUp, rows: n, into: dNormedMLP)
+            } else {
+                let dNormedMLP = grads.normed.pointer  // (N, C)
+                w.gateUpMatrix.multiplyTransposed(dGateUp, rows: n, into: dNormedMLP)
+                normalizeBackward(
+                    dNormedMLP, x: saved.mid.pointer, weight: w.mlpNorm,
+                    inverse: saved.mlpInverseRMS.pointer, mean: buffers.mlpMean, rows: n, dx: dx)
+                visit(.residualMid(layer: l), dx, width: c)
+            }
+            // x₁ = x₀ + [postnorm](o_proj(z) + b): ∂a = ∂x₁ (through the attentionOut hooks)
+            var da = branchGradient(.attentionOut(layer: l))
+            if let post = w.postAttentionNorm, let raw = buffers.attentionRaw,
+                let inverse = buffers.attentionPostInverseRMS
+            {
+                let dRaw = grads.postNorm.pointer  // (N, C)
+                dRaw.update(repeating: 0, count: n * c)
+                RMSNorm.backward(
+                    da, x: raw, weight: post.pointer, inverseRMS: inverse, rows: n, width: c, dx: dRaw)
+                da = dRaw
+            }
             if requested.contains(.attentionOutput(layer: l)) {
                 var dW = [Float](repeating: 0, count: c * hd)
                 BLAS.linearWeightGradient(
@@ -224,6 +275,7 @@ extension LlamaModel {
             let dqkv = grads.qkv.pointer  // (N, H·D + 2·G·D)
             dqkv.update(repeating: 0, count: n * qkvWidth)
             var probabilities = saved.probabilities.pointer
+            let table = rope(layer: l)
             for (s, span) in spans.enumerated() {
                 let t = span.rowCount, base = span.rowStart * qkvWidth, past = span.firstPosition
                 // Keys and values after RoPE: the batch's own rows, or (after a cached prefix)
@@ -249,18 +301,60 @@ extension LlamaModel {
                 probabilities += config.headCount * t * (past + t)
                 for i in 0..<t {
                     let row = dqkv + base + i * qkvWidth
-                    rope.rotate(row, heads: config.headCount, position: past + i, inverse: true)
-                    rope.rotate(row + hd, heads: config.keyValueHeadCount, position: past + i, inverse: true)
+                    // Forward: q' = s·rope(qnorm(q)), k' = rope(knorm(k)); undone in reverse.
+                    if arch.queryScale != 1 { for j in 0..<hd { row[j] *= arch.queryScale } }
+                    if arch.positions == .rotary {
+                        rotate(row, heads: config.headCount, position: past + i, table: table, inverse: true)
+                        rotate(
+                            row + hd, heads: config.keyValueHeadCount, position: past + i, table: table,
+                            inverse: true)
+                    }
+                    if let qn = w.queryNorm, let kn = w.keyNorm, let raw = buffers.preNormQK,
+                        let inverse = buffers.qkInverseRMS
+                    {
+                        let heads = config.headCount + config.keyValueHeadCount
+                        let r = span.rowStart + i
+                        let dPre = grads.queryKey.pointer  // (H·D + G·D)
+                        dPre.update(repeating: 0, count: hd + kvw)
+                        RMSNorm.backward(
+                            row, x: raw + r * (hd + kvw), weight: qn.pointer,
+                            inverseRMS: inverse + r * heads, rows: config.headCount, width: d, dx: dPre)
+                        RMSNorm.backward(
+                            row + hd, x: raw + r * (hd + kvw) + hd, weight: kn.pointer,
+                            inverseRMS: inverse + r * heads + config.headCount,
+                            rows: config.keyValueHeadCount, width: d, dx: dPre + hd)
+                        row.update(from: dPre, count: hd + kvw)
+                    }
                 }
             }
             let dNormedAttention = grads.normed.pointer  // (N, C)
             w.qkvMatrix.multiplyTransposed(dqkv, rows: n, into: dNormedAttention)
-            RMSNorm.backward(
-                dNormedAttention, x: saved.input.pointer, weight: w.attentionNorm.pointer,
-                inverseRMS: saved.attentionInverseRMS.pointer, rows: n, width: c, dx: dx)
+            if arch.parallel { add(grads.parallelNormed.pointer, into: dNormedAttention, count: n * c) }
+            normalizeBackward(
+                dNormedAttention, x: saved.input.pointer, weight: w.attentionNorm,
+                inverse: saved.attentionInverseRMS.pointer, mean: buffers.attentionMean, rows: n,
+                dx: dx)
             visit(.residualPre(layer: l), dx, width: c)
         }
         return result
+    }
+
+    /// Backward of `normalize`, accumulating ∂x (RMSNorm, or LayerNorm with its saved μ).
+    func normalizeBackward(
+        _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: FloatBuffer,
+        inverse: UnsafePointer<Float>, mean: UnsafePointer<Float>?, rows: Int,
+        dx: UnsafeMutablePointer<Float>
+    ) {
+        switch config.architecture.norm {
+        case .rms:
+            RMSNorm.backward(
+                dy, x: x, weight: weight.pointer, inverseRMS: inverse, rows: rows,
+                width: config.hiddenSize, dx: dx)
+        case .layerNorm:
+            LayerNormKernel.backward(
+                dy, x: x, weight: weight.pointer, mean: mean!, inverseStd: inverse, rows: rows,
+                width: config.hiddenSize, dx: dx)
+        }
     }
 }
 

@@ -129,3 +129,59 @@ final class FamilyParityTests: XCTestCase {
         }
     }
 }
+
+/// The backward pass of every variant (LayerNorm, GELU, GeGLU, biases, partial rotary,
+/// parallel block, q/k norms, sandwich norms, query scale, soft-cap) against PyTorch autograd:
+/// ∂(Σ log p(targets))/∂(every site) and ∂/∂(MLP and attention output projections).
+final class FamilyBackwardTests: XCTestCase {
+    func check(_ family: String) throws {
+        BLAS.setThreadCount(1)
+        let folder = TestSupport.fixtures.appendingPathComponent("families/\(family)")
+        let model = try LlamaModel.load(from: folder)
+        let reference = try TestSupport.json("families/\(family)/reference.json").dict("backward")
+        let ids = reference.list("ids").ints
+        let targets = reference.list("targets").map { item -> TokenTarget in
+            let t = item as! [String: Any]
+            return TokenTarget(
+                sequence: 0, position: (t["position"] as! NSNumber).intValue,
+                token: (t["token"] as! NSNumber).intValue)
+        }
+        let tape = ForwardTape()
+        let logProbabilities = try model.forwardForTraining([ids], targets: targets, tape: tape)
+        let total = logProbabilities.reduce(0, +)
+        XCTAssertEqual(total, reference.float("log_likelihood"), accuracy: 1e-4 * max(1, abs(total)))
+        var sites: [ActivationSite: [[Float]]] = [:]
+        for (name, rows) in reference.dict("site_gradients") {
+            sites[try XCTUnwrap(ActivationSite(name: name))] = (rows as! [Any]).map { ($0 as! [Any]).floats }
+        }
+        let layers = 0..<model.config.layerCount
+        let weights = Set(layers.flatMap { [WeightSelector.mlpDown(layer: $0), .attentionOutput(layer: $0)] })
+        let gradients = model.backward(
+            tape, logProbabilityGradients: Array(repeating: 1, count: targets.count),
+            sites: Set(sites.keys), weights: weights)
+        var worst: Float = 0
+        for (site, rows) in sites {
+            let got = try XCTUnwrap(gradients.sites[site], "\(family) \(site)")
+            let expected = rows.flatMap { $0 }
+            let scale = max(1e-3, expected.map(abs).max() ?? 0)
+            let error = maxAbsDifference(got, expected) / scale
+            worst = max(worst, error)
+            XCTAssertLessThan(error, 1e-4, "\(family) ∂\(site)")
+        }
+        for l in layers {
+            for (key, selector) in [("mlp_down", WeightSelector.mlpDown(layer: l)),
+                                    ("attention_output", .attentionOutput(layer: l))] {
+                let expected = reference.dict("weight_gradients").list("\(key).\(l)").floats
+                let got = try XCTUnwrap(gradients.weights[selector])
+                let scale = max(1e-3, expected.map(abs).max() ?? 0)
+                XCTAssertLessThan(maxAbsDifference(got, expected) / scale, 1e-4, "\(family) ∂W \(key).\(l)")
+            }
+        }
+        print("\(family): worst relative site-gradient error \(worst)")
+    }
+
+    func testQwen2() throws { try check("qwen2") }
+    func testGPT2() throws { try check("gpt2") }
+    func testGPTJ() throws { try check("gptj") }
+    func testGemma3() throws { try check("gemma3") }
+}

@@ -301,12 +301,18 @@ def make_family(family: str, seed: int) -> None:
             down, o = layer.mlp.down_proj.weight.grad, layer.self_attn.o_proj.weight.grad
         weight_grads[f"mlp_down.{l}"] = rl(down.reshape(-1))
         weight_grads[f"attention_output.{l}"] = rl(o.reshape(-1))
+    site_gradients = {n: d.grad[0] for n, d in deltas.items()}
+    # resid_mid is hooked at the MLP norm's input, so its delta reaches only the norm branch;
+    # the residual stream also carries x₁ straight to the block output. ∂L/∂x₁ is the sum.
+    for n in list(site_gradients):
+        if n.endswith("hook_resid_mid"):
+            site_gradients[n] = site_gradients[n] + site_gradients[n.replace("mid", "post")]
     reference["backward"] = {
         "ids": ids,
         "targets": [{"position": t, "token": tok} for t, tok in targets],
         "loss": "sum of log p(token | ids[...position]) over the targets",
         "log_likelihood": r(loss.item()),
-        "site_gradients": {n: rl(d.grad[0]) for n, d in sorted(deltas.items())},
+        "site_gradients": {n: rl(g) for n, g in sorted(site_gradients.items())},
         "weight_gradients": weight_grads,
     }
     with open(path / "reference.json", "w") as f:
