@@ -43,10 +43,14 @@ struct Inspect: ParsableCommand {
         let model = try LlamaModel.load(from: source, directory: url, weights: options.weights)
         let c = model.config
         print(
-            "model: llama, \(c.layerCount) layers, width \(c.hiddenSize), FFN \(c.intermediateSize), "
+            "model: \(c.family.rawValue) [\(c.family.displayName)], \(c.layerCount) layers, width \(c.hiddenSize), FFN \(c.intermediateSize), "
                 + "\(c.headCount) query heads / \(c.keyValueHeadCount) KV heads of width \(c.headWidth), "
                 + "vocabulary \(c.vocabularySize), context \(c.contextLength), RoPE base \(c.ropeBase), "
-                + "RMSNorm ε \(c.rmsNormEpsilon), \(c.tiedEmbeddings ? "tied" : "untied") embeddings")
+                + "\(c.architecture.norm == .rms ? "RMSNorm" : "LayerNorm") ε \(c.rmsNormEpsilon), "
+                + "\(c.tiedEmbeddings ? "tied" : "untied") embeddings")
+        if !c.architecture.hasResidualMid {
+            print("block: parallel (attention and MLP read one norm; no blocks.L.hook_resid_mid)")
+        }
         print("heads: \(c.layerCount * c.headCount) (sites: blocks.{0..\(c.layerCount - 1)}.attn.hook_z, …)")
         printResidentMemory(model)
     }
@@ -59,7 +63,8 @@ struct Inspect: ParsableCommand {
             c.vocabularySize * c.hiddenSize * (c.tiedEmbeddings ? 1 : 2)
             + c.layerCount * (
                 (c.attentionWidth + 2 * c.keyValueWidth) * c.hiddenSize + c.hiddenSize * c.attentionWidth
-                + 3 * c.intermediateSize * c.hiddenSize + 2 * c.hiddenSize)
+                + (c.architecture.mlp.isGated ? 3 : 2) * c.intermediateSize * c.hiddenSize
+                + 2 * c.hiddenSize)
             + c.hiddenSize
         let kvPer1k = 2 * c.layerCount * c.keyValueWidth * 4 * 1024
         func gb(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
