@@ -333,4 +333,80 @@ final class FamilyKernelTests: XCTestCase {
         }
         assertGradient(db.map { $0 - 0.5 }, of: loss, at: b, accuracy: 1e-4, "dbias")
     }
+
+    // MARK: Attention with a scale, a soft-cap and a sliding window (Gemma-3)
+
+    func testAttentionVariantsMatchNaive() {
+        let variants: [(Float?, Float?, Int?)] = [(nil, nil, 3), (0.2, nil, nil), (nil, 1.5, nil), (0.3, 2, 2)]
+        for (scale, cap, window) in variants {
+            let shape = AttentionShape(queryHeads: 4, keyValueHeads: 1, headWidth: 6, scale: scale,
+                                       softCap: cap, window: window)
+            for (past, tokens) in [(0, 6), (4, 1), (3, 4)] {
+                let hd = 24, kvw = 6, total = past + tokens
+                let q = random(tokens * hd, scale: 3), k = random(total * kvw, scale: 3), v = random(total * kvw)
+                var z = [Float](repeating: 0, count: tokens * hd)
+                var probs = [Float](repeating: 0, count: 4 * tokens * total)
+                CausalAttention.forward(
+                    q: q, qStride: hd, keys: k, values: v, kvStride: kvw, past: past, tokens: tokens,
+                    shape: shape, z: &z, zStride: hd, probabilities: &probs)
+                let expected = CausalAttention.naive(q: q, keys: k, values: v, past: past, tokens: tokens, shape: shape)
+                for i in 0..<z.count {
+                    XCTAssertEqual(z[i], expected[i], accuracy: 2e-5, "\(shape) P \(past) T \(tokens) [\(i)]")
+                }
+                if let window {  // keys at distance ≥ W get exactly zero weight
+                    for h in 0..<4 {
+                        for i in 0..<tokens {
+                            for j in 0..<total where past + i - j >= window {
+                                XCTAssertEqual(probs[(h * tokens + i) * total + j], 0)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The defaults are today's attention, bit for bit.
+        let plain = AttentionShape(queryHeads: 2, keyValueHeads: 2, headWidth: 4)
+        let explicit = AttentionShape(queryHeads: 2, keyValueHeads: 2, headWidth: 4, scale: 0.5)
+        let q = random(3 * 8), k = random(3 * 8), v = random(3 * 8)
+        var a = [Float](repeating: 0, count: 24), b = a, p = [Float](repeating: 0, count: 18)
+        CausalAttention.forward(q: q, qStride: 8, keys: k, values: v, kvStride: 8, past: 0, tokens: 3,
+                                shape: plain, z: &a, zStride: 8, probabilities: &p)
+        CausalAttention.forward(q: q, qStride: 8, keys: k, values: v, kvStride: 8, past: 0, tokens: 3,
+                                shape: explicit, z: &b, zStride: 8, probabilities: &p)
+        XCTAssertEqual(a, b)
+    }
+
+    func testAttentionVariantsBackwardMatchFiniteDifferences() {
+        for (cap, window, past) in [(Float(1.5), 3, 0), (Float(2), 2, 2), (Float(1), 100, 1)] {
+            let shape = AttentionShape(queryHeads: 4, keyValueHeads: 2, headWidth: 4, scale: 0.6,
+                                       softCap: cap, window: window)
+            let t = 5, hd = 16, kvw = 8, total = past + t
+            let pastK = random(past * kvw, scale: 2), pastV = random(past * kvw)
+            let q = random(t * hd, scale: 2), k = random(t * kvw, scale: 2), v = random(t * kvw), dz = random(t * hd)
+            func loss(_ q: [Float], _ k: [Float], _ v: [Float]) -> Double {
+                var z = [Float](repeating: 0, count: t * hd)
+                var p = [Float](repeating: 0, count: 4 * t * total)
+                CausalAttention.forward(
+                    q: q, qStride: hd, keys: pastK + k, values: pastV + v, kvStride: kvw, past: past,
+                    tokens: t, shape: shape, z: &z, zStride: hd, probabilities: &p)
+                return pairing(z, dz)
+            }
+            var z = [Float](repeating: 0, count: t * hd)
+            var probs = [Float](repeating: 0, count: 4 * t * total)
+            let keys = pastK + k, values = pastV + v
+            CausalAttention.forward(
+                q: q, qStride: hd, keys: keys, values: values, kvStride: kvw, past: past, tokens: t,
+                shape: shape, z: &z, zStride: hd, probabilities: &probs)
+            var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count)
+            var dv = [Float](repeating: 0, count: v.count)
+            var scratch = [Float](repeating: 0, count: 2 * t * total)
+            CausalAttention.backward(
+                dz: dz, zStride: hd, q: q, qStride: hd, keys: keys, values: values, kvStride: kvw,
+                probabilities: probs, past: past, tokens: t, shape: shape, dq: &dq, dqStride: hd,
+                dk: &dk, dv: &dv, dkvStride: kvw, scratch: &scratch)
+            assertGradient(dq, of: { loss($0, k, v) }, at: q, "dq cap \(cap) W \(window)")
+            assertGradient(dk, of: { loss(q, $0, v) }, at: k, "dk cap \(cap) W \(window)")
+            assertGradient(dv, of: { loss(q, k, $0) }, at: v, "dv cap \(cap) W \(window)")
+        }
+    }
 }
