@@ -31,7 +31,7 @@ Families (each exercises what its real checkpoints have):
           passes `attn_logit_softcapping` to the attention function (the config field exists and
           is ignored), so no reference could test it; Locus's `CausalAttention` soft-cap is
           tested against its naive twin in LocusTensorTests instead. SentencePiece (sentencepiece/). GGUF.
-  llama   LlamaForCausalLM: head_dim 24 ≠ C/H = 16, GQA, SwiGLU, untied head. SentencePiece. GGUF.
+  llama   LlamaForCausalLM: head_dim 20 ≠ C/H = 16, GQA, SwiGLU, untied head. SentencePiece. GGUF.
 
 Weights: every parameter 0.1·N(0,1) except norm weights 1 + 0.1·N(0,1) (Gemma stores w of its
 (1 + w) norms: 0.1·N(0,1)), seeded per family (`SEEDS`), then rounded to the nearest fp16 value
@@ -39,7 +39,7 @@ so that the fp32 safetensors and the F16 GGUF hold exactly the same numbers (the
 computed in fp32 from those values). Sequences and steering vectors are seeded too.
 
 reference.json:
-  sequences          three seeded id sequences (lengths 1, 6, 12) and the logits (T, V) at every
+  sequences          three seeded id sequences (lengths 1, 6, 10) and the logits (T, V) at every
                      position.
   greedy             20 greedy tokens after sequences[1] (argmax by full recomputation; checked
                      against ``generate`` with the KV cache), with each step's top-2 margin.
@@ -65,8 +65,9 @@ reference.json:
                      (gptj: resid_post = resid_pre + attn_out + mlp_out); checked here.
   backward           autograd, loss = Σ log p(ids[t+1] | ids[..t]) over the last 8 positions of
                      sequences[2]: the gradient at every site (w.r.t. the activation as recorded)
-                     and w.r.t. layer 0's MLP output projection weight in (out, in) layout
-                     (GPT-2's Conv1D gradient transposed).
+                     and w.r.t. every layer's MLP and attention output projection weights
+                     (`mlp_down.L`, `attention_output.L`) in (out, in) layout (GPT-2's Conv1D
+                     gradient transposed); gradients have 6 significant digits.
   steering           a per-head vector v_L (H, D) added to hook_z at every position of layers
                      0 and L−1 (v seeded, 0.1·N(0,1)); loss = Σ log p(continuation | prefix) of a
                      seeded 6-token continuation after sequences[1]; the loss and d loss / d v_L
@@ -115,7 +116,7 @@ SENTENCEPIECE_GGUF = TOKENIZERS / "sentencepiece-tokenizer.gguf"
 SIG = 7
 SEEDS = {"gpt2": 102, "gptj": 103, "qwen2": 101, "gemma3": 104, "llama": 105}
 GGUF_FAMILIES = ("llama", "qwen2", "gemma3")
-SEQUENCE_LENGTHS = (1, 6, 12)
+SEQUENCE_LENGTHS = (1, 6, 10)
 GREEDY_TOKENS = 20
 STEERING_CONTINUATION = 6
 
@@ -129,6 +130,11 @@ def r(x: float) -> float:
 
 def rl(t: torch.Tensor) -> list:
     return [rl(row) for row in t] if t.dim() > 1 else [r(v) for v in t.tolist()]
+
+
+def rl6(t: torch.Tensor) -> list:
+    """A 1-D tensor with 6 significant digits (gradients: for size; they are compared to 1e-3)."""
+    return [float(f"{v:.6g}") for v in t.tolist()]
 
 
 def environment() -> dict:
@@ -215,8 +221,8 @@ def make_config(family: str):
             bos_token_id=1, eos_token_id=2, pad_token_id=0, attn_implementation="eager")
     if family == "llama":
         return tf.LlamaConfig(
-            vocab_size=sentencepiece_vocab_size(), hidden_size=64, intermediate_size=80,
-            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+            vocab_size=sentencepiece_vocab_size(), hidden_size=64, intermediate_size=64,
+            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=20,
             max_position_embeddings=32, rms_norm_eps=1e-5, rope_theta=10000.0,
             tie_word_embeddings=False, hidden_act="silu", attention_bias=False, mlp_bias=False,
             bos_token_id=1, eos_token_id=2)
@@ -592,20 +598,24 @@ def make_family(family: str) -> None:
     targets = [(t, ids[t + 1]) for t in range(len(ids) - 9, len(ids) - 1)]
     loss = sum(lp[t, tok] for t, tok in targets)
     loss.backward()
-    layer0 = blocks(model, family)[0]
-    if family == "gpt2":
-        down = layer0.mlp.c_proj.weight.grad.T
-    elif family == "gptj":
-        down = layer0.mlp.fc_out.weight.grad
-    else:
-        down = layer0.mlp.down_proj.weight.grad
+    weight_grads = {}
+    for l, layer in enumerate(blocks(model, family)):
+        if family == "gpt2":  # Conv1D stores (in, out): transpose to (out, in)
+            down, o = layer.mlp.c_proj.weight.grad.T, layer.attn.c_proj.weight.grad.T
+        elif family == "gptj":
+            down, o = layer.mlp.fc_out.weight.grad, layer.attn.out_proj.weight.grad
+        else:
+            down, o = layer.mlp.down_proj.weight.grad, layer.self_attn.o_proj.weight.grad
+        weight_grads[f"mlp_down.{l}"] = rl6(down.reshape(-1))
+        weight_grads[f"attention_output.{l}"] = rl6(o.reshape(-1))
     reference["backward"] = {
         "ids": ids,
         "targets": [{"position": t, "token": tok} for t, tok in targets],
         "loss": "sum of log p(token | ids[...position]) over the targets",
         "log_likelihood": r(loss.item()),
-        "site_gradients": {n: rl(d.grad[0]) for n, d in sorted(deltas.items())},
-        "weight_gradients": {"mlp_down.0": rl(down.reshape(-1))},
+        "site_gradients": {n: [rl6(row) for row in d.grad[0]] for n, d in sorted(deltas.items())},
+        "weight_gradients": weight_grads,
+        "gradient_digits": 6,
         "weight_gradient_layout": "(out, in) row-major, flattened",
     }
 
