@@ -101,7 +101,7 @@ extension LlamaModel {
         weights.unembeddingMatrix.multiply(normed, rows: uniqueRows.count, into: probabilities)
         addBias(weights.unembeddingBias, rows: uniqueRows.count, width: v, into: probabilities)
         if let cap = config.architecture.finalLogitSoftCap {
-            SoftCapKernel.forward(probabilities, count: uniqueRows.count * v, cap: cap)
+            SoftCap.forward(probabilities, cap: cap, count: uniqueRows.count * v, into: probabilities)
             tape.cappedLogits.pointer.update(from: probabilities, count: uniqueRows.count * v)
         }
         var logSumExps: [Float] = []
@@ -160,7 +160,8 @@ extension LlamaModel {
         }
         if let cap = config.architecture.finalLogitSoftCap {
             // y = c·tanh(ℓ/c): ∂ℓ = ∂y·(1 − (y/c)²)
-            SoftCapKernel.backward(dLogits, capped: tape.cappedLogits.pointer, count: r * v, cap: cap)
+            SoftCap.backward(
+                dLogits, output: tape.cappedLogits.pointer, cap: cap, count: r * v, into: dLogits)
         }
         let dNormed = grads.normed.pointer  // (R, C)
         weights.unembeddingMatrix.multiplyTransposed(dLogits, rows: r, into: dNormed)
@@ -197,9 +198,6 @@ extension LlamaModel {
             visit(site, branch, width: c)
             return branch
         }
-        let shape = AttentionShape(
-            queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
-            headWidth: config.headWidth)
         let arch = config.architecture
         let d = config.headWidth
         for l in stride(from: config.layerCount - 1, through: lowest, by: -1) {
@@ -232,13 +230,13 @@ extension LlamaModel {
             case .swiGLU:
                 SwiGLU.backward(dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp)
             case .gelu(let approximation):
-                GELUKernel.backward(
-                    dHidden, u: saved.gateUp.pointer, count: n * f, tanh: approximation == .tanh,
-                    du: dGateUp)
+                GELU.backward(
+                    dHidden, x: saved.gateUp.pointer, count: n * f, approximation: approximation,
+                    dx: dGateUp)
             case .geGLU(let approximation):
-                GELUKernel.gatedBackward(
-                    dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f,
-                    tanh: approximation == .tanh, dGateUp: dGateUp)
+                GeGLU.backward(
+                    dHidden, gateUp: saved.gateUp.pointer, rows: n, width: f, dGateUp: dGateUp,
+                    approximation: approximation)
             }
             if arch.parallel {
                 // GPT-J: the MLP read norm(x₀) too; its share joins the attention's below.
@@ -276,6 +274,7 @@ extension LlamaModel {
             dqkv.update(repeating: 0, count: n * qkvWidth)
             var probabilities = saved.probabilities.pointer
             let table = rope(layer: l)
+            let shape = attentionShape(layer: l)
             for (s, span) in spans.enumerated() {
                 let t = span.rowCount, base = span.rowStart * qkvWidth, past = span.firstPosition
                 // Keys and values after RoPE: the batch's own rows, or (after a cached prefix)
@@ -301,13 +300,11 @@ extension LlamaModel {
                 probabilities += config.headCount * t * (past + t)
                 for i in 0..<t {
                     let row = dqkv + base + i * qkvWidth
-                    // Forward: q' = s·rope(qnorm(q)), k' = rope(knorm(k)); undone in reverse.
-                    if arch.queryScale != 1 { for j in 0..<hd { row[j] *= arch.queryScale } }
+                    // Forward: q' = rope(qnorm(q)), k' = rope(knorm(k)); undone in reverse.
                     if arch.positions == .rotary {
-                        rotate(row, heads: config.headCount, position: past + i, table: table, inverse: true)
-                        rotate(
-                            row + hd, heads: config.keyValueHeadCount, position: past + i, table: table,
-                            inverse: true)
+                        table.rotate(row, heads: config.headCount, position: past + i, inverse: true)
+                        table.rotate(
+                            row + hd, heads: config.keyValueHeadCount, position: past + i, inverse: true)
                     }
                     if let qn = w.queryNorm, let kn = w.keyNorm, let raw = buffers.preNormQK,
                         let inverse = buffers.qkInverseRMS
@@ -351,7 +348,7 @@ extension LlamaModel {
                 dy, x: x, weight: weight.pointer, inverseRMS: inverse, rows: rows,
                 width: config.hiddenSize, dx: dx)
         case .layerNorm:
-            LayerNormKernel.backward(
+            LayerNorm.backward(
                 dy, x: x, weight: weight.pointer, mean: mean!, inverseStd: inverse, rows: rows,
                 width: config.hiddenSize, dx: dx)
         }

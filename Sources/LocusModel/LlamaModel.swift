@@ -23,9 +23,11 @@ public final class LlamaModel: @unchecked Sendable {
     public init(config: LlamaConfig, weights: LlamaWeights) {
         self.config = config
         self.weights = weights
-        let rotary = config.architecture.rotaryWidth ?? config.headWidth
-        rope = RoPETable(headWidth: rotary, base: config.ropeBase)
-        localRope = config.architecture.localRopeBase.map { RoPETable(headWidth: rotary, base: $0) }
+        let d = config.headWidth, rotary = config.architecture.rotaryWidth
+        rope = RoPETable(headWidth: d, base: config.ropeBase, rotaryWidth: rotary)
+        localRope = config.architecture.localRopeBase.map {
+            RoPETable(headWidth: d, base: $0, rotaryWidth: rotary)
+        }
     }
 
     /// The family of this model.
@@ -37,19 +39,14 @@ public final class LlamaModel: @unchecked Sendable {
         return rope
     }
 
-    /// Rotates Q (H heads) or K (G heads) of one token by position `p`: the whole head, or its
-    /// first `rotaryWidth` dimensions (GPT-J), in the adjacent-pair layout.
-    @inline(__always)
-    func rotate(
-        _ row: UnsafeMutablePointer<Float>, heads: Int, position p: Int, table: RoPETable,
-        inverse: Bool = false
-    ) {
-        let d = config.headWidth
-        if table.headWidth == d {
-            table.rotate(row, heads: heads, position: p, inverse: inverse)
-        } else {
-            for h in 0..<heads { table.rotate(row + h * d, heads: 1, position: p, inverse: inverse) }
-        }
+    /// The attention geometry of layer `l`: its score scale and, in a sliding-window layer,
+    /// its window.
+    func attentionShape(layer l: Int) -> AttentionShape {
+        let arch = config.architecture
+        return AttentionShape(
+            queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
+            headWidth: config.headWidth, scale: arch.attentionScale,
+            window: arch.slidingLayers.contains(l) ? arch.slidingWindow : nil)
     }
 
     /// Refuses hooks at sites this family's block does not have (a parallel block's
@@ -84,7 +81,7 @@ public final class LlamaModel: @unchecked Sendable {
                 x, weight: weight.pointer, rows: rows, width: config.hiddenSize,
                 epsilon: config.rmsNormEpsilon, into: y, inverseRMS: inverse)
         case .layerNorm:
-            LayerNormKernel.forward(
+            LayerNorm.forward(
                 x, weight: weight.pointer, bias: bias.map { UnsafePointer($0.pointer) }, rows: rows,
                 width: config.hiddenSize, epsilon: config.rmsNormEpsilon, into: y, mean: mean,
                 inverseStd: inverse)
@@ -95,10 +92,7 @@ public final class LlamaModel: @unchecked Sendable {
     @inline(__always)
     func addBias(_ b: FloatBuffer?, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
         guard let b else { return }
-        for r in 0..<rows {
-            let yr = y + r * width
-            for i in 0..<width { yr[i] += b.pointer[i] }
-        }
+        Bias.add(b.pointer, rows: rows, width: width, to: y)
     }
 
     /// Runs the model on new tokens of each sequence.
@@ -192,7 +186,8 @@ public final class LlamaModel: @unchecked Sendable {
     ///
     ///     sequential:  x₁ = x₀ + A(norm₁(x₀)),   x₂ = x₁ + M(norm₂(x₁))
     ///     parallel:    x₂ = x₀ + A(norm₁(x₀)) + M(norm₁(x₀))                     (GPT-J)
-    ///     A(u) = [postnorm](o_proj(attn(rope(qknorm(W_qkv·u + b)))) + b_o)
+    ///     A(u) = [postnorm](o_proj(attn(rope(qknorm(W_qkv·u + b)))) + b_o)   (attn: scale α,
+    ///            causal or sliding window)
     ///     M(u) = [postnorm](down(act(W_up·u + b_up)) + b_down)
     ///
     /// with brackets for the parts only some families have (`Architecture`).
@@ -239,12 +234,9 @@ public final class LlamaModel: @unchecked Sendable {
                     inverseRMS: inverse.map { $0 + config.headCount })
             }
         }
-        let shape = AttentionShape(
-            queryHeads: config.headCount, keyValueHeads: config.keyValueHeadCount,
-            headWidth: config.headWidth)
+        let shape = attentionShape(layer: l)
         let table = rope(layer: l)
         let rotary = arch.positions == .rotary
-        let queryScale = arch.queryScale
         var probabilities = b.probabilities
         for (s, span) in spans.enumerated() {
             let keys = cache.keys(layer: l, sequence: s)  // (capacity, G·D)
@@ -253,10 +245,9 @@ public final class LlamaModel: @unchecked Sendable {
                 let r = qkv + (span.rowStart + i) * qkvWidth
                 let p = span.firstPosition + i
                 if rotary {
-                    rotate(r, heads: config.headCount, position: p, table: table)
-                    rotate(r + hd, heads: config.keyValueHeadCount, position: p, table: table)
+                    table.rotate(r, heads: config.headCount, position: p)
+                    table.rotate(r + hd, heads: config.keyValueHeadCount, position: p)
                 }
-                if queryScale != 1 { for j in 0..<hd { r[j] *= queryScale } }
                 (keys + p * kvw).update(from: r + hd, count: kvw)
                 (values + p * kvw).update(from: r + hd + kvw, count: kvw)
             }
@@ -307,10 +298,13 @@ public final class LlamaModel: @unchecked Sendable {
         case .swiGLU:
             SwiGLU.forward(gateUp: gateUp, rows: n, width: f, into: hidden, threads: BLAS.threadCount)
         case .gelu(let approximation):
-            GELUKernel.forward(gateUp, count: n * f, tanh: approximation == .tanh, into: hidden)
+            GELU.forward(
+                gateUp, count: n * f, approximation: approximation, into: hidden,
+                threads: BLAS.threadCount)
         case .geGLU(let approximation):
-            GELUKernel.gatedForward(
-                gateUp: gateUp, rows: n, width: f, tanh: approximation == .tanh, into: hidden)
+            GeGLU.forward(
+                gateUp: gateUp, rows: n, width: f, into: hidden, approximation: approximation,
+                threads: BLAS.threadCount)
         }
         hooks.visit(.mlpHidden(layer: l), hidden)
         w.downMatrix.multiply(hidden, rows: n, into: mlpOut)
@@ -351,7 +345,7 @@ public final class LlamaModel: @unchecked Sendable {
             weights.unembeddingMatrix.multiply(normed, rows: count, into: buffer.pointer)
             addBias(weights.unembeddingBias, rows: count, width: v, into: buffer.pointer)
             if let cap = config.architecture.finalLogitSoftCap {
-                SoftCapKernel.forward(buffer.pointer, count: count * v, cap: cap)
+                SoftCap.forward(buffer.pointer, cap: cap, count: count * v, into: buffer.pointer)
             }
         }
         return Logits(buffer: buffer, vocabularySize: v, rows: rows, sequences: spans)

@@ -10,15 +10,18 @@ import XCTest
 /// site of every layer within 1e-4, and the backward pass (site and weight gradients of a
 /// log-likelihood) against autograd.
 final class FamilyParityTests: XCTestCase {
-    static let families = ["qwen2", "gpt2", "gptj", "gemma3"]
+    static let families = ["llama", "qwen2", "gpt2", "gptj", "gemma3"]
+    /// The families whose fixture also holds an F16 GGUF in llama.cpp's converter layout.
+    static let ggufFamilies = ["llama", "qwen2", "gemma3"]
 
     func folder(_ family: String) -> URL {
         TestSupport.fixtures.appendingPathComponent("families/\(family)", isDirectory: true)
     }
 
-    func load(_ family: String) throws -> (LlamaModel, [String: Any]) {
+    func load(_ family: String, gguf: Bool = false) throws -> (LlamaModel, [String: Any]) {
         BLAS.setThreadCount(1)
-        let model = try LlamaModel.load(from: folder(family))
+        let url = gguf ? folder(family).appendingPathComponent("\(family)-f16.gguf") : folder(family)
+        let model = try LlamaModel.load(from: url)
         let reference = try TestSupport.json("families/\(family)/reference.json")
         return (model, reference)
     }
@@ -29,8 +32,8 @@ final class FamilyParityTests: XCTestCase {
         return maxAbsDifference(a, b) / scale
     }
 
-    func checkLogits(_ family: String) throws {
-        let (model, reference) = try load(family)
+    func checkLogits(_ family: String, gguf: Bool = false) throws {
+        let (model, reference) = try load(family, gguf: gguf)
         XCTAssertEqual(model.family.rawValue, family)
         for case let sequence as [String: Any] in reference.list("sequences") {
             let ids = sequence.list("ids").ints
@@ -50,8 +53,8 @@ final class FamilyParityTests: XCTestCase {
             expected, "\(family) greedy")
     }
 
-    func checkSites(_ family: String) throws {
-        let (model, reference) = try load(family)
+    func checkSites(_ family: String, gguf: Bool = false) throws {
+        let (model, reference) = try load(family, gguf: gguf)
         let sites = reference.dict("sites")
         let ids = sites.list("ids").ints
         let values = sites.dict("values")
@@ -72,6 +75,8 @@ final class FamilyParityTests: XCTestCase {
         }
     }
 
+    func testLlamaLogits() throws { try checkLogits("llama") }
+    func testLlamaSites() throws { try checkSites("llama") }
     func testQwen2Logits() throws { try checkLogits("qwen2") }
     func testQwen2Sites() throws { try checkSites("qwen2") }
     func testGPT2Logits() throws { try checkLogits("gpt2") }
@@ -80,6 +85,43 @@ final class FamilyParityTests: XCTestCase {
     func testGPTJSites() throws { try checkSites("gptj") }
     func testGemma3Logits() throws { try checkLogits("gemma3") }
     func testGemma3Sites() throws { try checkSites("gemma3") }
+
+    /// The same weights from the F16 GGUFs (llama: Q/K permuted by the converter; qwen2, gemma3:
+    /// half-split, permuted at load; gemma3: norms stored as 1 + w, sliding pattern from
+    /// `gemma3.attention.sliding_window_pattern`).
+    func testGGUFLogitsAndSites() throws {
+        for family in Self.ggufFamilies {
+            try checkLogits(family, gguf: true)
+            try checkSites(family, gguf: true)
+        }
+    }
+
+    /// Every family loads with its tokenizer (tokenizer.json beside the safetensors), and
+    /// `inspect`'s family name comes from the checkpoint.
+    func testLanguageModelLoadsEveryFamily() throws {
+        for family in Self.families {
+            let lm = try LanguageModel.load(from: folder(family))
+            XCTAssertEqual(lm.config.family.rawValue, family)
+            XCTAssertFalse(lm.tokenizer.encode("hello world").isEmpty, family)
+        }
+        for family in Self.ggufFamilies {
+            let lm = try LanguageModel.load(
+                from: folder(family).appendingPathComponent("\(family)-f16.gguf"), weights: .stored)
+            XCTAssertEqual(lm.config.family.rawValue, family)
+        }
+    }
+
+    /// Gemma-3's sliding window and final soft-cap change these logits (the fixture measured
+    /// how much), so the logit parity above tests both.
+    func testGemma3FeaturesAreExercised() throws {
+        let (model, reference) = try load("gemma3")
+        let effects = reference.dict("feature_effects").dict("max_abs_logit_change_without")
+        XCTAssertGreaterThan(effects.float("sliding_window"), 0.1)
+        XCTAssertGreaterThan(effects.float("final_logit_softcapping"), 0.1)
+        XCTAssertEqual(model.config.architecture.slidingWindow, 4)
+        XCTAssertEqual(model.config.architecture.slidingLayers, [0])
+        XCTAssertEqual(model.config.architecture.finalLogitSoftCap, 3)
+    }
 
     /// A parallel block has no residual stream between attention and MLP: hooking it throws.
     func testParallelBlockRefusesResidualMid() throws {
@@ -154,6 +196,15 @@ final class FamilyBackwardTests: XCTestCase {
         for (name, rows) in reference.dict("site_gradients") {
             sites[try XCTUnwrap(ActivationSite(name: name))] = (rows as! [Any]).map { ($0 as! [Any]).floats }
         }
+        // The fixture hooks resid_mid at the MLP norm's input (where PyTorch exposes it), so
+        // autograd's value there is only the norm branch's; the residual stream also carries
+        // x₁ straight to the block output. ∂L/∂x₁ (what Locus reports) is the sum with ∂L/∂x₂.
+        for case .residualMid(let l) in Array(sites.keys) {
+            let post = try XCTUnwrap(sites[.residualPost(layer: l)])
+            sites[.residualMid(layer: l)] = zip(sites[.residualMid(layer: l)]!, post).map {
+                zip($0, $1).map { $0 + $1 }
+            }
+        }
         let layers = 0..<model.config.layerCount
         let weights = Set(layers.flatMap { [WeightSelector.mlpDown(layer: $0), .attentionOutput(layer: $0)] })
         let gradients = model.backward(
@@ -180,8 +231,68 @@ final class FamilyBackwardTests: XCTestCase {
         print("\(family): worst relative site-gradient error \(worst)")
     }
 
+    func testLlama() throws { try check("llama") }
     func testQwen2() throws { try check("qwen2") }
     func testGPT2() throws { try check("gpt2") }
     func testGPTJ() throws { try check("gptj") }
     func testGemma3() throws { try check("gemma3") }
+
+    /// Steering: per-head vectors v_L added to z at every position of layers 0 and L−1; the
+    /// continuation's log-likelihood and ∂/∂v_L (= Σ_t ∂/∂z[t, h]) against autograd.
+    func testSteeringGradients() throws {
+        for family in FamilyParityTests.families {
+            BLAS.setThreadCount(1)
+            let folder = TestSupport.fixtures.appendingPathComponent("families/\(family)")
+            let model = try LlamaModel.load(from: folder)
+            let steering = try TestSupport.json("families/\(family)/reference.json").dict("steering")
+            let prefix = steering.list("prefix").ints, continuation = steering.list("continuation").ints
+            let ids = prefix + continuation
+            let d = model.config.headWidth, h = model.config.headCount
+            var hooks: [ActivationHook] = []
+            var layers: [Int] = []
+            for case let layer as NSNumber in steering.list("layers") {
+                let l = layer.intValue
+                layers.append(l)
+                let vector = steering.dict("vectors").list("\(l)").flatMap { ($0 as! [Any]).floats }
+                XCTAssertEqual(vector.count, h * d)
+                hooks.append(AddToAllRows(site: .headOutput(layer: l), vector: vector))
+            }
+            let targets = (0..<continuation.count).map {
+                TokenTarget(sequence: 0, position: prefix.count - 1 + $0, token: continuation[$0])
+            }
+            let tape = ForwardTape()
+            let lp = try model.forwardForTraining([ids], targets: targets, hooks: hooks, tape: tape)
+            let total = lp.reduce(0, +)
+            XCTAssertEqual(total, steering.float("log_likelihood"), accuracy: 1e-4 * max(1, abs(total)), family)
+            let gradients = model.backward(
+                tape, logProbabilityGradients: Array(repeating: 1, count: targets.count),
+                sites: Set(layers.map { ActivationSite.headOutput(layer: $0) }))
+            for l in layers {
+                let dz = try XCTUnwrap(gradients.sites[.headOutput(layer: l)])
+                var dv = [Float](repeating: 0, count: h * d)
+                for t in 0..<ids.count { for j in 0..<(h * d) { dv[j] += dz[t * h * d + j] } }
+                let expected = steering.dict("gradients").list("\(l)").flatMap { ($0 as! [Any]).floats }
+                let scale = max(1e-3, expected.map(abs).max() ?? 0)
+                XCTAssertLessThan(maxAbsDifference(dv, expected) / scale, 1e-4, "\(family) ∂v_\(l)")
+            }
+        }
+    }
+}
+
+/// Adds one vector to every row at one site (an additive edit: the backward pass passes the
+/// gradient through it unchanged).
+private final class AddToAllRows: ActivationHook {
+    let sites: Set<ActivationSite>
+    let vector: [Float]
+
+    init(site: ActivationSite, vector: [Float]) {
+        sites = [site]
+        self.vector = vector
+    }
+
+    func visit(_ batch: ActivationBatch) {
+        for r in 0..<batch.rowCount {
+            for j in 0..<batch.width { batch.values[r * batch.width + j] += vector[j] }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LocusTensor
 
 /// What a decoder block computes, beyond the sizes in `LlamaConfig`: the small vocabulary every
 /// family file describes its block with. One model class and one block function read it, so a
@@ -21,12 +22,9 @@ public struct Architecture: Sendable, Equatable {
         case learned
     }
 
-    public enum GELUApproximation: String, Sendable, Equatable {
-        /// 0.5·x·(1 + erf(x/√2))
-        case exact
-        /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (`gelu_new`, `gelu_pytorch_tanh`)
-        case tanh
-    }
+    /// exact: 0.5·x·(1 + erf(x/√2)); tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+    /// (`gelu_new`, `gelu_pytorch_tanh`).
+    public typealias GELUApproximation = GELU.Approximation
 
     public enum MLP: Sendable, Equatable {
         /// down(silu(gate(x)) ⊙ up(x))
@@ -63,14 +61,14 @@ public struct Architecture: Sendable, Equatable {
     public var sandwichNorms = false
     /// Token embeddings are multiplied by this (Gemma: √C).
     public var embeddingScale: Float? = nil
-    /// Q is multiplied by this after RoPE (Gemma: √D / √query_pre_attn_scalar), so the
-    /// attention's 1/√D becomes 1/√query_pre_attn_scalar.
-    public var queryScale: Float = 1
+    /// The attention score scale α when it is not 1/√D (Gemma: `query_pre_attn_scalar^(-1/2)`).
+    public var attentionScale: Float? = nil
     /// logits = cap · tanh(logits / cap) (Gemma's `final_logit_softcapping`).
     public var finalLogitSoftCap: Float? = nil
     /// The unembedding has a bias (GPT-J's lm_head).
     public var unembeddingBias = false
-    /// Layers with local (sliding-window) attention, and their RoPE base (Gemma-3).
+    /// Layers with local (sliding-window) attention (a query sees the last `slidingWindow`
+    /// positions), and their RoPE base (Gemma-3).
     public var slidingLayers: Set<Int> = []
     public var localRopeBase: Float? = nil
     public var slidingWindow: Int? = nil

@@ -8,13 +8,11 @@ import LocusCheckpoint
 /// `models/gemma3/modeling_gemma3.py`: `Gemma3RMSNorm`, `Gemma3Attention`,
 /// `Gemma3DecoderLayer`.)
 ///
-/// Sliding windows: Locus's attention is plain causal, so a model with sliding layers runs at
-/// most `sliding_window` positions (`contextLength` is capped there), where the window sees
-/// every earlier token and the two agree exactly.
-///
 /// GGUF: llama.cpp's converter stores the norm weights with the 1 already added and Q/K
-/// half-split (NeoX rotation); the sliding pattern (every 6th layer global), the local base
-/// (10 000) and the query scale (1/√head_dim) are llama.cpp's fixed values for gemma3.
+/// half-split (NeoX rotation); the sliding pattern (every 6th layer global, unless
+/// `gemma3.attention.sliding_window_pattern` lists it), the local base (10 000) and the query
+/// scale (1/√head_dim) are llama.cpp's fixed values for gemma3 (`llama-model.cpp`,
+/// `LLM_ARCH_GEMMA3`).
 enum Gemma3Family: FamilyDefinition {
     static let family = ModelFamily.gemma3
     static let modelTypes: Set<String> = ["gemma3_text"]
@@ -29,7 +27,7 @@ enum Gemma3Family: FamilyDefinition {
         a.queryKeyNorm = true
         a.sandwichNorms = true
         a.embeddingScale = Float(hiddenSize).squareRoot()
-        a.queryScale = (Float(headWidth) / queryScalar).squareRoot()
+        a.attentionScale = 1 / queryScalar.squareRoot()
         a.finalLogitSoftCap = softCap
         a.slidingLayers = sliding
         a.localRopeBase = localBase
@@ -90,7 +88,6 @@ enum Gemma3Family: FamilyDefinition {
             queryScalar: try f.float("query_pre_attn_scalar", default: 256), layers: layers,
             sliding: sliding, localBase: localBase, window: window,
             softCap: try f.optionalFloat("final_logit_softcapping"))
-        if let window, !sliding.isEmpty { config.contextLength = min(config.contextLength, window) }
         return config
     }
 
@@ -99,12 +96,21 @@ enum Gemma3Family: FamilyDefinition {
         let headWidth = g.optionalInt("attention.key_length") ?? 256
         config.headDimension = headWidth
         let window = g.optionalInt("attention.sliding_window")
-        let sliding = Set((0..<config.layerCount).filter { ($0 + 1) % 6 != 0 })
+        // llama.cpp's gemma3 assumes every 6th layer global; a per-layer
+        // `gemma3.attention.sliding_window_pattern` (bools, true = sliding) overrides it.
+        var sliding = Set((0..<config.layerCount).filter { ($0 + 1) % 6 != 0 })
+        if let pattern = g.metadata["gemma3.attention.sliding_window_pattern"]?.array {
+            guard pattern.count == config.layerCount else {
+                throw g.fail(
+                    "gemma3.attention.sliding_window_pattern has \(pattern.count) entries for"
+                        + " \(config.layerCount) layers")
+            }
+            sliding = Set(pattern.indices.filter { pattern[$0].bool == true })
+        }
         config.architecture = architecture(
             hiddenSize: config.hiddenSize, headWidth: headWidth, queryScalar: Float(headWidth),
             layers: config.layerCount, sliding: sliding, localBase: 10_000, window: window,
             softCap: g.optionalFloat("final_logit_softcapping"))
-        if let window { config.contextLength = min(config.contextLength, window) }
         return config
     }
 
