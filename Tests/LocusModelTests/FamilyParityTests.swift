@@ -111,6 +111,32 @@ final class FamilyParityTests: XCTestCase {
         }
     }
 
+    /// The family-neutral handles: the MLP output projection is (C, F) in every family (GPT-2's
+    /// Conv1D transposed at load), and an attention output bias created where the family has
+    /// none (GPT-J, llama) acts exactly like adding the vector to `attn_out`.
+    func testMethodHandles() throws {
+        for family in ["gpt2", "gptj", "llama"] {
+            let (model, reference) = try load(family)
+            let c = model.config.hiddenSize
+            let layer = model.weights.layers[1]
+            XCTAssertEqual(layer.mlpOutputProjection.rows, c)
+            XCTAssertEqual(layer.mlpOutputProjection.columns, model.config.intermediateSize)
+            XCTAssertEqual(layer.attentionOutputProjection.columns, model.config.attentionWidth)
+            let ids = reference.dict("sites").list("ids").ints
+            let shift = (0..<c).map { Float($0 % 7) * 0.05 - 0.15 }
+            let hooked = Array(try model.forward(
+                [ids], hooks: [AddToAllRows(site: .attentionOut(layer: 1), vector: shift)]
+            ).last(sequence: 0))
+            let bias = layer.attentionOutputBias()
+            XCTAssertTrue(bias === layer.attentionOutputBias(), "created once")
+            let saved = Array(UnsafeBufferPointer(start: bias.pointer, count: c))
+            for i in 0..<c { bias.pointer[i] += shift[i] }
+            let baked = Array(try model.forward([ids]).last(sequence: 0))
+            for i in 0..<c { bias.pointer[i] = saved[i] }
+            XCTAssertLessThan(maxAbsDifference(baked, hooked), 1e-5, family)
+        }
+    }
+
     /// Gemma-3's sliding window and final soft-cap change these logits (the fixture measured
     /// how much), so the logit parity above tests both.
     func testGemma3FeaturesAreExercised() throws {
@@ -281,7 +307,7 @@ final class FamilyBackwardTests: XCTestCase {
 
 /// Adds one vector to every row at one site (an additive edit: the backward pass passes the
 /// gradient through it unchanged).
-private final class AddToAllRows: ActivationHook {
+final class AddToAllRows: ActivationHook {
     let sites: Set<ActivationSite>
     let vector: [Float]
 

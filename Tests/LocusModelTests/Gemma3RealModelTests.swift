@@ -1,0 +1,78 @@
+import Foundation
+import LocusModel
+import LocusTensor
+import LocusTestSupport
+import XCTest
+
+/// The real Gemma-3-270M (Q4_K_M GGUF, `scripts/fetch-model.sh gemma3`) against transformers
+/// loading the same GGUF dequantised to fp32 (`make_family_fixtures.py gemma3-270m`): with
+/// `--weights f32`, the last position's top-50 and 256 sampled logits within 5e-3 and the argmax
+/// at every position equal, for four prompts with BOS (the tokenizer's ids are the fixture's),
+/// and 20 greedy tokens equal.
+final class Gemma3RealModelTests: XCTestCase {
+    nonisolated(unsafe) static var loaded: LanguageModel?
+
+    func model() throws -> LanguageModel {
+        BLAS.setThreadCount(1)
+        if let loaded = Self.loaded { return loaded }
+        let url = TestEnvironment.packageRoot.appendingPathComponent("models/gemma-3-270m-Q4_K_M.gguf")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw XCTSkipFailure("missing \(url.path): run scripts/fetch-model.sh gemma3")
+        }
+        let lm = try LanguageModel.load(from: url, weights: .f32)
+        Self.loaded = lm
+        return lm
+    }
+
+    func testConfigAndTokenizer() throws {
+        let lm = try model()
+        let c = lm.config
+        XCTAssertEqual(c.family, .gemma3)
+        XCTAssertEqual(
+            [c.layerCount, c.hiddenSize, c.headCount, c.keyValueHeadCount, c.headWidth, c.vocabularySize],
+            [18, 640, 4, 1, 256, 262_144])
+        XCTAssertEqual(c.architecture.slidingLayers.count, 15)
+        let fixture = try TestSupport.json("gemma3_270m_reference.json")
+        for case let prompt as [String: Any] in fixture.list("prompts") {
+            XCTAssertEqual(lm.tokenizer.encodePrompt(prompt.string("text")), prompt.list("ids").ints,
+                           prompt.string("name"))
+        }
+    }
+
+    func testLogitsMatchTransformers() throws {
+        let lm = try model()
+        let fixture = try TestSupport.json("gemma3_270m_reference.json")
+        let sampled = fixture.list("sampled_ids").ints
+        for case let prompt as [String: Any] in fixture.list("prompts") {
+            let name = prompt.string("name")
+            let ids = prompt.list("ids").ints
+            let logits = try lm.model.forward([ids], logits: .all)
+            let last = logits.last(sequence: 0)
+            var worst: Float = 0
+            for case let pair as [Any] in prompt.list("top") {
+                let id = (pair[0] as! NSNumber).intValue
+                worst = max(worst, abs(last[id] - Float((pair[1] as! NSNumber).doubleValue)))
+            }
+            worst = max(worst, maxAbsDifference(sampled.map { last[$0] }, prompt.list("sampled").floats))
+            XCTAssertLessThan(worst, 5e-3, name)
+            let argmax = (0..<ids.count).map { p -> Int in
+                let row = logits.row(sequence: 0, position: p)
+                return LogSoftmax.argmax(row.baseAddress!, count: row.count)
+            }
+            XCTAssertEqual(argmax, prompt.list("argmax").ints, name)
+            print("gemma3-270m \(name): max |Δlogit| \(worst)")
+        }
+    }
+
+    func testGreedyMatchesTransformers() throws {
+        let lm = try model()
+        let fixture = try TestSupport.json("gemma3_270m_reference.json")
+        for case let prompt as [String: Any] in fixture.list("prompts") {
+            let expected = prompt.list("greedy_ids").ints
+            XCTAssertEqual(
+                try lm.model.generateGreedy(
+                    prompt: prompt.list("ids").ints, maxTokens: expected.count, stopTokens: []),
+                expected, prompt.string("name"))
+        }
+    }
+}
