@@ -75,4 +75,34 @@ final class Gemma3RealModelTests: XCTestCase {
                 expected, prompt.string("name"))
         }
     }
+
+    /// `--weights stored` (Q4_K/Q5_0/Q6_K/Q8_0 kept quantised; Q/K rows permuted as stored
+    /// bytes): prefill dequantises panels into sgemm, so its logits stay within 5e-3 of the
+    /// fixture too, with the same argmax at every position.
+    func testStoredWeightsMatch() throws {
+        BLAS.setThreadCount(1)
+        let url = TestEnvironment.packageRoot.appendingPathComponent("models/gemma-3-270m-Q4_K_M.gguf")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw XCTSkipFailure("missing \(url.path): run scripts/fetch-model.sh gemma3")
+        }
+        let stored = try LlamaModel.load(from: url, weights: .stored)
+        let fixture = try TestSupport.json("gemma3_270m_reference.json")
+        for case let prompt as [String: Any] in fixture.list("prompts") {
+            let ids = prompt.list("ids").ints
+            let logits = try stored.forward([ids], logits: .all)
+            let last = logits.last(sequence: 0)
+            var worst: Float = 0
+            for case let pair as [Any] in prompt.list("top") {
+                let id = (pair[0] as! NSNumber).intValue
+                worst = max(worst, abs(last[id] - Float((pair[1] as! NSNumber).doubleValue)))
+            }
+            XCTAssertLessThan(worst, 5e-3, prompt.string("name"))
+            let argmax = (0..<ids.count).map { p -> Int in
+                let row = logits.row(sequence: 0, position: p)
+                return LogSoftmax.argmax(row.baseAddress!, count: row.count)
+            }
+            XCTAssertEqual(argmax, prompt.list("argmax").ints, prompt.string("name"))
+            print("gemma3-270m stored \(prompt.string("name")): max |Δlogit| \(worst)")
+        }
+    }
 }
