@@ -88,6 +88,41 @@ final class ConfigValidationTests: XCTestCase {
         }
     }
 
+    /// The other families' config.json errors name the field too (and settings Locus does not
+    /// implement are refused rather than silently computed differently).
+    func testFamilyConfigErrors() throws {
+        func check(_ family: String, _ changes: [String: Any?], _ fragments: [String], line: UInt = #line) throws {
+            let dir = try TestEnvironment.temporaryDirectory("config-\(family)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let source = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+                .appendingPathComponent("families/\(family)")
+            for file in ["model.safetensors", "config.json"] {
+                try FileManager.default.copyItem(
+                    at: source.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+            }
+            let url = dir.appendingPathComponent("config.json")
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            for (key, value) in changes { json[key] = value }
+            try JSONSerialization.data(withJSONObject: json).write(to: url)
+            XCTAssertThrowsError(try LlamaModel.load(from: dir), family, line: line) { error in
+                let text = String(describing: error)
+                for fragment in ["config.json"] + fragments {
+                    XCTAssertTrue(text.contains(fragment), "'\(fragment)' not in: \(text)", line: line)
+                }
+            }
+        }
+        try check("gpt2", ["n_embd": nil], ["n_embd", "missing"])
+        try check("gpt2", ["activation_function": "relu"], ["activation_function 'relu'"])
+        try check("gpt2", ["scale_attn_by_inverse_layer_idx": true], ["scale_attn_by_inverse_layer_idx"])
+        try check("gptj", ["rotary_dim": 7], ["rotary width 7"])
+        try check("gptj", ["n_layer": 3], ["n_layer is 3"])
+        try check("qwen2", ["use_sliding_window": true], ["use_sliding_window"])
+        try check("gemma3", ["attn_logit_softcapping": 50.0], ["attn_logit_softcapping"])
+        try check("gemma3", ["layer_types": ["full_attention"]], ["layer_types has 1 entries"])
+        try check("gemma3", ["rope_parameters": ["full_attention": ["rope_type": "linear", "factor": 8.0]]],
+                  ["rope_type 'linear'"])
+    }
+
     func testInvalidJSONNamesTheFile() throws {
         let dir = try tinyCopy("invalid-json")
         defer { try? FileManager.default.removeItem(at: dir) }
