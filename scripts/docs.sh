@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the DocC API documentation of every library target in one swift-docc-plugin run (one
+# symbol-graph build shared by all targets); the archives land in
+# .build/plugins/Swift-DocC/outputs/<Target>.doccarchive. Any DocC error fails the script, and so
+# does any warning about the doc comments themselves (broken symbol links, unknown parameters),
+# which are printed (the full log is printed with --verbose-log). Extra arguments go to `generate-documentation` (e.g. --target LocusModel
+# alone is not possible here: this always builds every library).
+#
+# usage: scripts/docs.sh [generate-documentation options]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# The library targets (Package.swift's `libraryModules` and the umbrella `Locus`).
+targets=$(sed -n '/^let libraryModules = \[/,/^\]/p' Package.swift | grep -o '"Locus[A-Za-z]*"' | tr -d '"')
+[ -n "$targets" ] || { echo "docs.sh: no library targets found in Package.swift" >&2; exit 1; }
+args=()
+for t in $targets Locus; do args+=(--target "$t"); done
+log="$(mktemp)"
+verbose=0
+if [ "${1:-}" = --verbose-log ]; then verbose=1; shift; fi
+trap 'rm -f "$log"' EXIT
+status=0
+swift package generate-documentation "${args[@]}" "$@" >"$log" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+    grep -E "error|warning" "$log" | tail -n 40 >&2
+    echo "docs.sh: generate-documentation failed (status $status); last lines:" >&2
+    tail -n 20 "$log" >&2
+    exit "$status"
+fi
+[ "$verbose" = 1 ] && cat "$log"
+if grep -E "warning: .*(doesn't exist|not found|is not a parameter|cannot be resolved|No symbol matched)" "$log" >&2; then
+    echo "docs.sh: the doc comments above have broken references" >&2
+    exit 1
+fi
+echo "docs.sh: documentation built for $(echo $targets Locus | wc -w) targets in .build/plugins/Swift-DocC/outputs/"
