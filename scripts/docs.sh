@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds the DocC API documentation of every library target in one swift-docc-plugin run (one
-# symbol-graph build shared by all targets); the archives land in
+# Builds the DocC API documentation of every library target in one swift-docc-plugin run (the
+# symbol graphs come from the release build scripts/test.sh makes); the archives land in
 # .build/plugins/Swift-DocC/outputs/<Target>.doccarchive. Any DocC error fails the script, and so
 # does any warning about the doc comments themselves (broken symbol links, unknown parameters),
-# which are printed (the full log is printed with --verbose-log). Extra arguments go to `generate-documentation` (e.g. --target LocusModel
-# alone is not possible here: this always builds every library).
+# which are printed. --verbose-log (first) prints DocC's whole log; further arguments go to
+# `generate-documentation`.
 #
-# usage: scripts/docs.sh [generate-documentation options]
+# usage: scripts/docs.sh [--verbose-log] [generate-documentation options]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,7 +20,9 @@ verbose=0
 if [ "${1:-}" = --verbose-log ]; then verbose=1; shift; fi
 trap 'rm -f "$log"' EXIT
 status=0
-swift package generate-documentation "${args[@]}" "$@" >"$log" 2>&1 || status=$?
+# The release configuration with -enable-testing, as scripts/test.sh builds: the symbol graphs are
+# then extracted from that build instead of a second (debug) build of every module.
+swift package -c release -Xswiftc -enable-testing generate-documentation "${args[@]}" "$@" >"$log" 2>&1 || status=$?
 if [ "$status" -ne 0 ]; then
     grep -E "error|warning" "$log" | tail -n 40 >&2
     echo "docs.sh: generate-documentation failed (status $status); last lines:" >&2
