@@ -73,6 +73,12 @@ swift test "${flags[@]}" --skip-build --disable-swift-testing || status=$?
 # Locus as a dependency (issue 15): the Examples package built against this checkout by path,
 # example (a) run briefly on the real model (2 epochs, under a minute), and the DocC archives of
 # every library target (scripts/docs.sh, one plugin run).
+# SwiftPM refuses unsafe flags in a package depended on by version (a path dependency, as in
+# Examples/, does not show it), so the manifest is checked for them here.
+if swift package dump-package | grep -q '"unsafeFlags"'; then
+    echo "test.sh: Package.swift sets unsafeFlags (issue 15: none allowed)" >&2
+    status=1
+fi
 echo "test.sh: Examples package (swift build -c release --package-path Examples)"
 if swift build -c release --package-path Examples \
     && Examples/.build/release/steer-custom-preferences --epochs 2; then

@@ -11,7 +11,7 @@ import Foundation
 import Locus
 
 var arguments = Array(CommandLine.arguments.dropFirst())
-func option(_ name: String, default value: Double) -> Double {
+@MainActor func option(_ name: String, default value: Double) -> Double {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count,
         let v = Double(arguments[i + 1])
     else { return value }
@@ -58,7 +58,7 @@ print("random \(k) heads (seed \(seed)): " + random.map(\.description).joined(se
 // 3. MC1/MC2 on fold 0's held-out questions (never used to train or rank the probes).
 let heldOut = Array(fold.heldOutQuestions.sorted().prefix(evaluated)).map { tqa.questions[$0] }
 let evaluator = try MultipleChoiceEvaluator(model: lm)
-func score(_ heads: [HeadID]?, _ name: String) throws -> MultipleChoiceMetrics {
+@MainActor func score(_ heads: [HeadID]?, _ name: String) throws -> MultipleChoiceMetrics {
     var intervention: Intervention? = nil
     if let heads {
         let edit = try ITIEdit.make(

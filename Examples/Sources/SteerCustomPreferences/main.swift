@@ -11,7 +11,7 @@ import Locus
 // MARK: Arguments
 
 var arguments = Array(CommandLine.arguments.dropFirst())
-func option(_ name: String, default value: Int) -> Int {
+@MainActor func option(_ name: String, default value: Int) -> Int {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1])
     else { return value }
     arguments.removeSubrange(i...(i + 1))
@@ -56,7 +56,7 @@ print("model \(lm.url.lastPathComponent): \(config.layerCount) layers × \(confi
 // MARK: 1. Record head activations z[l, h] at the reply's last token
 
 /// z at every layer's `.headOutput` site for one text's last token: (layers, heads · width).
-func lastTokenHeadOutputs(_ text: String) throws -> [[Float]] {
+@MainActor func lastTokenHeadOutputs(_ text: String) throws -> [[Float]] {
     let tokens = lm.tokenizer.encodePrompt(text)
     let sites = Set((0..<config.layerCount).map { ActivationSite.headOutput(layer: $0) })
     let recorder = ActivationRecorder(sites: sites, positions: .last)
