@@ -1,6 +1,8 @@
 // Records attention-head activations on a small hand-written preference list (polite vs curt
 // replies), ranks heads by how far apart the chosen and rejected replies put them, trains one
 // steering vector per chosen head with IPO on eight pairs and scores it on four held-out pairs.
+// Answer log-probs are length-normalised (mean per token): the curt replies are shorter, so
+// summed log-probs would prefer them whatever their tone.
 //
 // usage: steer-custom-preferences [MODEL] [--heads K] [--epochs N] [--seed S]
 // MODEL defaults to $LOCUS_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf beside the Locus
@@ -103,7 +105,8 @@ for (head, score) in scored.prefix(headCount) { print(String(format: "  %@  %.3f
 let configuration = SteeringConfiguration(
     headSelection: "custom: top \(headCount) by activation separation", heads: heads,
     promptTemplate: .bare, parameterization: .headVectors, positions: .afterPrefix,
-    objective: .ipo(tau: 0.1), learningRate: 2e-3, epochs: epochs, batchSize: 4, seed: seed)
+    objective: .ipo(tau: 0.1), lengthNormalized: true, learningRate: 1e-2, epochs: epochs,
+    batchSize: 4, seed: seed)
 let trainer = SteeringTrainer(model: lm.model, configuration: configuration)
 let tokenize = { (pairs: [PreferencePair]) in pairs.map { TokenizedPair($0, tokenizer: lm.tokenizer) } }
 let train = tokenize(trainPairs), heldOut = tokenize(heldOutPairs)
