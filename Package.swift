@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "locus", targets: ["LocusCLI"]),
         .library(name: "LocusModel", targets: ["LocusModel"]),
+        .library(name: "LocusExperiments", targets: ["LocusExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,6 +66,16 @@ let package = Package(
         .target(
             name: "LocusRecipes", dependencies: ["LocusData", "LocusFigures"],
             swiftSettings: cpuFlags),
+        // The experiments every command runs, as a library: sweep executors (ITI, IPO/DPO, scrub,
+        // ablate), the Hase and interchange analyses, ROME/FT-L edit sessions. Above every method
+        // target and LocusRecipes; the CLI only parses options and wires these.
+        .target(
+            name: "LocusExperiments",
+            dependencies: [
+                "LocusModel", "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
+                "LocusEvaluation", "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusRecipes",
+            ],
+            swiftSettings: cpuFlags),
         .executableTarget(
             name: "LocusCLI",
             dependencies: [
@@ -80,6 +91,7 @@ let package = Package(
                 "LocusRecipes",
                 "LocusScrubbing",
                 "LocusWeights",
+                "LocusExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),

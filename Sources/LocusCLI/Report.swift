@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusRecipes
 
 /// `locus report RESULTS...`: merges results files and draws the sweep's figures and tables.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusModel
 import LocusRecipes
 
@@ -31,7 +32,7 @@ struct SlurmTarget: ParsableArguments {
         guard !dir.path.contains(where: \.isWhitespace) else {
             throw ValidationError("the work directory \(dir.path) has white space; #SBATCH lines cannot quote it")
         }
-        if EditRecipe.isAnalysisRecipe(path) {
+        if AnalysisRecipe.isAnalysisRecipe(path) {
             throw ValidationError("\(recipe): Hase/interchange analysis recipes are not shardable yet (issue 14 item 4)")
         }
         let parsed: Recipe
