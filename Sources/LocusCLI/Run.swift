@@ -22,7 +22,7 @@ struct Run: ParsableCommand {
             duplicated. A failing run writes an error record and is retried on the next start \
             (--no-retry-failed skips it). --shard i/n (0 ≤ i < n) runs the runs whose ID hash is \
             i modulo n, so n machines share a sweep; `locus report` merges their files. \
-            Methods with executors: iti, ipo, dpo, scrub, ablate.
+            Methods with executors: iti, ipo, dpo, scrub, ablate, hase, interchange (one fact per run).
             """)
 
     @Argument(help: "The recipe file (JSON).") var recipe: String
@@ -51,9 +51,6 @@ struct Run: ParsableCommand {
 
     mutating func run() throws {
         try enterWorkdir()
-        if AnalysisRecipe.isAnalysisRecipe(recipe) {  // Hase / interchange analyses (issue 6)
-            return try EditRecipe.parse([recipe, "--threads", "\(options.threads)"]).run()
-        }
         let recipeURL = URL(fileURLWithPath: recipe)
         let parsed: Recipe
         do { parsed = try Recipe.load(recipeURL) } catch let e as RecipeError {
@@ -80,6 +77,10 @@ struct Run: ParsableCommand {
             registry.register("dpo", PreferenceExecutor(evaluation: evaluation))
             registry.register("scrub", ScrubExecutor(model: lm, data: data))
             registry.register("ablate", AblateExecutor(model: lm, data: data))
+            let analyses = LocalizationExecutor(
+                model: lm, modelSHA256: evaluation.modelSHA, threads: modelOptions.threads, data: data)
+            registry.register("hase", analyses)
+            registry.register("interchange", analyses)
         }
 
         let runs: [RunSpec]

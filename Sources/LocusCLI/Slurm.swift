@@ -32,9 +32,6 @@ struct SlurmTarget: ParsableArguments {
         guard !dir.path.contains(where: \.isWhitespace) else {
             throw ValidationError("the work directory \(dir.path) has white space; #SBATCH lines cannot quote it")
         }
-        if AnalysisRecipe.isAnalysisRecipe(path) {
-            throw ValidationError("\(recipe): Hase/interchange analysis recipes are not shardable yet (issue 14 item 4)")
-        }
         let parsed: Recipe
         do { parsed = try Recipe.load(URL(fileURLWithPath: path)) } catch let e as RecipeError {
             throw ValidationError(e.description)

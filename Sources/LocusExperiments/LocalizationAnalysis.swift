@@ -3,62 +3,134 @@ import LocusData
 import LocusEditing
 import LocusFigures
 import LocusModel
+import LocusRecipes
 import LocusTracing
 
-/// The Hase et al. analysis or Reber's interchange-agreement test of an `AnalysisRecipe`.
+/// The settings of one `hase` or `interchange` run (MethodSchema.hase / .interchange).
+public struct AnalysisSettings: Sendable {
+    public struct Tracing: Sendable {
+        public var kind: String
+        public var window: Int
+        public var samples: Int
+        /// ν in units of `noiseBasis`'s std.
+        public var noise: Double
+        /// "subjects" (ROME's collect_embedding_std) or "matrix".
+        public var noiseBasis: String
+    }
+
+    /// hase or interchange.
+    public var method: String
+    /// The facts file inside the data folder.
+    public var file: String
+    /// How many facts, from where, and which one this run analyses (0 ..< facts).
+    public var facts: Int
+    public var offset: Int
+    public var fact: Int
+    public var layers: [Int]
+    public var tracing: Tracing
+    /// ROME and key-statistics settings.
+    public var edit: EditConfiguration
+    /// Seeds the tracing noise (the run's seed).
+    public var seed: Int
+
+    /// A run's settings; `layerCount` checks the layers against the model.
+    public init(run: RunSpec, layerCount: Int) throws {
+        method = run.method
+        guard let file = run.string("file"), let facts = run.number("facts").map(Int.init),
+            let fact = run.number("fact").map(Int.init), let layerText = run.string("layers")
+        else { throw ExperimentError("a \(run.method) run needs file, facts, fact and layers") }
+        self.file = file
+        self.facts = facts
+        self.fact = fact
+        offset = run.number("offset").map(Int.init) ?? 0
+        guard let layers = LayerList.parse(layerText, count: layerCount) else {
+            throw ExperimentError("layers: 'all', 'every:K' or a comma list of 0..<\(layerCount), got '\(layerText)'")
+        }
+        self.layers = layers
+        tracing = Tracing(
+            kind: run.string("tracingKind") ?? "mlp", window: run.number("window").map(Int.init) ?? 10,
+            samples: run.number("samples").map(Int.init) ?? 10, noise: run.number("noise") ?? 3,
+            noiseBasis: run.string("noiseBasis") ?? "subjects")
+        var e = EditConfiguration()
+        e.steps = run.number("romeSteps").map(Int.init) ?? e.steps
+        e.contexts = run.number("contexts").map(Int.init) ?? e.contexts
+        e.contextSeed = run.number("contextSeed").map(UInt64.init) ?? e.contextSeed
+        e.romeEarlyStop = run.string("earlyStop") ?? e.romeEarlyStop
+        e.romeUpdateKey = run.string("updateKey") ?? e.romeUpdateKey
+        e.statsSplit = run.string("statsSplit") ?? e.statsSplit
+        e.statsChunkTokens = run.number("statsChunkTokens").map(Int.init) ?? e.statsChunkTokens
+        e.statsChunks = run.number("statsChunks").map(Int.init) ?? e.statsChunks
+        e.statsSeed = run.number("statsSeed").map(UInt64.init) ?? e.statsSeed
+        guard ROMEEarlyStop(rawValue: e.romeEarlyStop) != nil else { throw ExperimentError("earlyStop: total-loss or never") }
+        guard ROMEUpdateKey(rawValue: e.romeUpdateKey) != nil else { throw ExperimentError("updateKey: prompt or averaged") }
+        edit = e
+        seed = run.seed
+    }
+
+    /// What the edit session depends on (runs sharing it share key statistics and the editor).
+    var sessionKey: String {
+        let e = edit
+        return "\(e.steps)|\(e.contexts)|\(e.contextSeed)|\(e.romeEarlyStop)|\(e.romeUpdateKey)|\(e.sample.description)"
+    }
+    /// What the fact list depends on.
+    var factsKey: String { "\(method)|\(file)|\(offset)|\(facts)" }
+}
+
+/// `locus run` executor of the `hase` and `interchange` methods (METHODS.md §8): one fact per
+/// run, so an analysis resumes, shards and is reported like any sweep. Within a process, runs
+/// share the edit session (ROME editor, key statistics: cached on disk too) and the fact list.
 ///
-/// Results go to `<output>/results.jsonl`, one record per fact, rewritten atomically after
-/// each fact (temp file + rename); a rerun skips facts already there (resume). The table and
-/// figure are written at the end from all records.
-public struct LocalizationAnalysis {
-    public typealias Recipe = AnalysisRecipe
-    public let recipe: AnalysisRecipe
+/// hase: per CounterFact fact, Hase et al.'s correctness check, p(true object), the causal
+/// tracing effect per layer and a ROME edit's rewrite/paraphrase/neighbourhood scores at each
+/// layer. interchange: per known fact with an automatic counterfactual, the logit difference
+/// logit(o) − logit(o′) after a ROME edit toward o′ and after patching resid_post / mlp_out at
+/// the last subject token from the counterfactual run, at each layer.
+public final class LocalizationExecutor: RunExecutor {
+    public let lm: LanguageModel
+    public let modelSHA256: String
+    /// BLAS threads (recorded).
+    public let threads: Int
+    /// Data folder (nil: `dataLocation(nil)`).
+    public let data: String?
+    private var sessions: [String: EditSession] = [:]
+    private var factLists: [String: [Fact]] = [:]
 
-    public init(recipe: AnalysisRecipe) { self.recipe = recipe }
+    public init(model: LanguageModel, modelSHA256: String, threads: Int, data: String?) {
+        lm = model
+        self.modelSHA256 = modelSHA256
+        self.threads = threads
+        self.data = data
+    }
 
-    /// Runs the facts not yet in the results file on `lm`, then writes table and figure;
-    /// returns the summary record and the Markdown table.
-    public func run(lm: LanguageModel, modelSHA256: String, threads: Int) throws -> (summary: JSON, table: String) {
-        var settings = EditConfiguration()
-        settings.steps = recipe.rome.steps
-        settings.contexts = recipe.rome.contexts
-        settings.contextSeed = recipe.rome.contextSeed
-        if let e = recipe.rome.earlyStop {
-            guard ROMEEarlyStop(rawValue: e) != nil else { throw ExperimentError("rome.earlyStop: total-loss or never") }
-            settings.romeEarlyStop = e
+    public func execute(_ run: RunSpec) throws -> [String: JSONValue] {
+        let settings = try AnalysisSettings(run: run, layerCount: lm.config.layerCount)
+        let session: EditSession
+        if let s = sessions[settings.sessionKey] {
+            session = s
+        } else {
+            session = EditSession(lm: lm, modelSHA256: modelSHA256, settings: settings.edit, threads: threads)
+            sessions[settings.sessionKey] = session
         }
-        if let k = recipe.rome.updateKey {
-            guard ROMEUpdateKey(rawValue: k) != nil else { throw ExperimentError("rome.updateKey: prompt or averaged") }
-            settings.romeUpdateKey = k
+        try session.prepareStatistics(settings.layers)
+        if factLists[settings.factsKey] == nil {
+            let location = try dataLocation(data)
+            factLists[settings.factsKey] =
+                try settings.method == "hase" ? haseFacts(settings, location) : interchangeFacts(settings, location, lm)
         }
-        settings.statsSplit = recipe.keyStatistics.split
-        settings.statsChunks = recipe.keyStatistics.chunkCount
-        settings.statsChunkTokens = recipe.keyStatistics.chunkTokens
-        settings.statsSeed = recipe.keyStatistics.seed
-        let session = EditSession(lm: lm, modelSHA256: modelSHA256, settings: settings, threads: threads)
-        try session.prepareStatistics(recipe.layers)
-        let out = URL(fileURLWithPath: recipe.output)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let results = out.appendingPathComponent("results.jsonl")
-        var lines = ((try? String(contentsOf: results, encoding: .utf8)) ?? "")
-            .split(separator: "\n").map(String.init)
-        var done = Set(lines.compactMap { line -> String? in
-            guard let d = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return d["fact"] as? String
-        })
-        let data = try DataLocation.resolve(searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
-        let facts = try recipe.analysis == "hase" ? haseFacts(recipe, data) : interchangeFacts(recipe, data, lm)
-        let progress = ProgressReporter(label: "\(recipe.analysis) recipe")
-        for (i, fact) in facts.enumerated() where !done.contains(fact.id) {
-            let record = try recipe.analysis == "hase"
-                ? haseRecord(fact, recipe, session) : interchangeRecord(fact, recipe, session)
-            lines.append(record.text)
-            done.insert(fact.id)
-            try (lines.joined(separator: "\n") + "\n").write(to: results, atomically: true, encoding: .utf8)
-            progress.update(i + 1, facts.count)
+        let facts = factLists[settings.factsKey]!
+        guard settings.fact < facts.count else {
+            // Fewer facts than asked (the file ends, or too few counterfactual pairs): recorded, not retried.
+            return [
+                "fact_index": .number(Double(settings.fact)), "skipped": .bool(true),
+                "reason": .string("only \(facts.count) usable fact(s) from offset \(settings.offset) of \(settings.file)"),
+            ]
         }
-        progress.finish()
-        return try summarise(recipe, lines: lines, out: out)
+        let fact = facts[settings.fact]
+        let record = try settings.method == "hase"
+            ? haseRecord(fact, settings, session) : interchangeRecord(fact, settings, session)
+        var metrics = try JSONValue.parse(record.text).dictionary ?? [:]
+        metrics["fact_index"] = .number(Double(settings.fact))
+        return metrics
     }
 
     struct Fact {
@@ -72,8 +144,8 @@ public struct LocalizationAnalysis {
         var record: CounterFactRecord? = nil
     }
 
-    func haseFacts(_ recipe: Recipe, _ data: DataLocation) throws -> [Fact] {
-        try CounterFact.load(data.url(recipe.data)).dropFirst(recipe.offset).prefix(recipe.records).map {
+    func haseFacts(_ recipe: AnalysisSettings, _ data: DataLocation) throws -> [Fact] {
+        try CounterFact.load(data.url(recipe.file)).dropFirst(recipe.offset).prefix(recipe.facts).map {
             Fact(id: "case-\($0.caseID)", prompt: $0.prompt, subject: $0.subject, answer: $0.groundTruth,
                  target: $0.targetNew, counterfactual: nil, record: $0)
         }
@@ -82,10 +154,11 @@ public struct LocalizationAnalysis {
     /// Known facts with an automatic counterfactual (same template, subject at the same token
     /// positions, same prompt length, different first answer token; `Counterfactuals`); the
     /// edit target is the counterfactual's answer. Facts without one are skipped and counted.
-    func interchangeFacts(_ recipe: Recipe, _ data: DataLocation, _ lm: LanguageModel) throws -> [Fact] {
-        let knowns = try KnownFacts.load(data.url(recipe.data))
+    /// Deterministic, so every shard pairs the same way.
+    func interchangeFacts(_ recipe: AnalysisSettings, _ data: DataLocation, _ lm: LanguageModel) throws -> [Fact] {
+        let knowns = try KnownFacts.load(data.url(recipe.file))
         let (pairs, skipped) = Counterfactuals.pairs(
-            Array(knowns.dropFirst(recipe.offset)), candidates: knowns, limit: recipe.records,
+            Array(knowns.dropFirst(recipe.offset)), candidates: knowns, limit: recipe.facts,
             tokenizer: lm.tokenizer)
         printError(
             "interchange: \(pairs.count) fact(s) paired; "
@@ -102,17 +175,17 @@ public struct LocalizationAnalysis {
     /// traced token = the true object's first token as Hase's `explain_quantity='label'`, ν from
     /// the subject embeddings, effect floored at 0: `TraceResult.haseLayerEffects`) and, per
     /// layer, a ROME edit's rewrite/paraphrase/neighbourhood scores (`CounterFactOutcome`).
-    func haseRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
+    func haseRecord(_ fact: Fact, _ recipe: AnalysisSettings, _ session: EditSession) throws -> JSON {
         let lm = session.lm
         let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
         guard let kind = TraceKind(rawValue: recipe.tracing.kind) else { throw ExperimentError("kind") }
-        let basis = try NoiseBasis(rawValue: recipe.tracing.noiseBasis ?? "subjects")
+        let basis = try NoiseBasis(rawValue: recipe.tracing.noiseBasis)
             .orThrow(ExperimentError("tracing.noiseBasis: subjects or matrix"))
         let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis)
         let trace = try CausalTracer(model: lm.model).trace(
             TraceRequest(tokens: located.tokens, subject: located.subject,
                          answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0]),
-            corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: recipe.seed),
+            corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: UInt64(recipe.seed)),
             configuration: TraceConfiguration(kinds: [kind], layers: recipe.layers, window: recipe.tracing.window))
         let generation = try session.generation(fact.prompt, tokens: 36)
         let record = try fact.record.orThrow(ExperimentError("hase facts come from CounterFact"))
@@ -155,7 +228,7 @@ public struct LocalizationAnalysis {
 
     /// Per layer: does ROME (target = counterfactual answer) flip the label at the prompt, and
     /// does patching resid_post / mlp_out at the last subject token from the counterfactual run?
-    func interchangeRecord(_ fact: Fact, _ recipe: Recipe, _ session: EditSession) throws -> JSON {
+    func interchangeRecord(_ fact: Fact, _ recipe: AnalysisSettings, _ session: EditSession) throws -> JSON {
         let lm = session.lm
         let tokens = lm.tokenizer.encodePrompt(fact.prompt)
         let cf = lm.tokenizer.encodePrompt(fact.counterfactual!)
@@ -194,121 +267,5 @@ public struct LocalizationAnalysis {
             ("patch_mlp_out_logit_difference", JSON.rounded(mlp)),
             ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome", layers: recipe.layers)),
         ])
-    }
-
-    func summarise(_ recipe: Recipe, lines: [String], out: URL) throws -> (summary: JSON, table: String) {
-        var summary = JSON.null
-        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        func doubles(_ r: [String: Any], _ k: String) -> [Double] { (r[k] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? [] }
-        var table = ""
-        if recipe.analysis == "hase" {
-            let filter = recipe.haseFilter
-            func facts(_ metric: String) -> [HaseFact] {
-                records.map { r in
-                    HaseFact(
-                        id: r["fact"] as? String ?? "", correct: r["correct"] as? Bool ?? false,
-                        trueProbability: (r["p_true"] as? NSNumber)?.doubleValue ?? 0,
-                        layers: recipe.layers, tracingEffect: doubles(r, "tracing_effect"),
-                        editSuccess: doubles(r, metric))
-                }
-            }
-            let rewriteFacts = facts("rewrite_score")
-            let admitted = rewriteFacts.filter(filter.admits).count
-            let observations = filter.observations(rewriteFacts)
-            let a = HaseAnalysis(observations)
-            let unfiltered = HaseAnalysis(HaseFilter.none.observations(rewriteFacts))
-            let other = ["paraphrase_score", "neighbourhood_score"].map { HaseAnalysis(filter.observations(facts($0))) }
-            func f3(_ x: Double) -> String { String(format: "%.3f", x) }
-            table = """
-                | regression of rewrite score on | R², facts passing Hase's filter | R², all facts (no filter) |
-                |---|---|---|
-                | layer (factor) | \(f3(a.layerOnly.rSquared)) | \(f3(unfiltered.layerOnly.rSquared)) |
-                | tracing effect | \(f3(a.tracingOnly.rSquared)) | \(f3(unfiltered.tracingOnly.rSquared)) |
-                | both + interaction | \(f3(a.both.rSquared)) | \(f3(unfiltered.both.rSquared)) |
-                | gain of both over layer | \(f3(a.gain)) | \(f3(unfiltered.gain)) |
-
-                Filter (correct: \(filter.requireCorrect), p(true) ≥ \(filter.minTrueProbability)): \(admitted) of \(records.count) facts, \(observations.count) observations; F(\(a.fTest.numeratorDegrees), \(a.fTest.denominatorDegrees)) = \(String(format: "%.3f", a.fTest.statistic)), p = \(String(format: "%.3g", a.fTest.pValue)). Unfiltered: F(\(unfiltered.fTest.numeratorDegrees), \(unfiltered.fTest.denominatorDegrees)) = \(String(format: "%.3f", unfiltered.fTest.statistic)), p = \(String(format: "%.3g", unfiltered.fTest.pValue)). Filtered R² layer / tracing / both: paraphrase \(f3(other[0].layerOnly.rSquared)) / \(f3(other[0].tracingOnly.rSquared)) / \(f3(other[0].both.rSquared)), neighbourhood \(f3(other[1].layerOnly.rSquared)) / \(f3(other[1].tracingOnly.rSquared)) / \(f3(other[1].both.rSquared)).
-
-                """
-            summary = .object([
-                ("analysis", .string("hase")), ("facts", .int(records.count)),
-                ("facts_admitted", .int(admitted)), ("observations", .int(observations.count)),
-                ("filter_require_correct", .bool(filter.requireCorrect)),
-                ("filter_min_p_true", .double(filter.minTrueProbability)),
-                ("r2_layer", .double(a.layerOnly.rSquared)), ("r2_tracing", .double(a.tracingOnly.rSquared)),
-                ("r2_both", .double(a.both.rSquared)), ("gain", .double(a.gain)),
-                ("f", .double(a.fTest.statistic)), ("f_df1", .int(a.fTest.numeratorDegrees)),
-                ("f_df2", .int(a.fTest.denominatorDegrees)), ("p", .double(a.fTest.pValue)),
-                ("unfiltered_r2_layer", .double(unfiltered.layerOnly.rSquared)),
-                ("unfiltered_r2_tracing", .double(unfiltered.tracingOnly.rSquared)),
-                ("unfiltered_r2_both", .double(unfiltered.both.rSquared)),
-                ("unfiltered_gain", .double(unfiltered.gain)),
-                ("paraphrase_r2", .array([other[0].layerOnly, other[0].tracingOnly, other[0].both].map { .double($0.rSquared) })),
-                ("neighbourhood_r2", .array([other[1].layerOnly, other[1].tracingOnly, other[1].both].map { .double($0.rSquared) })),
-            ])
-            // Median tracing effect: the normalised effect divides by p_clean − p_corrupt, which is
-            // tiny for facts the model does not know, so a few facts dominate a mean.
-            func median(_ v: [Double]) -> Double {
-                let s = v.sorted()
-                guard !s.isEmpty else { return .nan }
-                return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-            }
-            // Drawn over every fact (the filter may leave too few for a curve); the table has both.
-            let all = HaseFilter.none.observations(rewriteFacts)
-            let at = { (l: Int) in all.filter { $0.layer == l } }
-            let medianEffect = recipe.layers.map { median(at($0).map(\.tracingEffect)) }
-            let meanScore = recipe.layers.map { l in at(l).map(\.editSuccess).reduce(0, +) / Double(max(1, at(l).count)) }
-            let chart = LineChart(
-                x: recipe.layers.map(Double.init),
-                series: [.init(name: "tracing effect (median)", values: medianEffect, color: "#1b7837"),
-                         .init(name: "rewrite score (mean)", values: meanScore, color: "#762a83")],
-                title: "Hase tracing effect (MLP window \(recipe.tracing.window)) vs ROME edit success, all \(records.count) facts",
-                xLabel: "layer", yLabel: "over facts")
-            try chart.svg().write(to: out.appendingPathComponent("hase.svg"), atomically: true, encoding: .utf8)
-        } else {
-            var outcomes: [(layer: Int, edit: Bool, patch: Bool)] = []
-            var outcomesMLP: [(layer: Int, edit: Bool, patch: Bool)] = []
-            // A flip needs the clean run to prefer o over o′; other facts are reported, not counted.
-            let usable = records.filter { (($0["clean_logit_difference"] as? NSNumber)?.doubleValue ?? 0) > 0 }
-            let excluded = records.count - usable.count
-            for r in usable {
-                let e = doubles(r, "edit_logit_difference"), p = doubles(r, "patch_resid_post_logit_difference")
-                let m = doubles(r, "patch_mlp_out_logit_difference")
-                for (j, l) in recipe.layers.enumerated() where j < e.count {
-                    outcomes.append((l, e[j] < 0, p[j] < 0))
-                    outcomesMLP.append((l, e[j] < 0, m[j] < 0))
-                }
-            }
-            let rows = AgreementRow.table(outcomes), rowsMLP = AgreementRow.table(outcomesMLP)
-            table = "| layer | facts | ROME flips | resid_post patch flips | agreement | mlp_out patch flips | agreement |\n|---|---|---|---|---|---|---|\n"
-            for (r, m) in zip(rows, rowsMLP) {
-                table += "| \(r.layer) | \(r.count) | \(r.editFlips) | \(r.patchFlips) | \(String(format: "%.2f", r.agreement)) | \(m.patchFlips) | \(String(format: "%.2f", m.agreement)) |\n"
-            }
-            table += "\nA flip is a negative logit(o) − logit(o′) at the prompt's last token; \(usable.count) of \(records.count) facts counted (\(excluded) excluded: the unedited model already prefers o′ or ties).\n"
-            summary = .object([
-                ("analysis", .string("interchange")), ("facts", .int(records.count)),
-                ("facts_counted", .int(usable.count)),
-                ("agreement_resid_post", JSON.rounded(rows.map(\.agreement))),
-                ("agreement_mlp_out", JSON.rounded(rowsMLP.map(\.agreement))),
-                ("layers", .array(rows.map { .int($0.layer) })),
-            ])
-            let chart = LineChart(
-                x: rows.map { Double($0.layer) },
-                series: [
-                    .init(name: "agree, resid_post", values: rows.map(\.agreement), color: "#762a83"),
-                    .init(name: "agree, mlp_out", values: rowsMLP.map(\.agreement), color: "#1b7837"),
-                    .init(name: "ROME flips", values: rows.map { Double($0.editFlips) / Double(max(1, $0.count)) },
-                          color: "#444444"),
-                    .init(name: "resid_post patch flips",
-                          values: rows.map { Double($0.patchFlips) / Double(max(1, $0.count)) }, color: "#c2a5cf"),
-                    .init(name: "mlp_out patch flips",
-                          values: rowsMLP.map { Double($0.patchFlips) / Double(max(1, $0.count)) }, color: "#a6dba0"),
-                ],
-                title: "ROME flips vs interchange-patch flips (last subject token), \(usable.count) facts",
-                xLabel: "layer", yLabel: "rate over facts", yRange: 0...1)
-            try chart.svg().write(to: out.appendingPathComponent("interchange.svg"), atomically: true, encoding: .utf8)
-        }
-        try table.write(to: out.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
-        return (summary, table)
     }
 }
