@@ -78,6 +78,7 @@ public final class EditSession {
         }
     }
 
+    /// `tokens` greedy tokens after `prompt`, decoded (the edit in place, if any).
     public func generation(_ prompt: String, tokens: Int) throws -> String {
         let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encodePrompt(prompt), maxTokens: tokens)
         return lm.tokenizer.decode(ids)

@@ -28,6 +28,7 @@ public enum JSON: Sendable {
         }
     }
 
+    /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
     public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {

@@ -8,6 +8,7 @@ import LocusTracing
 
 /// The settings of one `hase` or `interchange` run (MethodSchema.hase / .interchange).
 public struct AnalysisSettings: Sendable {
+    /// Causal tracing of a `hase` run: site kind, window of layers, noise samples and scale.
     public struct Tracing: Sendable {
         public var kind: String
         public var window: Int

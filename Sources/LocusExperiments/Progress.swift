@@ -11,6 +11,7 @@ public final class ProgressLine: @unchecked Sendable {
 
     public init(style: ProgressStyle = .standardError) { self.style = style }
 
+    /// Shows `text` (throttled in plain mode unless `final`).
     public func write(_ text: String, final: Bool = false) {
         switch style {
         case .interactive:
@@ -45,6 +46,7 @@ public final class ETAProgress: @unchecked Sendable {
         self.unit = unit
     }
 
+    /// `done` of `total` units, with rate and ETA (at most 4 redraws a second).
     public func update(_ done: Int, _ total: Int, extra: String = "") {
         let now = Date()
         guard done == total || now.timeIntervalSince(lastDraw) > 0.25 else { return }
@@ -62,6 +64,7 @@ public final class ETAProgress: @unchecked Sendable {
 
     public func finish() { output.finish() }
 
+    /// `m:ss` or `h:mm:ss`; `--:--` when not finite.
     public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }
         let s = Int(seconds.rounded())
@@ -80,6 +83,7 @@ public final class ProgressReporter: @unchecked Sendable {
 
     public init(label: String) { self.label = label }
 
+    /// `done` of `total`, elapsed and ETA (at most every half second, always the last).
     public func update(_ done: Int, _ total: Int) {
         let now = Date()
         guard now.timeIntervalSince(last) > 0.5 || done == total else { return }
