@@ -14,7 +14,7 @@ let cpuFlags: [SwiftSetting] = []
 let libraryModules = [
     "LocusTensor", "LocusCheckpoint", "LocusWeights", "LocusTokenizer", "LocusModel",
     "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
-    "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusEvaluation", "LocusRecipes",
+    "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusEvaluation", "LocusRecipes", "LocusExperiments",
 ]
 
 let package = Package(
@@ -82,6 +82,16 @@ let package = Package(
         .target(
             name: "LocusRecipes", dependencies: ["LocusData", "LocusFigures"],
             swiftSettings: cpuFlags),
+        // The experiments every command runs, as a library: sweep executors (ITI, IPO/DPO, scrub,
+        // ablate), the Hase and interchange analyses, ROME/FT-L edit sessions. Above every method
+        // target and LocusRecipes; the CLI only parses options and wires these.
+        .target(
+            name: "LocusExperiments",
+            dependencies: [
+                "LocusModel", "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
+                "LocusEvaluation", "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusRecipes",
+            ],
+            swiftSettings: cpuFlags),
         // `import Locus`: every library module at once (`@_exported import`s only).
         .target(
             name: "Locus", dependencies: libraryModules.map { .target(name: $0) },
@@ -101,6 +111,7 @@ let package = Package(
                 "LocusRecipes",
                 "LocusScrubbing",
                 "LocusWeights",
+                "LocusExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),

@@ -16,3 +16,4 @@
 @_exported import LocusScrubbing
 @_exported import LocusEvaluation
 @_exported import LocusRecipes
+@_exported import LocusExperiments

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusInterventions
 import LocusModel
 import LocusSteering

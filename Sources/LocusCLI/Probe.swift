@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusData
 import LocusFigures
 import LocusModel
@@ -176,54 +177,5 @@ struct Probe: ParsableCommand {
                     ("wall_seconds", .double(Date().timeIntervalSince(started))),
                 ])),
             ]))
-    }
-}
-
-/// The data folder: --data, else $LOCUS_DATA, else ../shared/data beside the package.
-func dataLocation(_ override: String?) throws -> DataLocation {
-    if let override { return DataLocation(root: URL(fileURLWithPath: override)) }
-    return try DataLocation.resolve(searchFrom: [
-        URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-        Workdir.executable.deletingLastPathComponent(),
-    ])
-}
-
-/// A progress line with rate and ETA on stderr, redrawn at most 4 times a second on a terminal
-/// (plain lines in batch logs: `ProgressLine`).
-final class ETAProgress: @unchecked Sendable {
-    let label: String
-    let unit: String
-    let start = Date()
-    private var lastDraw = Date.distantPast
-    private let output = ProgressLine()
-
-    init(label: String, unit: String) {
-        self.label = label
-        self.unit = unit
-    }
-
-    func update(_ done: Int, _ total: Int, extra: String = "") {
-        let now = Date()
-        guard done == total || now.timeIntervalSince(lastDraw) > 0.25 else { return }
-        lastDraw = now
-        let elapsed = now.timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let eta = done > 0 ? Double(total - done) / rate : .nan
-        var line = String(
-            format: "%@: %d/%d %@ (%.0f%%)  %.1f %@/s  elapsed %@  ETA %@", label, done, total,
-            unit, 100 * Double(done) / Double(max(total, 1)), rate, unit,
-            Self.clock(elapsed), Self.clock(eta))
-        if !extra.isEmpty { line += "  " + extra }
-        output.write(line, final: done == total)
-    }
-
-    func finish() { output.finish() }
-
-    static func clock(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "--:--" }
-        let s = Int(seconds.rounded())
-        return s >= 3600
-            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-            : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusRecipes
 
 /// `locus report RESULTS...`: merges results files and draws the sweep's figures and tables.
@@ -49,7 +50,7 @@ struct Report: ParsableCommand {
                     + (skippedTotal > 0 ? " (\(skippedTotal) unreadable line(s) skipped)" : "") + "; nothing to report")
         }
         let report = SweepReport(records: records, seed: seed, resamples: resamples)
-        let writer = ReportWriter(report: report)
+        let writer = ReportWriter(report: report, providers: [LocalizationReport()])
         let written = try writer.write(to: URL(fileURLWithPath: out))
         for a in report.recipes {
             for t in a.tests {

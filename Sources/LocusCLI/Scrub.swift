@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LocusData
+import LocusExperiments
 import LocusInterventions
 import LocusModel
 import LocusScrubbing
@@ -24,22 +25,12 @@ struct ScrubTaskOptions: ParsableArguments {
         return .object(fields)
     }
 
-    func items(_ lm: LanguageModel) throws -> [ScrubItem] {
-        switch task {
-        case "induction":
-            let parts = tokenRange.split(separator: ":").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] < parts[1] else { throw ValidationError("--token-range lo:hi") }
-            return InductionTask.items(
-                count: count, length: length, seed: dataSeed, tokenRange: parts[0]..<parts[1],
-                bos: lm.config.bosTokenID)
-        case "truthfulqa":
-            let tqa = try TruthfulQA.load(from: try dataLocation(data))
-            let order = QuestionSplit.permutation(count: tqa.count, seed: dataSeed)
-            let questions = tqa.questions(ids: Array(order.prefix(count)))
-            return TruthfulQATask.items(questions: questions, tokenizer: lm.tokenizer)
-        default: throw ValidationError("--task must be induction or truthfulqa")
-        }
+    /// The library's task with these options.
+    var scrubTask: ScrubTask {
+        ScrubTask(task: task, count: count, length: length, dataSeed: dataSeed, tokenRange: tokenRange, data: data)
     }
+
+    func items(_ lm: LanguageModel) throws -> [ScrubItem] { try scrubTask.items(lm) }
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusModel
 import LocusRecipes
 
@@ -30,9 +31,6 @@ struct SlurmTarget: ParsableArguments {
         let dir = try Workdir.enter(workdir ?? FileManager.default.currentDirectoryPath)
         guard !dir.path.contains(where: \.isWhitespace) else {
             throw ValidationError("the work directory \(dir.path) has white space; #SBATCH lines cannot quote it")
-        }
-        if EditRecipe.isAnalysisRecipe(path) {
-            throw ValidationError("\(recipe): Hase/interchange analysis recipes are not shardable yet (issue 14 item 4)")
         }
         let parsed: Recipe
         do { parsed = try Recipe.load(URL(fileURLWithPath: path)) } catch let e as RecipeError {

@@ -347,6 +347,10 @@ public struct MethodGrid: Equatable, Sendable {
             }
             grid.parameters.append(.init(p.name, v))
         }
+        if let items = schema.itemAxis {  // not a schema parameter: `allow` rejects it in a recipe
+            let count = grid.parameters.first { $0.key == items.countParameter }?.value.int ?? 0
+            grid.parameters.append(.init(items.axis, .array((0..<count).map { .number(Double($0)) })))
+        }
         return grid
     }
 

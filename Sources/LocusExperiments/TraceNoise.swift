@@ -1,11 +1,10 @@
-import ArgumentParser
 import Foundation
 import LocusData
 import LocusModel
 import LocusTracing
 
 /// What ν (the tracing noise's std) is a multiple of.
-enum NoiseBasis: String, ExpressibleByArgument, CaseIterable {
+public enum NoiseBasis: String, CaseIterable, Sendable {
     /// ROME's `collect_embedding_std` over the known facts' subjects (`NoiseLevel`).
     case subjects
     /// The std of the whole embedding matrix (Locus before issue 11; not a reference's rule).
@@ -13,7 +12,7 @@ enum NoiseBasis: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Which token a trace scores.
-enum TracedAnswer: String, ExpressibleByArgument, CaseIterable {
+public enum TracedAnswer: String, CaseIterable, Sendable {
     /// ROME (`experiments/causal_trace.py` L314–317): the clean model's top prediction at the
     /// last position; the expected answer only checks it (`prediction_matches_expected`).
     case prediction
@@ -22,16 +21,18 @@ enum TracedAnswer: String, ExpressibleByArgument, CaseIterable {
     case given
 }
 
-/// The noise unit for `basis`, with a JSON record of how it was obtained. The subject-embedding
+/// The noise unit for `basis`, with a JSON record of how it was obtained (`override`: the data
+/// folder, nil: `dataLocation(nil)`). The subject-embedding
 /// std is cached in `runs/cache/noise-level/<model sha256>-<knowns sha256 prefix>.json`.
-func noiseUnit(_ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis) throws -> (Float, JSON) {
+public func noiseUnit(
+    _ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis, data override: String? = nil
+) throws -> (Float, JSON) {
     switch basis {
     case .matrix:
         let std = CausalTracer.embeddingStandardDeviation(lm.model)
         return (std, .object([("basis", .string("embedding-matrix")), ("std", .float(std))]))
     case .subjects:
-        let data = try DataLocation.resolve(
-            searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+        let data = try dataLocation(override)
         let file = data.url("knowns/known_1000.json")
         let fileSHA = try SHA256.hex(ofFile: file)
         let cache = URL(fileURLWithPath: "runs/cache/noise-level")
