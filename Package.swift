@@ -18,10 +18,18 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "LocusTensor", dependencies: ["CBLAS"], swiftSettings: cpuFlags),
+        // The vocabulary every layer speaks: JSON values, attention heads and head-set
+        // selections, statistics, the Adam/AdamW optimizer, progress, atomic file writes.
+        .target(
+            name: "LocusCore",
+            dependencies: ["LocusTensor", .product(name: "OrderedCollections", package: "swift-collections")],
+            swiftSettings: cpuFlags),
         .target(name: "LocusCheckpoint", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
         // Quantised matrix-vector kernels in C: AVX2/FMA by function attribute + run-time
         // dispatch, portable scalar fallback; no global -march (no unsafe flags).
@@ -36,38 +44,44 @@ let package = Package(
             dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer", "LocusWeights"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
+            name: "LocusInterventions", dependencies: ["LocusModel", "LocusCore"], swiftSettings: cpuFlags),
         // Data sets (TruthfulQA, preference pairs, CounterFact, known facts, text corpora).
-        .target(name: "LocusData", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .target(name: "LocusData", dependencies: ["LocusTensor", "LocusCore"], swiftSettings: cpuFlags),
         // SVG figures: no model dependency, so reports can be redrawn from records alone.
         .target(name: "LocusFigures", swiftSettings: cpuFlags),
         // Methods, each on the interventions layer; none reaches into another.
         .target(
-            name: "LocusProbing", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusProbing", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusSteering", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusSteering", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusTracing", dependencies: ["LocusInterventions", "LocusData", "LocusFigures"],
+            name: "LocusTracing", dependencies: ["LocusCore", "LocusInterventions", "LocusData", "LocusFigures"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusEditing", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusEditing", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusScrubbing", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusScrubbing", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         // Evaluation of any intervention (hooks) on TruthfulQA and side-effect text.
         .target(
-            name: "LocusEvaluation", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusEvaluation", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         // Experiment recipes, the resumable sharded sweep runner and reports; methods plug in.
         .target(
-            name: "LocusRecipes", dependencies: ["LocusData", "LocusFigures"],
+            name: "LocusRecipes",
+            dependencies: [
+                "LocusCore", "LocusData", "LocusFigures",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: cpuFlags),
         .executableTarget(
             name: "LocusCLI",
             dependencies: [
+                "LocusCore",
                 "LocusModel",
                 "LocusInterventions",
                 "LocusData",
@@ -89,6 +103,7 @@ let package = Package(
             dependencies: ["LocusModel", "LocusTokenizer", "LocusData", "LocusTensor"],
             path: "Tests/LocusTestSupport", swiftSettings: cpuFlags),
         .testTarget(name: "LocusTensorTests", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .testTarget(name: "LocusCoreTests", dependencies: ["LocusCore"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusCheckpointTests", dependencies: ["LocusCheckpoint"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),

@@ -1,4 +1,6 @@
 import Foundation
+import LocusCore
+import OrderedCollections
 
 /// An experiment file: a grid of head sets × methods × hyperparameters × seeds (Recipes/README.md).
 ///
@@ -296,7 +298,7 @@ public struct MethodGrid: Equatable, Sendable {
     /// A label for reports (default: the kind).
     public var name: String
     /// Parameters in recipe order, defaults filled in; grid axes hold arrays.
-    public var parameters: [JSONValue.Field]
+    public var parameters: OrderedDictionary<String, JSONValue>
     /// Names of the head sets this method runs on (nil: all).
     public var headSets: [String]?
 
@@ -308,7 +310,7 @@ public struct MethodGrid: Equatable, Sendable {
                 path: f.path("kind"), "unknown method '\(kind)' (known: \(schemas.keys.sorted().joined(separator: ", ")))")
         }
         let reserved = ["kind", "name", "headSets", "comment"]
-        var grid = MethodGrid(kind: kind, name: try f.string("name") ?? kind, parameters: [], headSets: nil)
+        var grid = MethodGrid(kind: kind, name: try f.string("name") ?? kind, parameters: [:], headSets: nil)
         if let hs = f["headSets"] { grid.headSets = try strings(hs, path: f.path("headSets")) }
         if !schema.open {
             try f.allow(reserved + schema.parameters.map(\.name))
@@ -318,7 +320,7 @@ public struct MethodGrid: Equatable, Sendable {
                 if let a = field.value.array, a.isEmpty {
                     throw RecipeError(path: f.path(field.key), "a grid axis needs at least one value")
                 }
-                grid.parameters.append(field)
+                grid.parameters[field.key] = field.value
             }
             return grid
         }
@@ -326,7 +328,7 @@ public struct MethodGrid: Equatable, Sendable {
             let key = f.path(p.name)
             guard let v = f[p.name] else {
                 if p.required { throw RecipeError(path: key, "required field is missing") }
-                if let d = p.defaultValue { grid.parameters.append(.init(p.name, d)) }
+                if let d = p.defaultValue { grid.parameters[p.name] = d }
                 continue
             }
             if p.grid {
@@ -345,17 +347,17 @@ public struct MethodGrid: Equatable, Sendable {
             } else if let problem = p.rangeProblem(v) {
                 throw RecipeError(path: key, problem)
             }
-            grid.parameters.append(.init(p.name, v))
+            grid.parameters[p.name] = v
         }
         return grid
     }
 
     /// Every combination of the grid axes (the first axis varies slowest), as parameter objects.
     public func settings() -> [JSONValue] {
-        var combos: [[JSONValue.Field]] = [[]]
+        var combos: [[(String, JSONValue)]] = [[]]
         for p in parameters {
             let values = p.value.array ?? [p.value]
-            combos = combos.flatMap { c in values.map { c + [.init(p.key, $0)] } }
+            combos = combos.flatMap { c in values.map { c + [(p.key, $0)] } }
         }
         return combos.map { .object($0) }
     }
@@ -368,7 +370,7 @@ public struct MethodGrid: Equatable, Sendable {
 
 /// An object's fields with typed getters whose errors name the field path.
 struct Fields {
-    let fields: [JSONValue.Field]
+    let fields: OrderedDictionary<String, JSONValue>
     let base: String
 
     init(_ json: JSONValue, path: String) throws {
@@ -379,13 +381,11 @@ struct Fields {
 
     func path(_ key: String) -> String { base.isEmpty ? key : base + "." + key }
 
-    subscript(key: String) -> JSONValue? { fields.first { $0.key == key }?.value }
+    subscript(key: String) -> JSONValue? { fields[key] }
 
-    /// Rejects unknown fields (`comment` is always allowed) and repeated keys.
+    /// Rejects unknown fields (`comment` is always allowed); a repeated key is a parse error.
     func allow(_ keys: [String]) throws {
-        var seen = Set<String>()
         for f in fields {
-            guard seen.insert(f.key).inserted else { throw RecipeError(path: path(f.key), "field given twice") }
             if f.key == "comment" {
                 guard f.value.string != nil || (f.value.array?.allSatisfy { $0.string != nil } ?? false) else {
                     throw RecipeError(path: path("comment"), "expected a string or an array of strings")

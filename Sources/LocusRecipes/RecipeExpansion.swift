@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusTensor
 
 /// Reads the head ranking of a probe file: `heads` (rank order, best first) and, if present,

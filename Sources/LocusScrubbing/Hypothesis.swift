@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusInterventions
 import LocusModel
@@ -13,7 +14,7 @@ import LocusModel
 ///      "components": [
 ///        {"component": "embed", "feature": "input"},
 ///        {"component": ["L5H1", "L7H3"], "feature": "input"},
-///        {"heads": "top:16:runs/ranking.json", "feature": "input"},   // any HeadSelection
+///        {"heads": "top:16:runs/ranking.json", "feature": "input"},   // any HeadSetSelection
 ///        {"mlps": "all", "feature": "input"},                         // or [0, 5, 9]
 ///        {"component": "resid_pre5@-1", "feature": "token:-1"}]}
 public struct Hypothesis: Sendable, Equatable {
@@ -69,7 +70,7 @@ public struct Hypothesis: Sendable, Equatable {
                 components += try many.map(Component.init(parsing:))
             }
             if let heads = entry["heads"] as? String {
-                components += try HeadSelection(parsing: heads).resolve(in: config).map(Component.head)
+                components += try HeadSetSelection(parsing: heads).resolve(in: config).map(Component.head)
             }
             if let mlps = entry["mlps"] as? String, mlps == "all" {
                 components += (0..<config.layerCount).map(Component.mlp)
