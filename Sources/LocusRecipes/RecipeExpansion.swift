@@ -159,19 +159,10 @@ public enum RecipeExpansion {
         }
     }
 
-    /// k distinct heads drawn uniformly by a seeded partial Fisher–Yates over the (layer, head)
-    /// pairs in layer-major order — the same draw as `locus steer --heads random:K:SEED` and
-    /// LocusProbing's `HeadSelection.random`, so a set is reproducible from its `selection`.
+    /// k distinct heads by `HeadSetSelection.randomHeads` (the one seeded draw, the same as
+    /// `locus steer --heads random:K:SEED`), so a set is reproducible from its `selection`.
     public static func randomHeads(_ k: Int, shape: ModelShape, seed: UInt64, keepOrder: Bool = false) -> [String] {
-        let total = shape.totalHeads
-        var g = SeededGenerator(seed: seed)
-        var pool = Array(0..<total)
-        for i in 0..<k {
-            let j = i + Int(g.next() % UInt64(total - i))
-            pool.swapAt(i, j)
-        }
-        let chosen = pool.prefix(k).map { HeadName.format(layer: $0 / shape.headCount, head: $0 % shape.headCount) }
-        return keepOrder ? chosen : HeadName.sorted(chosen)
+        HeadSetSelection.randomHeads(k, in: shape, seed: seed, keepOrder: keepOrder).map(\.description)
     }
 }
 
