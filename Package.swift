@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "locus", targets: ["LocusCLI"]),
         .library(name: "LocusModel", targets: ["LocusModel"]),
+        .library(name: "LocusExperiments", targets: ["LocusExperiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,7 +31,7 @@ let package = Package(
             name: "LocusCore",
             dependencies: ["LocusTensor", .product(name: "OrderedCollections", package: "swift-collections")],
             swiftSettings: cpuFlags),
-        .target(name: "LocusCheckpoint", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .target(name: "LocusCheckpoint", dependencies: ["LocusTensor", "LocusCore"], swiftSettings: cpuFlags),
         // Quantised matrix-vector kernels in C: AVX2/FMA by function attribute + run-time
         // dispatch, portable scalar fallback; no global -march (no unsafe flags).
         .target(name: "CLocusKernels"),
@@ -78,6 +79,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: cpuFlags),
+        // The experiments every command runs, as a library: sweep executors (ITI, IPO/DPO, scrub,
+        // ablate), the Hase and interchange analyses, ROME/FT-L edit sessions. Above every method
+        // target and LocusRecipes; the CLI only parses options and wires these.
+        .target(
+            name: "LocusExperiments",
+            dependencies: [
+                "LocusCore", "LocusModel", "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
+                "LocusEvaluation", "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusRecipes",
+            ],
+            swiftSettings: cpuFlags),
         .executableTarget(
             name: "LocusCLI",
             dependencies: [
@@ -94,6 +105,7 @@ let package = Package(
                 "LocusRecipes",
                 "LocusScrubbing",
                 "LocusWeights",
+                "LocusExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: cpuFlags),

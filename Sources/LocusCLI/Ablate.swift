@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusData
 import LocusInterventions
 import LocusModel
@@ -69,7 +71,7 @@ struct Ablate: ParsableCommand {
         scan.seed = seed
         scan.alignment = PositionAlignment(rawValue: alignment)!
         scan.tokensPerCall = tokensPerCall
-        let bar = ETAProgress(label: "ablate", unit: "runs")
+        let bar = ProgressReporter(label: "ablate", unit: "runs")
         let table = try scan.scores(
             groups: [[]] + groups.map { $0.1.map { $0.slice(config: config) } }, kind: ablation, means: means,
             progress: { bar.update($0, $1) })
@@ -91,7 +93,7 @@ struct Ablate: ParsableCommand {
             ("metric", .string(items.allSatisfy(\.isLoss) ? "mean loss (nats)" : "log-prob margin true − false")),
             ("cleanMetric", .double(clean)), ("results", .array(rows)),
         ])
-        if let output { try Data((out.text + "\n").utf8).write(to: URL(fileURLWithPath: output)) }
+        if let output { try AtomicFile.write(out.text + "\n", to: URL(fileURLWithPath: output)) }
         if json {
             printJSON(out)
         } else {

@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusInterventions
 import LocusModel
 import LocusSteering
@@ -119,7 +121,7 @@ struct Bench: ParsableCommand {
             let batch = (0..<pairs).map { i in
                 TokenizedPair(prompt: ids(prompt), chosen: ids(answer), rejected: ids(answer), group: i)
             }
-            let chosen = try HeadSelection.random(count: heads, seed: seed).resolve(in: lm.config)
+            let chosen = try HeadSetSelection.random(count: heads, seed: seed).resolve(in: lm.config)
             let trainer = SteeringTrainer(
                 model: lm.model,
                 configuration: SteeringConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LocusData
 import LocusEditing
+import LocusExperiments
 import LocusModel
 
 /// `locus edit`: ROME and FT-L edits (METHODS.md §7) and the localization analyses (§8).
@@ -45,7 +46,9 @@ func runSingle(method: String, options: ModelOptions, edit: EditSettings, fact: 
         throw ValidationError("give --prompt, --subject and --target (or use `locus edit counterfact`)")
     }
     let lm = try options.load()
-    let session = try EditSession(lm: lm, options: options, settings: edit)
+    let session = EditSession(
+        lm: lm, modelSHA256: try SHA256.hex(ofCheckpoint: options.resolvedURL()), settings: edit.configuration,
+        threads: options.threads)
     let request = EditRequest(prompt: prompt, subject: subject, target: target)
     let targetTokens = request.targetTokens(lm.tokenizer)
     let promptTokens = lm.tokenizer.encodePrompt(prompt)

@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusData
 import LocusEvaluation
 import LocusInterventions
@@ -144,15 +146,15 @@ struct EvalTruthfulQA: ParsableCommand {
                 if limit > 0 { ids = Array(ids.sorted().prefix(limit)) }
                 var group = Group(name: "fold \(f)", fold: f, questionIDs: ids)
                 if heads != .none {
-                    let chosen: [HeadID]
+                    let chosen: [AttentionHead]
                     let selection: String
                     switch heads {
                     case .top:
-                        chosen = HeadSelection.top(k, of: fold.heads)
+                        chosen = fold.heads.prefix(k).map(\.id)
                         selection = "top-\(k) of fold \(f)'s probe ranking"
                     default:
-                        chosen = HeadSelection.random(
-                            k, layerCount: ranking.layerCount, headCount: ranking.headCount, seed: seed)
+                        chosen = HeadSetSelection.randomHeads(
+                            k, in: ModelShape(layerCount: ranking.layerCount, headCount: ranking.headCount), seed: seed)
                         selection = "\(k) random heads, seed \(seed)"
                     }
                     let edit = try ITIEdit.make(
@@ -229,7 +231,7 @@ struct EvalTruthfulQA: ParsableCommand {
             _ label: String,
             _ evaluate: ([TruthfulQAQuestion], Intervention?, @escaping (Int, Int, Int) -> Void) throws -> R
         ) throws -> [R?] {
-            let progress = ETAProgress(label: label, unit: "questions")
+            let progress = ProgressReporter(label: label, unit: "questions")
             var before = 0
             var results: [R?] = []
             for group in groups {
@@ -272,7 +274,7 @@ struct EvalTruthfulQA: ParsableCommand {
                 tokensPerDocument: sideTokens, seed: sideSeed, source: "wikitext-2 \(sideSplit)")
             sideSample = sample
             let edited = groups.indices.filter { groups[$0].intervention != nil }
-            let progress = ETAProgress(label: "CE/KL", unit: "documents")
+            let progress = ProgressReporter(label: "CE/KL", unit: "documents")
             let result = try SideEffectEvaluator(model: lm).evaluate(
                 sample, interventions: edited.map { groups[$0].intervention! }
             ) { done, total in progress.update(done, total) }
@@ -431,7 +433,7 @@ struct EvalTruthfulQA: ParsableCommand {
         if let output {
             let url = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data((record.text + "\n").utf8).write(to: url)
+            try AtomicFile.write(record.text + "\n", to: url)
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LocusData
 import LocusEditing
+import LocusExperiments
 import LocusModel
 
 /// `locus eval counterfact` (a type for the `eval` command's subcommand list): edit each of N
@@ -22,13 +23,19 @@ struct EvalCounterFact: ParsableCommand {
 
     func run() throws {
         let lm = try options.load()
-        let session = try EditSession(lm: lm, options: options, settings: edit)
+        let session = EditSession(
+            lm: lm, modelSHA256: try SHA256.hex(ofCheckpoint: options.resolvedURL()), settings: edit.configuration,
+            threads: options.threads)
         let data = try DataLocation.resolve(
             searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
         let all = try CounterFact.load(data.url(file))
         let chosen = Array(all.dropFirst(offset).prefix(records))
         let summary = try session.evaluate(
-            chosen, method: method, generate: generate, label: "counterfact \(method)")
+            chosen, method: method, generate: generate, label: "counterfact \(method)",
+            onRecord: { record in
+                printJSON(record)
+                fflush(nil)  // flush every stream: one line per record, visible while the run continues
+            })
         printJSON(summary)
     }
 }
@@ -54,21 +61,13 @@ struct EditSettings: ParsableArguments {
     @Option(help: "FT-L: learning rate.") var ftLearningRate: Double = 5e-4
     @Option(help: "FT-L: L∞ bound ε.") var ftEpsilon: Float = 5e-4
 
-    var sample: KeyStatisticsSample {
-        KeyStatisticsSample(
-            split: statsSplit, chunkTokens: statsChunkTokens, chunkCount: statsChunks, seed: statsSeed)
-    }
-
-    func rome(layer: Int) -> ROMEHyperparameters {
-        var h = ROMEHyperparameters(layer: layer)
-        h.steps = steps
-        h.contextCount = contexts
-        h.contextSeed = contextSeed
-        h.learningRate = learningRate
-        h.klFactor = klFactor
-        h.earlyStop = ROMEEarlyStop(rawValue: romeEarlyStop) ?? .totalLoss
-        h.updateKey = ROMEUpdateKey(rawValue: romeUpdateKey) ?? .prompt
-        return h
+    /// The library's settings with these options.
+    var configuration: EditConfiguration {
+        EditConfiguration(
+            layer: layer, steps: steps, contexts: contexts, contextSeed: contextSeed, learningRate: learningRate,
+            klFactor: klFactor, romeEarlyStop: romeEarlyStop, romeUpdateKey: romeUpdateKey, statsSplit: statsSplit,
+            statsChunkTokens: statsChunkTokens, statsChunks: statsChunks, statsSeed: statsSeed,
+            statsCache: statsCache, ftSteps: ftSteps, ftLearningRate: ftLearningRate, ftEpsilon: ftEpsilon)
     }
 
     func validate() throws {
@@ -78,169 +77,5 @@ struct EditSettings: ParsableArguments {
         guard ROMEUpdateKey(rawValue: romeUpdateKey) != nil else {
             throw ValidationError("--rome-update-key: prompt or averaged, not '\(romeUpdateKey)'")
         }
-    }
-
-    func fineTuning(layer: Int) -> FineTuningHyperparameters {
-        var h = FineTuningHyperparameters(layer: layer)
-        h.steps = ftSteps
-        h.learningRate = ftLearningRate
-        h.normConstraint = ftEpsilon
-        return h
-    }
-}
-
-/// A loaded model with its sha256, ROME editor and key statistics (cached on disk).
-final class EditSession {
-    let lm: LanguageModel
-    let sha: String
-    let settings: EditSettings
-    let editor: ROMEEditor
-    var statistics: [Int: KeyStatistics] = [:]
-    let threads: Int
-
-    init(lm: LanguageModel, options: ModelOptions, settings: EditSettings) throws {
-        self.lm = lm
-        sha = try SHA256.hex(ofCheckpoint: try options.resolvedURL())
-        self.settings = settings
-        editor = ROMEEditor(languageModel: lm)
-        threads = options.threads
-    }
-
-    /// Statistics for `layers`: read from the cache, the missing ones computed in one pass.
-    func prepareStatistics(_ layers: [Int]) throws {
-        let sample = settings.sample
-        let dir = URL(fileURLWithPath: settings.statsCache)
-        var missing: [Int] = []
-        for l in layers where statistics[l] == nil {
-            let url = KeyStatistics.cacheURL(directory: dir, modelSHA256: sha, layer: l, sample: sample)
-            if let s = try? KeyStatistics.read(from: url) { statistics[l] = s } else { missing.append(l) }
-        }
-        guard !missing.isEmpty else { return }
-        let data = try DataLocation.resolve(
-            searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
-        let documents = try WikiText.load(data.wikiText2(sample.split))
-        let tokenizer = lm.tokenizer
-        let chunks = KeyStatistics.chunks(
-            documents: documents, tokenizer: { tokenizer.encodePrompt($0) }, sample: sample)
-        let progress = ProgressReporter(label: "key statistics, layers \(missing)")
-        let start = Date()
-        let computed = try KeyStatistics.compute(
-            model: lm.model, layers: missing, chunks: chunks, progress: progress.update)
-        progress.finish()
-        printError(
-            String(format: "key statistics: %d tokens, %.1f s", computed[missing[0]]!.count,
-                   Date().timeIntervalSince(start)))
-        for (l, s) in computed {
-            try s.write(to: KeyStatistics.cacheURL(directory: dir, modelSHA256: sha, layer: l, sample: sample))
-            statistics[l] = s
-        }
-    }
-
-    /// Applies one edit; returns the backup and a JSON description of the optimisation.
-    func apply(_ request: EditRequest, method: String, layer: Int) throws -> (WeightBackup?, JSON) {
-        switch method {
-        case "rome":
-            try prepareStatistics([layer])
-            let (backup, r) = try editor.edit(request, hyper: settings.rome(layer: layer), statistics: statistics[layer]!)
-            let norm = r.delta.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return (backup, .object([
-                ("losses", vector(r.losses)), ("total_losses", vector(r.totalLosses)),
-                ("updates", .int(r.updates)), ("kl", .double(r.klLast)), ("delta_norm", .float(norm)),
-                ("seconds", .double(r.seconds)),
-            ]))
-        case "ft":
-            let start = Date()
-            let (backup, losses) = try FineTuning.edit(
-                request, languageModel: lm, hyper: settings.fineTuning(layer: layer))
-            return (backup, .object([
-                ("losses", vector(losses)), ("seconds", .double(Date().timeIntervalSince(start))),
-            ]))
-        case "none": return (nil, .object([]))
-        default: throw ValidationError("unknown method '\(method)' (rome, ft, none)")
-        }
-    }
-
-    func generation(_ prompt: String, tokens: Int) throws -> String {
-        let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encodePrompt(prompt), maxTokens: tokens)
-        return lm.tokenizer.decode(ids)
-    }
-
-    /// The configuration every record carries.
-    /// `layers`: the edit layers of an analysis that edits at several layers (replaces "layer").
-    func configuration(method: String, layers: [Int]? = nil) -> JSON {
-        let s = settings
-        let layerField: (String, JSON) =
-            layers.map { ("layers", .array($0.map(JSON.int))) } ?? ("layer", .int(s.layer))
-        return .object([
-            ("method", .string(method)), layerField, ("steps", .int(s.steps)),
-            ("contexts", .int(s.contexts)), ("context_seed", .int(Int(s.contextSeed))),
-            ("learning_rate", .double(s.learningRate)), ("kl_factor", .double(s.klFactor)),
-            ("weight_decay", .double(0.5)), ("weight_decay_form", .string("norm")),
-            ("kl", .string("KL(p_delta || p_0)")), ("clamp_factor", .double(4)),
-            ("early_stop", .string(s.romeEarlyStop)), ("update_key", .string(s.romeUpdateKey)),
-            ("key_statistics", .string(s.sample.description)), ("ft_steps", .int(s.ftSteps)),
-            ("ft_learning_rate", .double(s.ftLearningRate)), ("ft_epsilon", .float(s.ftEpsilon)),
-            ("model_sha256", .string(sha)), ("threads", .int(threads)),
-        ])
-    }
-
-    /// Edits every record in turn (undoing each), printing one JSON line per record; returns
-    /// the summary record.
-    func evaluate(
-        _ records: [CounterFactRecord], method: String, generate: Int, label: String
-    ) throws -> JSON {
-        var outcomes: [CounterFactOutcome] = []
-        let progress = ProgressReporter(label: label)
-        for (i, record) in records.enumerated() {
-            let before = try CounterFactMetrics.score(record, languageModel: lm)
-            let genBefore = generate > 0 ? try generation(record.prompt, tokens: generate) : nil
-            let request = EditRequest(prompt: record.prompt, subject: record.subject, target: record.targetNew)
-            let (backup, info) = try apply(request, method: method, layer: settings.layer)
-            let after = try CounterFactMetrics.score(record, languageModel: lm)
-            let genAfter = generate > 0 ? try generation(record.prompt, tokens: generate) : nil
-            backup?.restore(into: lm.model)
-            let outcome = CounterFactOutcome(caseID: record.caseID, before: before, after: after)
-            outcomes.append(outcome)
-            printJSON(.object([
-                ("case_id", .int(record.caseID)), ("prompt", .string(record.prompt)),
-                ("target_new", .string(record.targetNew)), ("ground_truth", .string(record.groundTruth)),
-                ("efficacy", .bool(outcome.efficacy)), ("paraphrase", .bool(outcome.paraphrase)),
-                ("neighbourhood", .bool(outcome.neighbourhood)),
-                ("rewrite_score", .double(outcome.rewriteScore)),
-                ("paraphrase_score", .double(outcome.paraphraseScore)),
-                ("neighbourhood_score", .double(outcome.neighbourhoodScore)),
-                ("p_new_before", .double(before.rewrite.probabilityNew)),
-                ("p_new_after", .double(after.rewrite.probabilityNew)),
-                ("p_true_before", .double(before.rewrite.probabilityTrue)),
-                ("p_true_after", .double(after.rewrite.probabilityTrue)),
-                ("generation_before", genBefore.map(JSON.string) ?? .null),
-                ("generation_after", genAfter.map(JSON.string) ?? .null),
-                ("optimisation", info),
-            ]))
-            fflush(nil)  // flush every stream: one line per record, visible while the run continues
-            progress.update(i + 1, records.count)
-        }
-        progress.finish()
-        let s = CounterFactSummary(outcomes)
-        func pct(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
-        func num(_ x: Double) -> String { String(format: "%.3f", x) }
-        printError(
-            "\(method) over \(s.count) records: efficacy \(pct(s.efficacy)) (before \(pct(s.efficacyBefore))), "
-                + "paraphrase \(pct(s.paraphrase)) (before \(pct(s.paraphraseBefore))), "
-                + "neighbourhood \(pct(s.neighbourhood)) (before \(pct(s.neighbourhoodBefore))); "
-                + "scores rewrite \(num(s.rewriteScore)) paraphrase \(num(s.paraphraseScore)) "
-                + "neighbourhood \(num(s.neighbourhoodScore))")
-        return .object([
-            ("summary", .string("counterfact")), ("records", .int(s.count)),
-            ("efficacy", .double(s.efficacy)), ("paraphrase", .double(s.paraphrase)),
-            ("neighbourhood", .double(s.neighbourhood)),
-            ("efficacy_before", .double(s.efficacyBefore)),
-            ("paraphrase_before", .double(s.paraphraseBefore)),
-            ("neighbourhood_before", .double(s.neighbourhoodBefore)),
-            ("rewrite_score", .double(s.rewriteScore)), ("paraphrase_score", .double(s.paraphraseScore)),
-            ("neighbourhood_score", .double(s.neighbourhoodScore)),
-            ("first_case_id", .int(records.first?.caseID ?? -1)),
-            ("configuration", configuration(method: method)),
-        ])
     }
 }

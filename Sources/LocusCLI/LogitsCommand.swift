@@ -83,3 +83,4 @@ extension Float {
 }
 
 import Foundation
+import LocusExperiments

@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusData
 import LocusFigures
 import LocusModel
@@ -63,7 +65,7 @@ struct Probe: ParsableCommand {
 
         printError("probe: \(tqa.count) questions, \(samples.count) mc2 choices, model \(lm.url.lastPathComponent)")
         let collector = HeadActivationCollector(model: lm, tokensPerBatch: tokensPerBatch)
-        let collectProgress = ETAProgress(label: "activations", unit: "samples")
+        let collectProgress = ProgressReporter(label: "activations", unit: "samples")
         let (activations, fromCache) = try collector.cachedOrCollect(
             samples, format: .iti, modelFile: lm.url.path, modelSHA256: modelSHA,
             cacheDirectory: cacheURL
@@ -80,7 +82,7 @@ struct Probe: ParsableCommand {
         let settings = ProbeSettings(
             seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK,
             directionData: DirectionData(rawValue: directionData)!)
-        let probeProgress = ETAProgress(label: "probes", unit: "heads")
+        let probeProgress = ProgressReporter(label: "probes", unit: "heads")
         let ranking = HeadProber.run(
             activations, settings: settings, modelFile: lm.url.path, cacheDirectory: cacheURL.path
         ) { done, total in probeProgress.update(done, total) }
@@ -97,7 +99,7 @@ struct Probe: ParsableCommand {
             title: "Probe accuracy per head: \(lm.url.deletingPathExtension().lastPathComponent), TruthfulQA (outlined: top \(ranking.top.count))",
             rowLabel: "layer", columnLabel: "head",
             valueLabel: "validation accuracy (mean of \(folds) folds)", highlighted: topCells)
-        try map.svg().write(to: heatmapURL, atomically: true, encoding: .utf8)
+        try AtomicFile.write(map.svg(), to: heatmapURL)
 
         let header = activations.header
         let collectionSeconds = header.seconds
@@ -176,54 +178,5 @@ struct Probe: ParsableCommand {
                     ("wall_seconds", .double(Date().timeIntervalSince(started))),
                 ])),
             ]))
-    }
-}
-
-/// The data folder: --data, else $LOCUS_DATA, else ../shared/data beside the package.
-func dataLocation(_ override: String?) throws -> DataLocation {
-    if let override { return DataLocation(root: URL(fileURLWithPath: override)) }
-    return try DataLocation.resolve(searchFrom: [
-        URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-        Workdir.executable.deletingLastPathComponent(),
-    ])
-}
-
-/// A progress line with rate and ETA on stderr, redrawn at most 4 times a second on a terminal
-/// (plain lines in batch logs: `ProgressLine`).
-final class ETAProgress: @unchecked Sendable {
-    let label: String
-    let unit: String
-    let start = Date()
-    private var lastDraw = Date.distantPast
-    private let output = ProgressLine()
-
-    init(label: String, unit: String) {
-        self.label = label
-        self.unit = unit
-    }
-
-    func update(_ done: Int, _ total: Int, extra: String = "") {
-        let now = Date()
-        guard done == total || now.timeIntervalSince(lastDraw) > 0.25 else { return }
-        lastDraw = now
-        let elapsed = now.timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let eta = done > 0 ? Double(total - done) / rate : .nan
-        var line = String(
-            format: "%@: %d/%d %@ (%.0f%%)  %.1f %@/s  elapsed %@  ETA %@", label, done, total,
-            unit, 100 * Double(done) / Double(max(total, 1)), rate, unit,
-            Self.clock(elapsed), Self.clock(eta))
-        if !extra.isEmpty { line += "  " + extra }
-        output.write(line, final: done == total)
-    }
-
-    func finish() { output.finish() }
-
-    static func clock(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "--:--" }
-        let s = Int(seconds.rounded())
-        return s >= 3600
-            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-            : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusRecipes
 
 /// `locus report RESULTS...`: merges results files and draws the sweep's figures and tables.
@@ -49,7 +51,7 @@ struct Report: ParsableCommand {
                     + (skippedTotal > 0 ? " (\(skippedTotal) unreadable line(s) skipped)" : "") + "; nothing to report")
         }
         let report = SweepReport(records: records, seed: seed, resamples: resamples)
-        let writer = ReportWriter(report: report)
+        let writer = ReportWriter(report: report, providers: [LocalizationReport()])
         let written = try writer.write(to: URL(fileURLWithPath: out))
         for a in report.recipes {
             for t in a.tests {
@@ -65,7 +67,7 @@ struct Report: ParsableCommand {
         let compute = computed.reduce(0) { $0 + $1.seconds }
         printError(
             "\(report.records.count) runs (\(report.failures.count) failed, \(report.records.count - computed.count) copied from other sweeps), "
-                + "\(ProgressBar.clock(compute)) of compute; wrote \(written.count) files to \(out)")
+                + "\(ProgressReporter.clock(compute)) of compute; wrote \(written.count) files to \(out)")
         printJSON(.object([
             ("command", .string("locus report")), ("runs", .int(report.records.count)),
             ("failed", .int(report.failures.count)), ("out", .string(out)),

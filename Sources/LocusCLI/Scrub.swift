@@ -1,6 +1,8 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusData
+import LocusExperiments
 import LocusInterventions
 import LocusModel
 import LocusScrubbing
@@ -24,22 +26,12 @@ struct ScrubTaskOptions: ParsableArguments {
         return .object(fields)
     }
 
-    func items(_ lm: LanguageModel) throws -> [ScrubItem] {
-        switch task {
-        case "induction":
-            let parts = tokenRange.split(separator: ":").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] < parts[1] else { throw ValidationError("--token-range lo:hi") }
-            return InductionTask.items(
-                count: count, length: length, seed: dataSeed, tokenRange: parts[0]..<parts[1],
-                bos: lm.config.bosTokenID)
-        case "truthfulqa":
-            let tqa = try TruthfulQA.load(from: try dataLocation(data))
-            let order = QuestionSplit.permutation(count: tqa.count, seed: dataSeed)
-            let questions = tqa.questions(ids: Array(order.prefix(count)))
-            return TruthfulQATask.items(questions: questions, tokenizer: lm.tokenizer)
-        default: throw ValidationError("--task must be induction or truthfulqa")
-        }
+    /// The library's task with these options.
+    var scrubTask: ScrubTask {
+        ScrubTask(task: task, count: count, length: length, dataSeed: dataSeed, tokenRange: tokenRange, data: data)
     }
+
+    func items(_ lm: LanguageModel) throws -> [ScrubItem] { try scrubTask.items(lm) }
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
@@ -204,7 +196,7 @@ struct Scrub: ParsableCommand {
                         directory: URL(fileURLWithPath: "runs/cache/means")).mean
                 }
             }
-            let bar = ETAProgress(label: "ablate heads", unit: "runs")
+            let bar = ProgressReporter(label: "ablate heads", unit: "runs")
             let table = try scan.scores(
                 groups: [[]] + heads.map { [ComponentSlice.head($0, config: config)] }, kind: kind, means: means,
                 progress: { bar.update($0, $1) })
@@ -232,7 +224,7 @@ struct Scrub: ParsableCommand {
             if set.hasPrefix("found:"), let k = Int(set.dropFirst(6)) {
                 heads = Array(found.prefix(k))
             } else {
-                heads = try HeadSelection(parsing: set).resolve(in: config)
+                heads = try HeadSetSelection(parsing: set).resolve(in: config)
             }
             hypotheses.append(try study.hypothesis(named: set, heads: heads))
         }
@@ -240,7 +232,7 @@ struct Scrub: ParsableCommand {
             hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: file), config: config))
         }
 
-        func bar(_ label: String) -> ETAProgress { ETAProgress(label: label, unit: "runs") }
+        func bar(_ label: String) -> ProgressReporter { ProgressReporter(label: label, unit: "runs") }
         func tracked<T>(_ label: String, _ body: (@escaping (Int, Int) -> Void) throws -> T) rethrows -> T {
             let b = bar(label)
             defer { b.finish() }
@@ -277,7 +269,7 @@ struct Scrub: ParsableCommand {
         if let output {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data((out.text + "\n").utf8).write(to: URL(fileURLWithPath: output))
+            try AtomicFile.write(out.text + "\n", to: URL(fileURLWithPath: output))
         }
         if json { printJSON(out) } else { print(rows.joined(separator: "\n")) }
     }

@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusModel
 import LocusRecipes
 
@@ -30,9 +32,6 @@ struct SlurmTarget: ParsableArguments {
         let dir = try Workdir.enter(workdir ?? FileManager.default.currentDirectoryPath)
         guard !dir.path.contains(where: \.isWhitespace) else {
             throw ValidationError("the work directory \(dir.path) has white space; #SBATCH lines cannot quote it")
-        }
-        if EditRecipe.isAnalysisRecipe(path) {
-            throw ValidationError("\(recipe): Hase/interchange analysis recipes are not shardable yet (issue 14 item 4)")
         }
         let parsed: Recipe
         do { parsed = try Recipe.load(URL(fileURLWithPath: path)) } catch let e as RecipeError {
@@ -162,7 +161,7 @@ struct SlurmSweep {
     }
 
     /// Appends one submission line.
-    func recordSubmission(_ fields: [JSONValue.Field]) throws {
+    func recordSubmission(_ fields: [(String, JSONValue)]) throws {
         let url = layout.submissions
         let file = FileManager.default.fileExists(atPath: url.path) ? try String(contentsOf: url, encoding: .utf8) : ""
         try AtomicFile.write(file + JSONValue.object(fields).text + "\n", to: url)
@@ -252,9 +251,9 @@ struct SlurmSubmit: ParsableCommand {
         let reportJob = try sbatch(["--dependency=afterok:\(arrayJob)", "--kill-on-invalid-dep=yes", layout.reportScript.path])
         let sweep = try SlurmSweep(layout: layout)
         try sweep.recordSubmission([
-            .init("command", .string("submit")), .init("time", .string(ProgressBar.timestamp(Date()))),
-            .init("array_job", .string(arrayJob)), .init("report_job", .string(reportJob)),
-            .init("shards", .array((0..<shards).map { .number(Double($0)) })),
+            ("command", .string("submit")), ("time", .string(ProgressReporter.timestamp(Date()))),
+            ("array_job", .string(arrayJob)), ("report_job", .string(reportJob)),
+            ("shards", .array((0..<shards).map { .number(Double($0)) })),
         ])
         printError(plan.text(listRuns: false))
         printError("submitted array job \(arrayJob) (\(shards) tasks) and report job \(reportJob) (afterok); scripts in \(layout.folder.path)")
@@ -359,9 +358,9 @@ struct SlurmResubmit: ParsableCommand {
         for s in waiting { dependency += ",afterany:\(active[s]!.jobID)" }
         let reportJob = try sbatch(["--dependency=\(dependency)", "--kill-on-invalid-dep=yes", layout.reportScript.path])
         try sweep.recordSubmission([
-            .init("command", .string("resubmit")), .init("time", .string(ProgressBar.timestamp(Date()))),
-            .init("array_job", .string(arrayJob)), .init("report_job", .string(reportJob)),
-            .init("shards", .array(todo.map { .number(Double($0)) })),
+            ("command", .string("resubmit")), ("time", .string(ProgressReporter.timestamp(Date()))),
+            ("array_job", .string(arrayJob)), ("report_job", .string(reportJob)),
+            ("shards", .array(todo.map { .number(Double($0)) })),
         ])
         let missing = states.filter { todo.contains($0.index) }.reduce(0) { $0 + $1.missing.count }
         printError("resubmitted shards \(todo.map(String.init).joined(separator: ", ")) (\(missing) runs missing) as array job \(arrayJob); report job \(reportJob)")

@@ -1,4 +1,5 @@
 import Foundation
+import LocusExperiments
 import LocusData
 import LocusModel
 import LocusSteering

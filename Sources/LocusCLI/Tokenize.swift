@@ -1,4 +1,5 @@
 import ArgumentParser
+import LocusExperiments
 import LocusModel
 
 struct Tokenize: ParsableCommand {

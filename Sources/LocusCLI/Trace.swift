@@ -1,5 +1,7 @@
+import LocusCore
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusData
 import LocusFigures
 import LocusModel
@@ -128,7 +130,7 @@ struct Trace: ParsableCommand {
                         subjectLength: located.subject.count, width: lm.config.hiddenSize)
                     var data = Data()
                     for d in draws { d.withUnsafeBytes { data.append(contentsOf: $0) } }
-                    try data.write(to: URL(fileURLWithPath: noiseFile))
+                    try AtomicFile.write(data, to: URL(fileURLWithPath: noiseFile))
                 }
             }
             let progress = ProgressReporter(label: "trace \(job.id)")
@@ -226,7 +228,7 @@ struct Trace: ParsableCommand {
                 valueLabel: metric == .probability ? "p(\(answerText))" : "logit diff",
                 color: colors[grid.kind]!)
             let url = dir.appendingPathComponent("trace-\(id)-\(grid.kind.rawValue).svg")
-            try map.svg().write(to: url, atomically: true, encoding: .utf8)
+            try AtomicFile.write(map.svg(), to: url)
             printError("wrote \(url.path)")
         }
     }
@@ -256,25 +258,7 @@ func parseLayers(_ text: String, count: Int) throws -> [Int] {
 }
 
 func matrix(_ m: [[Double]]) -> JSON { .array(m.map(vector)) }
-func vector(_ v: [Double]) -> JSON { .array(v.map { .double(($0 * 1e6).rounded() / 1e6) }) }
+func vector(_ v: [Double]) -> JSON { .rounded(v) }
 
-/// Progress with an ETA on stderr, at most every half second.
-final class ProgressReporter: @unchecked Sendable {
-    let label: String
-    let start = Date()
-    var last = Date.distantPast
-    private let output = ProgressLine()
-
-    init(label: String) { self.label = label }
-
-    func update(_ done: Int, _ total: Int) {
-        let now = Date()
-        guard now.timeIntervalSince(last) > 0.5 || done == total else { return }
-        last = now
-        let elapsed = now.timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        output.write(String(format: "%@: %d/%d  %.0fs elapsed, ETA %.0fs", label, done, total, elapsed, eta), final: done == total)
-    }
-
-    func finish() { output.finish() }
-}
+extension NoiseBasis: ExpressibleByArgument {}
+extension TracedAnswer: ExpressibleByArgument {}

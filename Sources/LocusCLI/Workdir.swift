@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocusExperiments
 import LocusRecipes
 
 /// `--workdir DIR`: the one folder every relative path *inside* a recipe (rankings, steering
@@ -9,14 +10,8 @@ import LocusRecipes
 /// typed): they are made absolute first, then the process changes into DIR, so no code path
 /// can resolve a relative path against anything else. Default: the current directory.
 enum Workdir {
-    /// This executable, absolute: `/proc/self/exe` on Linux, else argv[0] against the launch
-    /// directory. Read once, before any `enter`, so a relative argv[0] cannot go stale.
-    nonisolated(unsafe) static let executable: URL = {
-        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            return URL(fileURLWithPath: target)
-        }
-        return URL(fileURLWithPath: absolute(CommandLine.arguments[0]))
-    }()
+    /// This executable, absolute (`ExecutableLocation.url`). Read before any `enter`.
+    static var executable: URL { ExecutableLocation.url }
 
     /// `path` made absolute against the current directory (`~` expanded).
     static func absolute(_ path: String) -> String {

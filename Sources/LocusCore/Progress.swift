@@ -57,8 +57,11 @@ public final class ProgressReporter: @unchecked Sendable {
         self.output = output
     }
 
+    /// Reports `done` of `total` finished (usable as a `(Int, Int) -> Void` progress callback).
+    public func update(_ done: Int, _ total: Int) { update(done, total, extra: "") }
+
     /// Reports `done` of `total` finished; `extra` is appended to the line.
-    public func update(_ done: Int, _ total: Int, extra: String = "") {
+    public func update(_ done: Int, _ total: Int, extra: String) {
         lock.lock()
         defer { lock.unlock() }
         let now = Date()
@@ -71,11 +74,13 @@ public final class ProgressReporter: @unchecked Sendable {
         write(line, at: now, final: final)
     }
 
-    /// Prints a free-form status line in the reporter's style (e.g. a stage starting).
-    public func note(_ text: String) {
+    /// Shows a line of the caller's own (e.g. a training step's loss and ETA) in the reporter's
+    /// style: in place on a terminal; in plain mode at most every `interval` seconds, and always
+    /// when `final`.
+    public func show(_ text: String, final: Bool = false) {
         lock.lock()
         defer { lock.unlock() }
-        write(text, at: Date(), final: true)
+        write(text, at: Date(), final: final)
     }
 
     /// Ends an in-place line (a newline on a terminal; nothing in plain mode).

@@ -94,6 +94,15 @@ public final class GenerationEvaluator {
         }
         let capacity = prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
         var caches: [Int: KVCache] = [:]
+        // An edit of the prefix that is the same for every question: the edited prefix once.
+        var sharedPrefix = prefixCache
+        let editedPrefix = !prefix.isEmpty && intervention?.editsPrompt == true && intervention?.prefixEditShared == true
+        if editedPrefix, let intervention {
+            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: prefix.count)
+            _ = try model.model.forward(
+                [prefix], cache: sharedPrefix, hooks: intervention.hooks(.generation(promptLengths: [prefix.count])),
+                logits: .none)
+        }
         var answers: [GeneratedAnswer] = []
         var tokens = 0
         var batchStart = 0
@@ -104,8 +113,8 @@ public final class GenerationEvaluator {
             let cache = caches[n] ?? KVCache(config: model.config, sequences: n, capacity: capacity)
             caches[n] = cache
             cache.reset()
-            let reusePrefix = !prefix.isEmpty && intervention?.editsPrompt != true
-            if reusePrefix { for s in 0..<n { cache.copyPrefix(from: prefixCache, sequence: 0, to: s) } }
+            let reusePrefix = !prefix.isEmpty && (intervention?.editsPrompt != true || editedPrefix)
+            if reusePrefix { for s in 0..<n { cache.copyPrefix(from: sharedPrefix, sequence: 0, to: s) } }
             var produced = [[Int]](repeating: [], count: n)
             var done = [Bool](repeating: false, count: n)
             var inputs = range.map { reusePrefix ? questionTokens[$0] : prefix + questionTokens[$0] }

@@ -20,6 +20,13 @@ public struct Intervention {
     /// Whether the edit touches prompt tokens before the last one: then the shared prompt prefix
     /// cannot be computed once without it, and the evaluators run whole prompts with the hooks.
     public var editsPrompt: Bool
+    /// For an edit that touches the prompt: whether its edit of the shared prefix's positions is
+    /// the same for every prompt that extends the prefix (positions are absolute, and whether a
+    /// prefix position fires does not depend on the prompt's length, as for every steering
+    /// position rule). Then the evaluators compute the edited prefix once per evaluation (the
+    /// edit is fixed within a run) and reuse its keys and values for every question, instead of
+    /// running whole prompts. Hooks are built for a prompt of exactly the prefix's length.
+    public var prefixEditShared: Bool
     /// context → where the edit fires, for the run record.
     public var positions: [String: String]
     public var hooks: (EvaluationContext) -> [ActivationHook]
@@ -29,12 +36,13 @@ public struct Intervention {
     public var multipleChoiceHooks: (([Int]) -> [ActivationHook])?
 
     public init(
-        name: String, editsPrompt: Bool = false, positions: [String: String],
+        name: String, editsPrompt: Bool = false, prefixEditShared: Bool = false, positions: [String: String],
         multipleChoiceHooks: (([Int]) -> [ActivationHook])? = nil,
         hooks: @escaping (EvaluationContext) -> [ActivationHook]
     ) {
         self.name = name
         self.editsPrompt = editsPrompt
+        self.prefixEditShared = prefixEditShared
         self.positions = positions
         self.multipleChoiceHooks = multipleChoiceHooks
         self.hooks = hooks
@@ -61,13 +69,14 @@ extension Intervention {
     /// maps the absolute prompt lengths of a batch's sequences to where the edit fires, the same
     /// function training used, so MC scoring and generation edit exactly the positions training
     /// edited. `editsPrompt` must say whether the rule touches the shared instruction + primer
-    /// prefix (then the evaluators run whole prompts with the edit). Side effects: all tokens.
+    /// prefix; a rule's prefix positions never depend on the prompt length (`prefixEditShared`),
+    /// so the evaluators compute the edited prefix once per evaluation. Side effects: all tokens.
     public static func positionRule(
         name: String, editsPrompt: Bool, description: String, rule: @escaping ([Int]) -> Positions,
         make: @escaping (Positions) -> [ActivationHook]
     ) -> Intervention {
         Intervention(
-            name: name, editsPrompt: editsPrompt,
+            name: name, editsPrompt: editsPrompt, prefixEditShared: editsPrompt,
             positions: [
                 "multiple_choice": description, "generation": description,
                 "side_effects": StandardPositions.sideEffects,

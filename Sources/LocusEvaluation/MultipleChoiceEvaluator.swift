@@ -37,7 +37,9 @@ public struct MultipleChoiceRun: Codable, Equatable, Sendable {
 /// (a short last chunk is padded with one-token filler sequences, so one KV cache serves every
 /// call). Packing answers of different questions needs per-sequence edit positions, so an
 /// intervention without `multipleChoiceHooks` is scored one question at a time. An intervention
-/// that edits the prompt (`editsPrompt`) gets whole prompts computed with it.
+/// that edits the prompt (`editsPrompt`) gets whole prompts computed with it, unless its prefix
+/// edit is the same for every question (`prefixEditShared`, every steering rule): then the
+/// edited prefix is computed once per `evaluate` and reused like the unedited one.
 public final class MultipleChoiceEvaluator {
     public let model: LanguageModel
     public let prompt: TruthfulQAPrompt
@@ -104,6 +106,7 @@ public final class MultipleChoiceEvaluator {
             answerCache = nil
             answerCapacity = prefix.count + longestQuestion + longestAnswer
         }
+        let sharedPrefix = try editedPrefix(intervention) ?? prefixCache
         let packing = intervention == nil || intervention?.multipleChoiceHooks != nil
         let groupSize = packing ? questionsPerBatch : 1
 
@@ -114,7 +117,7 @@ public final class MultipleChoiceEvaluator {
             let range = groupStart..<min(groupStart + groupSize, prepared.count)
             groupStart = range.upperBound
             let group = Array(prepared[range])
-            let scores = try score(group, intervention: intervention)
+            let scores = try score(group, intervention: intervention, prefixCache: sharedPrefix)
             for (g, item) in group.enumerated() {
                 let promptLength = prefix.count + item.question.count
                 tokens += item.question.count + item.answers.reduce(0) { $0 + max($1.count - 1, 0) }
@@ -145,14 +148,27 @@ public final class MultipleChoiceEvaluator {
         return intervention.hooks(.multipleChoice(promptLength: promptLengths[0]))
     }
 
-    /// Σ log p(answer tokens | prompt) per answer, for each question of a group.
-    func score(_ group: [Prepared], intervention: Intervention?) throws -> [[Double]] {
+    /// The prefix's keys and values computed with `intervention`'s edit, when it edits the
+    /// prefix the same way for every question (`prefixEditShared`); nil otherwise.
+    func editedPrefix(_ intervention: Intervention?) throws -> KVCache? {
+        guard let intervention, intervention.editsPrompt, intervention.prefixEditShared, !prefix.isEmpty else {
+            return nil
+        }
+        let cache = KVCache(config: model.config, sequences: 1, capacity: prefix.count)
+        _ = try model.model.forward(
+            [prefix], cache: cache, hooks: hooks(intervention, promptLengths: [prefix.count]), logits: .none)
+        return cache
+    }
+
+    /// Σ log p(answer tokens | prompt) per answer, for each question of a group. `prefixCache`:
+    /// the shared prefix's keys and values (unedited, or edited when `prefixEditShared`).
+    func score(_ group: [Prepared], intervention: Intervention?, prefixCache: KVCache) throws -> [[Double]] {
         let n = group.count
         let promptLengths = group.map { prefix.count + $0.question.count }
         let questionCache = questionCaches[n] ?? KVCache(config: model.config, sequences: n, capacity: questionCapacity)
         questionCaches[n] = questionCache
         questionCache.reset()
-        let reuse = !prefix.isEmpty && intervention?.editsPrompt != true
+        let reuse = !prefix.isEmpty && (intervention?.editsPrompt != true || intervention?.prefixEditShared == true)
         if reuse { for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) } }
         let last = try model.model.forward(
             group.map { reuse ? $0.question : prefix + $0.question }, cache: questionCache,

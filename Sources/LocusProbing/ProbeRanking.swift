@@ -163,7 +163,7 @@ public struct ProbeRanking: Codable, Equatable, Sendable {
         encoder.outputFormatting = [.sortedKeys]
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try encoder.encode(self).write(to: url)
+        try AtomicFile.write(try encoder.encode(self), to: url)
     }
 
     public static func load(_ url: URL) throws -> ProbeRanking {

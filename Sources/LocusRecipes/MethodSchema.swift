@@ -1,3 +1,5 @@
+import LocusCore
+
 /// What a method kind accepts in a recipe: its parameters, their types, which are grid axes
 /// (arrays whose every value becomes its own run), defaults, and whether it pairs with head sets.
 ///
@@ -94,11 +96,30 @@ public struct MethodSchema: Sendable {
     /// Open kinds accept any parameters (arrays become grid axes).
     public var open: Bool
 
-    public init(kind: String, parameters: [Parameter], usesHeadSets: Bool, open: Bool = false) {
+    /// Methods that run once per item of a list (one fact per run, so an analysis resumes and
+    /// shards fact by fact): the recipe gives how many items (`countParameter`) from where
+    /// (`offsetParameter`, default 0), and parsing adds the grid axis `axis` = 0, 1, …, count − 1.
+    public struct ItemAxis: Sendable {
+        public var axis: String
+        public var countParameter: String
+        public var offsetParameter: String
+        public init(axis: String, countParameter: String, offsetParameter: String) {
+            self.axis = axis
+            self.countParameter = countParameter
+            self.offsetParameter = offsetParameter
+        }
+    }
+    /// Set for per-item methods (`hase`, `interchange`).
+    public var itemAxis: ItemAxis?
+
+    public init(
+        kind: String, parameters: [Parameter], usesHeadSets: Bool, open: Bool = false, itemAxis: ItemAxis? = nil
+    ) {
         self.kind = kind
         self.parameters = parameters
         self.usesHeadSets = usesHeadSets
         self.open = open
+        self.itemAxis = itemAxis
     }
 
     static let preferenceCommon: [Parameter] = [
@@ -175,6 +196,63 @@ public struct MethodSchema: Sendable {
                       maximum: 100_000),
         ], usesHeadSets: true)
 
+    /// Settings both localization analyses share (METHODS.md §8): which facts, the edit layers,
+    /// ROME and its key statistics. `layers` is "all", "every:K" or a comma list ("0,6,12").
+    static let analysisCommon: [Parameter] = [
+        Parameter("facts", .integer, required: true, help: "facts analysed (one run each)", minimum: 1,
+                  maximum: 1_000_000),
+        Parameter("offset", .integer, default: 0, help: "first fact (index into the data file)", minimum: 0),
+        Parameter("layers", .string, required: true, help: "edit/trace layers: all, every:K or a comma list"),
+        Parameter("romeSteps", .integer, default: 20, help: "ROME: loss evaluations for δ", minimum: 1,
+                  maximum: 100_000),
+        Parameter("contexts", .integer, default: 20, help: "ROME: generated context prefixes", minimum: 0,
+                  maximum: 10_000),
+        Parameter("contextSeed", .integer, default: 0, minimum: 0),
+        Parameter("earlyStop", .choice(["total-loss", "never"]), default: "total-loss",
+                  help: "total-loss (ROME) or never (belief-localization's ROME)"),
+        Parameter("updateKey", .choice(["prompt", "averaged"]), default: "prompt"),
+        Parameter("statsSplit", .choice(["train", "validation", "test"]), default: "test",
+                  help: "key statistics: wikitext-2 split"),
+        Parameter("statsChunkTokens", .integer, default: 128, minimum: 1, maximum: 1_000_000),
+        Parameter("statsChunks", .integer, default: 256, minimum: 1, maximum: 1_000_000),
+        Parameter("statsSeed", .integer, default: 0, minimum: 0),
+    ]
+
+    /// Hase et al.'s "does localization inform editing?" (METHODS.md §8, executor in
+    /// LocusExperiments): per CounterFact fact, the causal-tracing effect per layer and a ROME
+    /// edit's scores at each layer; `locus report` regresses edit success on layer and tracing
+    /// effect. The run's seed seeds the tracing noise.
+    public static let hase = MethodSchema(
+        kind: "hase",
+        parameters: [
+            Parameter("file", .string, default: "counterfact/counterfact-val.json",
+                      help: "CounterFact file inside the data folder"),
+        ] + analysisCommon + [
+            Parameter("tracingKind", .choice(["mlp", "attention", "hidden"]), default: "mlp"),
+            Parameter("window", .integer, default: 10, minimum: 1, maximum: 1_000),
+            Parameter("samples", .integer, default: 10, help: "noise samples per trace", minimum: 1,
+                      maximum: 100_000),
+            Parameter("noise", .number, default: 3, help: "ν in units of noiseBasis's std", minimum: 0),
+            Parameter("noiseBasis", .choice(["subjects", "matrix"]), default: "subjects"),
+            Parameter("requireCorrect", .bool, default: true, help: "report filter: the model generates the true object"),
+            Parameter("minTrueProbability", .number, default: 0.02, help: "report filter: p(true object) at least this",
+                      minimum: 0),
+        ], usesHeadSets: false,
+        itemAxis: ItemAxis(axis: "fact", countParameter: "facts", offsetParameter: "offset"))
+
+    /// Reber's interchange-agreement test (METHODS.md §8, executor in LocusExperiments): per
+    /// known fact with an automatic counterfactual, does ROME (target = the counterfactual's
+    /// answer) flip the answer, and does patching resid_post / mlp_out at the last subject token
+    /// from the counterfactual run? `locus report` tabulates the agreement per layer.
+    public static let interchange = MethodSchema(
+        kind: "interchange",
+        parameters: [
+            Parameter("file", .string, default: "knowns/known_1000.json",
+                      help: "known-facts file inside the data folder"),
+        ] + analysisCommon,
+        usesHeadSets: false,
+        itemAxis: ItemAxis(axis: "fact", countParameter: "facts", offsetParameter: "offset"))
+
     public static func openKind(_ kind: String, usesHeadSets: Bool = false) -> MethodSchema {
         MethodSchema(kind: kind, parameters: [], usesHeadSets: usesHeadSets, open: true)
     }
@@ -183,5 +261,6 @@ public struct MethodSchema: Sendable {
     public static let builtIn: [String: MethodSchema] = [
         "iti": .iti, "ipo": .ipo, "dpo": .dpo,
         "scrub": .scrub, "ablate": .ablate, "trace": .openKind("trace"), "rome": .openKind("rome"),
+        "hase": .hase, "interchange": .interchange,
     ]
 }

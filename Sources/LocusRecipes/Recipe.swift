@@ -349,6 +349,13 @@ public struct MethodGrid: Equatable, Sendable {
             }
             grid.parameters[p.name] = v
         }
+        if let items = schema.itemAxis {
+            guard f[items.axis] == nil else {
+                throw RecipeError(path: f.path(items.axis), "set by \(items.countParameter), not written in a recipe")
+            }
+            let count = grid.parameters[items.countParameter]?.int ?? 0
+            grid.parameters[items.axis] = .array((0..<count).map { .number(Double($0)) })
+        }
         return grid
     }
 

@@ -7,13 +7,64 @@ public struct ReportFigure: Sendable {
     public var file: String
     public var caption: String
     public var svg: String
+
+    public init(file: String, caption: String, svg: String) {
+        self.file = file
+        self.caption = caption
+        self.svg = svg
+    }
+}
+
+/// Part of a recipe's report that a method outside this module contributes (the Hase
+/// regression, the interchange agreement table), computed from its runs' records.
+public struct ReportSection: Sendable {
+    public var title: String
+    /// Markdown and HTML bodies (tables, notes) under the title.
+    public var markdown: String
+    public var html: String
+    /// Figure file names must start with the recipe's slug and a dash (`ReportWriter.slug`).
+    public var figures: [ReportFigure]
+    /// Machine-readable numbers, written into summary.json.
+    public var summary: JSONValue
+
+    public init(title: String, markdown: String, html: String, figures: [ReportFigure], summary: JSONValue) {
+        self.title = title
+        self.markdown = markdown
+        self.html = html
+        self.figures = figures
+        self.summary = summary
+    }
+}
+
+/// Reports the runs of some methods (`locus report` wires the providers LocusExperiments has).
+public protocol ReportSectionProvider: Sendable {
+    /// The methods whose runs this provider reports; they are left out of the head-set tables.
+    var methods: Set<String> { get }
+    /// Sections for one recipe's records (empty when it has no runs of `methods`).
+    func sections(for analysis: RecipeAnalysis) -> [ReportSection]
 }
 
 /// Draws a report's figures and writes `report.md`, `report.html` (self-contained: inline SVG),
 /// `summary.json` and `figures/*.svg` into a folder.
 public struct ReportWriter {
     public var report: SweepReport
-    public init(report: SweepReport) { self.report = report }
+    /// Sections of methods reported elsewhere (Hase, interchange).
+    public var providers: [any ReportSectionProvider]
+    public init(report: SweepReport, providers: [any ReportSectionProvider] = []) {
+        self.report = report
+        self.providers = providers
+    }
+
+    /// The providers' sections for `a`.
+    public func sections(for a: RecipeAnalysis) -> [ReportSection] {
+        providers.flatMap { $0.sections(for: a) }
+    }
+
+    /// Whether `a` has runs the head-set tables describe (not only component or provider runs).
+    func hasHeadSetRuns(_ a: RecipeAnalysis) -> Bool {
+        let elsewhere = Set(providers.flatMap(\.methods))
+        return a.series.contains { ComponentStudy.metricOf[$0.method] == nil && !elsewhere.contains($0.method) }
+    }
 
     // MARK: figures
 
@@ -63,7 +114,7 @@ public struct ReportWriter {
                 caption: "Side effect (KL from the unedited model on wikitext-2) vs MC2, one series per head set.",
                 svg: kl))
         }
-        return out + componentFigures(a)
+        return out + componentFigures(a) + sections(for: a).flatMap(\.figures)
     }
 
     /// A line plot of metric y against metric x, one series per head set; nil if no record has both.
@@ -205,7 +256,8 @@ public struct ReportWriter {
                 md += "### Localization tests\n\n" + Self.markdownTable(Self.testHeader, testRows(a)) + "\n"
             }
             md += componentMarkdown(a)
-            if a.series.contains(where: { ComponentStudy.metricOf[$0.method] == nil }) {
+            for section in sections(for: a) { md += "### \(section.title)\n\n" + section.markdown + "\n" }
+            if hasHeadSetRuns(a) {
                 md += "### Best setting per head set\n\n" + Self.markdownTable(Self.bestHeader, bestRows(a)) + "\n"
             }
             for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
@@ -244,7 +296,8 @@ public struct ReportWriter {
             h += "<h2>\(Self.escape(a.name))</h2>\n"
             if !a.tests.isEmpty { h += "<h3>Localization tests</h3>\n" + Self.htmlTable(Self.testHeader, testRows(a)) }
             h += componentHTML(a)
-            if a.series.contains(where: { ComponentStudy.metricOf[$0.method] == nil }) {
+            for section in sections(for: a) { h += "<h3>\(Self.escape(section.title))</h3>\n" + section.html }
+            if hasHeadSetRuns(a) {
                 h += "<h3>Best setting per head set</h3>\n" + Self.htmlTable(Self.bestHeader, bestRows(a))
             }
             for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
@@ -280,6 +333,7 @@ public struct ReportWriter {
         .object([
             ("name", .string(a.name)),
             ("runs", .int(a.series.reduce(0) { $0 + $1.points.count })),
+            ("sections", .array(sections(for: a).map { .object([("title", .string($0.title)), ("summary", $0.summary)]) })),
             ("tests", .array(a.tests.map(Self.testJSON))),
             ("best", .array(a.series.compactMap(bestJSON))),
         ])
@@ -324,15 +378,15 @@ public struct ReportWriter {
         var written: [URL] = []
         for f in figs {
             let url = figureDirectory.appendingPathComponent(f.file)
-            try f.svg.write(to: url, atomically: true, encoding: .utf8)
+            try AtomicFile.write(f.svg, to: url)
             written.append(url)
         }
         let md = directory.appendingPathComponent("report.md")
-        try markdown(figures: figs).write(to: md, atomically: true, encoding: .utf8)
+        try AtomicFile.write(markdown(figures: figs), to: md)
         let html = directory.appendingPathComponent("report.html")
-        try self.html(figures: figs).write(to: html, atomically: true, encoding: .utf8)
+        try AtomicFile.write(self.html(figures: figs), to: html)
         let json = directory.appendingPathComponent("summary.json")
-        try (summaryJSON().text + "\n").write(to: json, atomically: true, encoding: .utf8)
+        try AtomicFile.write(summaryJSON().text + "\n", to: json)
         return written + [md, html, json]
     }
 
@@ -347,16 +401,16 @@ public struct ReportWriter {
         String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
     }
 
-    static func escape(_ s: String) -> String { SVGElement.escape(s) }
+    public static func escape(_ s: String) -> String { SVGElement.escape(s) }
 
-    static func markdownTable(_ header: [String], _ rows: [[String]]) -> String {
+    public static func markdownTable(_ header: [String], _ rows: [[String]]) -> String {
         func row(_ cells: [String]) -> String {
             "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
         }
         return row(header) + "|" + header.map { _ in " --- |" }.joined() + "\n" + rows.map(row).joined()
     }
 
-    static func htmlTable(_ header: [String], _ rows: [[String]]) -> String {
+    public static func htmlTable(_ header: [String], _ rows: [[String]]) -> String {
         var t = "<table>\n<tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
         for r in rows { t += "<tr>" + r.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }
         return t + "</table>\n"

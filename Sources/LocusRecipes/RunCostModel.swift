@@ -13,7 +13,9 @@ import LocusCore
 ///
 /// With `questions`/pairs 0 ("all") the full sizes are used: 817 held-out questions for ITI (both
 /// probe folds), the 163 questions of IPO's 20% test split, ≈ 7,400 training and ≈ 2,500
-/// validation pairs (BENCHMARKS.md). Methods without a per-unit measurement (scrub, ablate,
+/// validation pairs (BENCHMARKS.md). The analyses (hase, interchange: one fact per run) cost
+/// layers × per-layer seconds of hase-medium / interchange-medium (BENCHMARKS.md, 6 layers,
+/// 10 ROME steps: 899 s and 680 s for 20 facts). Methods without a per-unit measurement (scrub, ablate,
 /// trace, rome, …) get `otherRun`, a flat guess.
 public struct RunCostModel: Sendable, Equatable {
     public struct Method: Sendable, Equatable {
@@ -30,6 +32,12 @@ public struct RunCostModel: Sendable, Equatable {
     public var iti: Method
     public var preference: Method
     public var otherRun: Double
+    /// Hase analysis, one fact: seconds per edit layer at 10 ROME steps (tracing, generation and
+    /// the CounterFact scoring included), scaled by romeSteps / 10.
+    public var hasePerLayer: Double = 7.5
+    /// Interchange analysis, one fact: seconds per layer at 10 ROME steps (two patch sweeps and
+    /// one ROME edit per layer), scaled by romeSteps / 10.
+    public var interchangePerLayer: Double = 5.7
     /// Model loading is per process; this is per run (record writing, hooks, caches).
     public var overhead: Double
     public var allTrainPairs: Int
@@ -61,6 +69,11 @@ public struct RunCostModel: Sendable, Equatable {
         switch run.method {
         case "iti": m = iti
         case "ipo", "dpo": m = preference
+        case "hase", "interchange":
+            // layers "all"/"every:K" against SmolLM2-135M's 30 layers (the cost model has no shape).
+            let layers = Double(LayerList.parse(run.string("layers") ?? "", count: 30)?.count ?? 30)
+            let perLayer = run.method == "hase" ? hasePerLayer : interchangePerLayer
+            return overhead + layers * perLayer * (run.number("romeSteps") ?? 20) / 10
         default: return otherRun
         }
         let d = run.data

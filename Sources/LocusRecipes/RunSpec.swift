@@ -136,7 +136,9 @@ public struct RunSpec: Codable, Hashable, Sendable {
 
     /// A short label for progress lines: `iti alpha=15 · random#3 (16 heads) · seed 0`.
     public var label: String {
-        let params = (parameters.fields ?? [:]).filter { $0.value.string == nil || ["direction", "ablation"].contains($0.key) }
+        // An analysis's fact index first (the one thing its runs differ in).
+        let fields = (parameters.fields ?? [:]).sorted { ($0.key == "fact" ? 0 : 1) < ($1.key == "fact" ? 0 : 1) }
+        let params = fields.filter { $0.value.string == nil || ["direction", "ablation"].contains($0.key) }
             .prefix(3).map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
         var s = methodName + (params.isEmpty ? "" : " " + params)
         if let h = headSet {

@@ -171,6 +171,41 @@ final class PromptAndPositionsTests: XCTestCase {
         XCTAssertNotEqual(trained[0].chosen, mcAll.results[0].trueScores[0], accuracy: 1e-3)
     }
 
+    /// An edit of the shared prefix that every question shares (`all`, `prompt`) is computed once
+    /// per evaluation and its keys and values reused (issue 14): the same MC scores and the same
+    /// generations as running every whole prompt with the edit (the naive twin).
+    func testEditedPrefixComputedOnceGivesWholePromptResults() throws {
+        let lm = try TestEnvironment.tinyLanguageModel()
+        let tqa = questions()
+        let prefixLength = lm.tokenizer.encode(prompt.sharedPrefix).count
+        let mcEvaluator = try MultipleChoiceEvaluator(model: lm, prompt: prompt, answersPerBatch: 3, questionsPerBatch: 2)
+        let generator = try GenerationEvaluator(model: lm, prompt: prompt, maxNewTokens: 6, batchSize: 2)
+        for positions in [SteeringPositions.all, .prompt] {
+            let parameters = trainer(lm, positions: positions, values: 7).parameters
+            let shared = Intervention.positionRule(
+                name: "steering", editsPrompt: positions.editsSharedPrefix, description: positions.description,
+                rule: { positions.positions(prefixLength: prefixLength, promptLengths: $0) },
+                make: { parameters.hooks(positions: $0) })
+            XCTAssertTrue(shared.prefixEditShared)
+            var whole = shared
+            whole.prefixEditShared = false
+            let a = try mcEvaluator.evaluate(tqa.questions, intervention: shared)
+            let b = try mcEvaluator.evaluate(tqa.questions, intervention: whole)
+            let plain = try mcEvaluator.evaluate(tqa.questions)
+            for (x, y) in zip(a.results, b.results) {
+                for (u, v) in zip(x.trueScores + x.falseScores, y.trueScores + y.falseScores) {
+                    XCTAssertEqual(u, v, accuracy: 1e-4, "\(positions)")
+                }
+            }
+            // The edit of the prefix is really there (not the unedited prefix reused).
+            XCTAssertNotEqual(a.results[0].trueScores[0], plain.results[0].trueScores[0], accuracy: 1e-3)
+            let g1 = try generator.evaluate(tqa.questions, intervention: shared)
+            let g2 = try generator.evaluate(tqa.questions, intervention: whole)
+            XCTAssertEqual(g1.answers.map(\.answer), g2.answers.map(\.answer), "\(positions)")
+            XCTAssertLessThan(g1.summary.tokens, g2.summary.tokens, "the prefix is not run per question")
+        }
+    }
+
     func testSteeringFileRecordsTheTemplate() throws {
         let p = SteeringParameters(parameterization: .headVectors, heads: heads, headWidth: 16, seed: 0)
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("steer-\(UUID()).safetensors")

@@ -1,11 +1,11 @@
-import ArgumentParser
+import LocusCore
 import Foundation
 import LocusData
 import LocusModel
 import LocusTracing
 
 /// What ν (the tracing noise's std) is a multiple of.
-enum NoiseBasis: String, ExpressibleByArgument, CaseIterable {
+public enum NoiseBasis: String, CaseIterable, Sendable {
     /// ROME's `collect_embedding_std` over the known facts' subjects (`NoiseLevel`).
     case subjects
     /// The std of the whole embedding matrix (Locus before issue 11; not a reference's rule).
@@ -13,7 +13,7 @@ enum NoiseBasis: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Which token a trace scores.
-enum TracedAnswer: String, ExpressibleByArgument, CaseIterable {
+public enum TracedAnswer: String, CaseIterable, Sendable {
     /// ROME (`experiments/causal_trace.py` L314–317): the clean model's top prediction at the
     /// last position; the expected answer only checks it (`prediction_matches_expected`).
     case prediction
@@ -24,7 +24,7 @@ enum TracedAnswer: String, ExpressibleByArgument, CaseIterable {
 
 /// The noise unit for `basis`, with a JSON record of how it was obtained. The subject-embedding
 /// std is cached in `runs/cache/noise-level/<model sha256>-<knowns sha256 prefix>.json`.
-func noiseUnit(_ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis) throws -> (Float, JSON) {
+public func noiseUnit(_ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis) throws -> (Float, JSON) {
     switch basis {
     case .matrix:
         let std = CausalTracer.embeddingStandardDeviation(lm.model)
