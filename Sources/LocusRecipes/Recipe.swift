@@ -4,7 +4,7 @@ import OrderedCollections
 
 /// An experiment file: a grid of head sets × methods × hyperparameters × seeds (Recipes/README.md).
 ///
-/// Recipes are plain JSON. JSON has no comments, so every object may carry a `"comment"` field
+/// Recipes are plain JSON, or YAML with the same schema (`*.yaml`, `*.yml`). JSON has no comments, so every object may carry a `"comment"` field
 /// (a string or an array of strings) that is ignored; any other unknown field is an error, so a
 /// misspelt name never silently falls back to a default.
 public struct Recipe: Equatable, Sendable {
@@ -52,9 +52,11 @@ public struct Recipe: Equatable, Sendable {
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw RecipeError(file: url.path, path: "", "cannot read the file (\(error.localizedDescription))")
         }
+        // JSON, or YAML by extension (`RecipeYAML`): one schema, one validation below.
+        let yaml = RecipeYAML.isYAML(url)
         let json: JSONValue
-        do { json = try JSONValue.parse(text, file: url.path) } catch {
-            throw RecipeError(file: url.path, path: "", "not valid JSON: \(error)")
+        do { json = try yaml ? RecipeYAML.parse(text, file: url.path) : JSONValue.parse(text, file: url.path) } catch {
+            throw RecipeError(file: url.path, path: "", "not valid \(yaml ? "YAML" : "JSON"): \(error)")
         }
         do { return try parse(json, schemas: schemas) } catch var e as RecipeError {
             e.file = url.path
@@ -279,7 +281,7 @@ public enum HeadSetGenerator: Equatable, Sendable {
             try f.allow(["kind", "name", "heads"])
             guard let raw = f["heads"] else { throw RecipeError(path: f.path("heads"), "required field is missing") }
             let heads = try strings(raw, path: f.path("heads"))
-            for (i, h) in heads.enumerated() where HeadName.parse(h) == nil {
+            for (i, h) in heads.enumerated() where AttentionHead(h) == nil {
                 throw RecipeError(path: f.path("heads") + "[\(i)]", "'\(h)' is not a head name like L12H3")
             }
             guard !heads.isEmpty else { throw RecipeError(path: f.path("heads"), "needs at least one head") }
@@ -312,6 +314,10 @@ public struct MethodGrid: Equatable, Sendable {
         let reserved = ["kind", "name", "headSets", "comment"]
         var grid = MethodGrid(kind: kind, name: try f.string("name") ?? kind, parameters: [:], headSets: nil)
         if let hs = f["headSets"] { grid.headSets = try strings(hs, path: f.path("headSets")) }
+        // An item axis (an analysis's `fact`) is set by its count parameter, never written.
+        if let items = schema.itemAxis, f[items.axis] != nil {
+            throw RecipeError(path: f.path(items.axis), "set by \(items.countParameter), not written in a recipe")
+        }
         if !schema.open {
             try f.allow(reserved + schema.parameters.map(\.name))
         }

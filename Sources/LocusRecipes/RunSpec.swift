@@ -2,20 +2,6 @@ import Foundation
 import LocusCore
 import LocusData
 
-/// Head names in the printed form `L12H3`, parsed by `AttentionHead`'s one parser.
-public enum HeadName {
-    public static func parse(_ text: String) -> AttentionHead? { AttentionHead(text) }
-
-    public static func format(layer: Int, head: Int) -> String { AttentionHead(layer: layer, head: head).description }
-
-    /// Sorts by (layer, head).
-    public static func sorted(_ names: [String]) -> [String] {
-        names.sorted { a, b in
-            (AttentionHead(a) ?? AttentionHead(layer: .max, head: .max)) < (AttentionHead(b) ?? AttentionHead(layer: .max, head: .max))
-        }
-    }
-}
-
 /// A concrete head set of one run: the explicit list and how it was generated.
 public struct HeadSet: Codable, Hashable, Sendable {
     /// The generator's name in the recipe (e.g. "top", "random").
