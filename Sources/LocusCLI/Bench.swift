@@ -153,7 +153,7 @@ struct Bench: ParsableCommand {
                 .object([
                     ("tokens_per_second", .double(result.tokensPerSecond)),
                     ("benchmark", .string(result.benchmark)), ("impl", .string(result.impl)),
-                    ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSON.double))),
+                    ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSONValue.double))),
                     ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
                     ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
                     ("load_seconds", .double(result.loadSeconds)),

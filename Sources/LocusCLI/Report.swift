@@ -58,7 +58,7 @@ struct Report: ParsableCommand {
                 for r in t.references {
                     printError(
                         "\(a.name): \(r.label) best True×Info \(ReportWriter.fmt(r.value)) vs \(t.label): "
-                            + "mean \(ReportWriter.fmt(SweepStatistics.mean(t.values))), \(r.beatenBy) at least as good, p = \(ReportWriter.fmt(r.pValue))")
+                            + "mean \(ReportWriter.fmt(Statistics.mean(t.values))), \(r.beatenBy) at least as good, p = \(ReportWriter.fmt(r.pValue))")
                 }
             }
         }

@@ -18,8 +18,8 @@ struct ScrubTaskOptions: ParsableArguments {
     @Option(help: "Induction: token id range lo:hi.") var tokenRange: String = "1000:20000"
     @Option(help: "Data folder (default $LOCUS_DATA or ../shared/data).") var data: String?
 
-    var record: JSON {
-        var fields: [(String, JSON)] = [("kind", .string(task)), ("count", .int(count)), ("seed", .int(Int(dataSeed)))]
+    var record: JSONValue {
+        var fields: [(String, JSONValue)] = [("kind", .string(task)), ("count", .int(count)), ("seed", .int(Int(dataSeed)))]
         if task == "induction" {
             fields += [("length", .int(length)), ("tokenRange", .string(tokenRange))]
         }
@@ -139,7 +139,7 @@ struct Scrub: ParsableCommand {
         let config = lm.config
         printError("scrub: \(items.count) items, depth \(settings.depth), seed \(settings.seed)")
 
-        var record: [(String, JSON)] = [
+        var record: [(String, JSONValue)] = [
             ("command", .string("scrub")), ("modelSHA256", .string(sha)), ("task", task.record),
             ("settings", .object([
                 ("depth", .int(settings.depth)), ("randomSources", .int(settings.randomSources)),
@@ -210,7 +210,7 @@ struct Scrub: ParsableCommand {
             found = order.prefix(top).map { heads[$0] }
             record.append(("find", .object([
                 ("ablation", .string(kind.rawValue)), ("seed", .int(Int(scan.seed))), ("cleanMetric", .double(clean)),
-                ("heads", .array(order.prefix(max(top, 20)).map { i -> JSON in
+                ("heads", .array(order.prefix(max(top, 20)).map { i -> JSONValue in
                     .object([("head", .string(heads[i].description)), ("effect", .double(effects[i]))])
                 })),
             ])))
@@ -240,7 +240,7 @@ struct Scrub: ParsableCommand {
         }
         let model = try tracked("model") { try study.modelScores(progress: $0) }
         let base = try tracked(baseHypothesis.name) { try study.baselineScores(progress: $0) }
-        var results: [JSON] = []
+        var results: [JSONValue] = []
         var rows: [String] = [
             String(format: "%-28@ %10@ %10@ %22@", "hypothesis" as NSString, "metric" as NSString,
                    "recovered" as NSString, "95% CI" as NSString),
@@ -265,7 +265,7 @@ struct Scrub: ParsableCommand {
             ("bootstrapSeed", .int(Int(study.bootstrapSeed))),
             ("hypotheses", .array(results)),
         ]
-        let out = JSON.object(record)
+        let out = JSONValue.object(record)
         if let output {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)

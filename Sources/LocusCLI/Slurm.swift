@@ -293,7 +293,7 @@ struct SlurmStatus: ParsableCommand {
         printError("total: \(finished)/\(sweep.plan.entries.count) runs finished")
         if queue == nil { printError("squeue: not available") }
         let (arrays, reports) = sweep.submittedJobs()
-        var accounting: JSON = .null
+        var accounting: JSONValue = .null
         if !arrays.isEmpty || !reports.isEmpty {
             if let r = try? runTool(["sacct", "-n", "-P", "-X", "-j", (arrays + reports).joined(separator: ","), "-o", "JobID,State,Elapsed,ExitCode"]) {
                 if r.status == 0 {

@@ -41,10 +41,10 @@ public final class PreferenceExecutor: RunExecutor {
         let ranking = trainingRankings[key]!
         let heads = ranking.top(k).sorted().map(\.description)
         return (heads, .object([
-            .init("file", .string(file)), .init("questions", .string(ranking.questionSubset?.label ?? "")),
-            .init("question_count", .number(Double(ranking.questionCount))),
-            .init("ranked_by", .string(ranking.headsRankedBy)),
-            .init("file_top", .array(headSet.heads.map(JSONValue.string))),
+            ("file", .string(file)), ("questions", .string(ranking.questionSubset?.label ?? "")),
+            ("question_count", .number(Double(ranking.questionCount))),
+            ("ranked_by", .string(ranking.headsRankedBy)),
+            ("file_top", .array(headSet.heads.map(JSONValue.string))),
         ]))
     }
 

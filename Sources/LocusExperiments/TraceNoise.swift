@@ -24,7 +24,7 @@ public enum TracedAnswer: String, CaseIterable, Sendable {
 
 /// The noise unit for `basis`, with a JSON record of how it was obtained. The subject-embedding
 /// std is cached in `runs/cache/noise-level/<model sha256>-<knowns sha256 prefix>.json`.
-public func noiseUnit(_ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis) throws -> (Float, JSON) {
+public func noiseUnit(_ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis) throws -> (Float, JSONValue) {
     switch basis {
     case .matrix:
         let std = CausalTracer.embeddingStandardDeviation(lm.model)

@@ -1,5 +1,5 @@
 import Foundation
-@_exported import LocusCore  // its API speaks AttentionHead and HeadSetSelection
+import LocusCore
 import LocusModel
 
 // `AttentionHead`, `ModelShape` and `HeadSetSelection` live in LocusCore (the vocabulary every

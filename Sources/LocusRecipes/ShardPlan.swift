@@ -116,18 +116,20 @@ public struct ShardPlan: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        .object([
-            .init("format", .string(Self.format)), .init("recipe", .string(recipe)),
-            .init("shards", .number(Double(shardCount))),
-            .init("estimatedHours", .array(estimatedHours.map { .number(($0 * 1000).rounded() / 1000) })),
-            .init("costModel", .string("RunCostModel.measured (single-thread seconds, BENCHMARKS.md issue 5)")),
-            .init("runs", .array(entries.map { e in
-                .object([
-                    .init("runID", .string(e.runID)), .init("shard", .number(Double(e.shard))),
-                    .init("seconds", .number(e.seconds.rounded())), .init("method", .string(e.method)),
-                    .init("label", .string(e.label)),
-                ])
-            })),
+        let runs: [JSONValue] = entries.map { e in
+            .object([
+                ("runID", .string(e.runID)), ("shard", .int(e.shard)),
+                ("seconds", .number(e.seconds.rounded())), ("method", .string(e.method)),
+                ("label", .string(e.label)),
+            ])
+        }
+        let hours: [JSONValue] = estimatedHours.map { .number(($0 * 1000).rounded() / 1000) }
+        return .object([
+            ("format", .string(Self.format)), ("recipe", .string(recipe)),
+            ("shards", .int(shardCount)),
+            ("estimatedHours", .array(hours)),
+            ("costModel", .string("RunCostModel.measured (single-thread seconds, BENCHMARKS.md issue 5)")),
+            ("runs", .array(runs)),
         ])
     }
 
