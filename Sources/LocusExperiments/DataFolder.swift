@@ -7,7 +7,7 @@ public enum ExecutableLocation {
     /// This executable, absolute: `/proc/self/exe` on Linux, else argv[0] against the launch
     /// directory. Read once (the CLI reads it before changing into `--workdir`), so a relative
     /// argv[0] cannot go stale.
-    nonisolated(unsafe) public static let url: URL = {
+    public static let url: URL = {
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             return URL(fileURLWithPath: target)
         }

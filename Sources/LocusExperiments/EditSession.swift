@@ -14,9 +14,12 @@ public final class EditSession {
     public var statistics: [Int: KeyStatistics] = [:]
     /// BLAS threads, recorded in the configuration.
     public let threads: Int
+    /// Data folder for the key statistics' wikitext-2 (nil: `dataLocation(nil)`).
+    public let data: String?
 
-    public init(lm: LanguageModel, modelSHA256: String, settings: EditConfiguration, threads: Int) {
+    public init(lm: LanguageModel, modelSHA256: String, settings: EditConfiguration, threads: Int, data: String? = nil) {
         self.lm = lm
+        self.data = data
         sha = modelSHA256
         self.settings = settings
         editor = ROMEEditor(languageModel: lm)
@@ -33,8 +36,7 @@ public final class EditSession {
             if let s = try? KeyStatistics.read(from: url) { statistics[l] = s } else { missing.append(l) }
         }
         guard !missing.isEmpty else { return }
-        let data = try DataLocation.resolve(
-            searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+        let data = try dataLocation(self.data)
         let documents = try WikiText.load(data.wikiText2(sample.split))
         let tokenizer = lm.tokenizer
         let chunks = KeyStatistics.chunks(
@@ -77,6 +79,7 @@ public final class EditSession {
         }
     }
 
+    /// `tokens` greedy tokens after `prompt`, decoded (the edit in place, if any).
     public func generation(_ prompt: String, tokens: Int) throws -> String {
         let ids = try lm.model.generateGreedy(prompt: lm.tokenizer.encodePrompt(prompt), maxTokens: tokens)
         return lm.tokenizer.decode(ids)

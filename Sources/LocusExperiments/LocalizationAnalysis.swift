@@ -9,6 +9,7 @@ import LocusTracing
 
 /// The settings of one `hase` or `interchange` run (MethodSchema.hase / .interchange).
 public struct AnalysisSettings: Sendable {
+    /// Causal tracing of a `hase` run: site kind, window of layers, noise samples and scale.
     public struct Tracing: Sendable {
         public var kind: String
         public var window: Int
@@ -95,6 +96,7 @@ public final class LocalizationExecutor: RunExecutor {
     public let data: String?
     private var sessions: [String: EditSession] = [:]
     private var factLists: [String: [Fact]] = [:]
+    private var canonical = false
 
     public init(model: LanguageModel, modelSHA256: String, threads: Int, data: String?) {
         lm = model
@@ -105,11 +107,23 @@ public final class LocalizationExecutor: RunExecutor {
 
     public func execute(_ run: RunSpec) throws -> [String: JSONValue] {
         let settings = try AnalysisSettings(run: run, layerCount: lm.config.layerCount)
+        // A ROME edit leaves its layer's down projection dense fp32 (undone bit for bit, but no
+        // longer in the stored quantised type, whose kernels round activations to 8 bits), and
+        // measuring the subject-embedding noise unit (done once, then read from its cache) makes
+        // the (tied) embedding dense. So that a fact's record never depends on which facts the
+        // process ran before it or on what was cached (resume, shards), every layer's down
+        // projection and the embedding and unembedding are made dense once, before the first run.
+        if !canonical {
+            WeightBackup(model: lm.model, layers: Array(0..<lm.config.layerCount)).restore(into: lm.model)
+            _ = lm.model.weights.embedding
+            _ = lm.model.weights.unembedding
+            canonical = true
+        }
         let session: EditSession
         if let s = sessions[settings.sessionKey] {
             session = s
         } else {
-            session = EditSession(lm: lm, modelSHA256: modelSHA256, settings: settings.edit, threads: threads)
+            session = EditSession(lm: lm, modelSHA256: modelSHA256, settings: settings.edit, threads: threads, data: data)
             sessions[settings.sessionKey] = session
         }
         try session.prepareStatistics(settings.layers)
@@ -182,7 +196,7 @@ public final class LocalizationExecutor: RunExecutor {
         guard let kind = TraceKind(rawValue: recipe.tracing.kind) else { throw ExperimentError("kind") }
         let basis = try NoiseBasis(rawValue: recipe.tracing.noiseBasis)
             .orThrow(ExperimentError("tracing.noiseBasis: subjects or matrix"))
-        let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis)
+        let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis, data: session.data)
         let trace = try CausalTracer(model: lm.model).trace(
             TraceRequest(tokens: located.tokens, subject: located.subject,
                          answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0]),

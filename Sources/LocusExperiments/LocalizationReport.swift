@@ -18,6 +18,7 @@ public struct LocalizationReport: ReportSectionProvider {
 
     public var methods: Set<String> { ["hase", "interchange"] }
 
+    /// One section per method entry and layer list of `analysis` (failed and skipped runs left out).
     public func sections(for analysis: RecipeAnalysis) -> [ReportSection] {
         // One section per method entry (methodName) and layer list.
         var groups: [String: [RunRecord]] = [:]

@@ -22,16 +22,18 @@ public enum TracedAnswer: String, CaseIterable, Sendable {
     case given
 }
 
-/// The noise unit for `basis`, with a JSON record of how it was obtained. The subject-embedding
+/// The noise unit for `basis`, with a JSON record of how it was obtained (`override`: the data
+/// folder, nil: `dataLocation(nil)`). The subject-embedding
 /// std is cached in `runs/cache/noise-level/<model sha256>-<knowns sha256 prefix>.json`.
-public func noiseUnit(_ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis) throws -> (Float, JSONValue) {
+public func noiseUnit(
+    _ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis, data override: String? = nil
+) throws -> (Float, JSONValue) {
     switch basis {
     case .matrix:
         let std = CausalTracer.embeddingStandardDeviation(lm.model)
         return (std, .object([("basis", .string("embedding-matrix")), ("std", .float(std))]))
     case .subjects:
-        let data = try DataLocation.resolve(
-            searchFrom: [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+        let data = try dataLocation(override)
         let file = data.url("knowns/known_1000.json")
         let fileSHA = try SHA256.hex(ofFile: file)
         let cache = URL(fileURLWithPath: "runs/cache/noise-level")

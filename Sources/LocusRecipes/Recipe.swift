@@ -314,10 +314,6 @@ public struct MethodGrid: Equatable, Sendable {
         let reserved = ["kind", "name", "headSets", "comment"]
         var grid = MethodGrid(kind: kind, name: try f.string("name") ?? kind, parameters: [:], headSets: nil)
         if let hs = f["headSets"] { grid.headSets = try strings(hs, path: f.path("headSets")) }
-        // An item axis (an analysis's `fact`) is set by its count parameter, never written.
-        if let items = schema.itemAxis, f[items.axis] != nil {
-            throw RecipeError(path: f.path(items.axis), "set by \(items.countParameter), not written in a recipe")
-        }
         if !schema.open {
             try f.allow(reserved + schema.parameters.map(\.name))
         }
@@ -355,10 +351,7 @@ public struct MethodGrid: Equatable, Sendable {
             }
             grid.parameters[p.name] = v
         }
-        if let items = schema.itemAxis {
-            guard f[items.axis] == nil else {
-                throw RecipeError(path: f.path(items.axis), "set by \(items.countParameter), not written in a recipe")
-            }
+        if let items = schema.itemAxis {  // not a schema parameter: `allow` rejects it in a recipe
             let count = grid.parameters[items.countParameter]?.int ?? 0
             grid.parameters[items.axis] = .array((0..<count).map { .number(Double($0)) })
         }
