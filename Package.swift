@@ -12,7 +12,7 @@ let cpuFlags: [SwiftSetting] = []
 /// The library modules a Swift program can depend on, one product each, and re-exported together
 /// by the umbrella module `Locus` (`import Locus`).
 let libraryModules = [
-    "LocusTensor", "LocusCheckpoint", "LocusWeights", "LocusTokenizer", "LocusModel",
+    "LocusTensor", "LocusCore", "LocusCheckpoint", "LocusWeights", "LocusTokenizer", "LocusModel",
     "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
     "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusEvaluation", "LocusRecipes", "LocusExperiments",
 ]
@@ -26,6 +26,8 @@ let package = Package(
     ] + libraryModules.map { .library(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // SHA-256 of checkpoints and data files (LocusData.SHA256).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         // `swift package generate-documentation` for the library products (scripts/docs.sh).
@@ -34,11 +36,17 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "LocusTensor", dependencies: ["CBLAS"], swiftSettings: cpuFlags),
+        // The vocabulary every layer speaks: JSON values, attention heads and head-set
+        // selections, statistics, the Adam/AdamW optimizer, progress, atomic file writes.
+        .target(
+            name: "LocusCore",
+            dependencies: ["LocusTensor", .product(name: "OrderedCollections", package: "swift-collections")],
+            swiftSettings: cpuFlags),
         // Quantised matrix-vector kernels and dequantisers in C: AVX2/FMA/F16C by function
         // attribute + run-time dispatch, portable scalar fallback; no global -march (no unsafe flags).
         .target(name: "CLocusKernels"),
         .target(
-            name: "LocusCheckpoint", dependencies: ["LocusTensor", "CLocusKernels"],
+            name: "LocusCheckpoint", dependencies: ["LocusTensor", "LocusCore", "CLocusKernels"],
             swiftSettings: cpuFlags),
         // Weight matrices kept in their stored type (dense fp32 or ggml blocks).
         .target(
@@ -50,37 +58,42 @@ let package = Package(
             dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer", "LocusWeights"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
+            name: "LocusInterventions", dependencies: ["LocusModel", "LocusCore"], swiftSettings: cpuFlags),
         // Data sets (TruthfulQA, preference pairs, CounterFact, known facts, text corpora).
         .target(
             name: "LocusData",
-            dependencies: ["LocusTensor", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["LocusTensor", "LocusCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: cpuFlags),
         // SVG figures: no model dependency, so reports can be redrawn from records alone.
         .target(name: "LocusFigures", swiftSettings: cpuFlags),
         // Methods, each on the interventions layer; none reaches into another.
         .target(
-            name: "LocusProbing", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusProbing", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusSteering", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusSteering", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusTracing", dependencies: ["LocusInterventions", "LocusData", "LocusFigures"],
+            name: "LocusTracing", dependencies: ["LocusCore", "LocusInterventions", "LocusData", "LocusFigures"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusEditing", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusEditing", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         .target(
-            name: "LocusScrubbing", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusScrubbing", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         // Evaluation of any intervention (hooks) on TruthfulQA and side-effect text.
         .target(
-            name: "LocusEvaluation", dependencies: ["LocusInterventions", "LocusData"],
+            name: "LocusEvaluation", dependencies: ["LocusCore", "LocusInterventions", "LocusData"],
             swiftSettings: cpuFlags),
         // Experiment recipes, the resumable sharded sweep runner and reports; methods plug in.
         .target(
-            name: "LocusRecipes", dependencies: ["LocusData", "LocusFigures"],
+            name: "LocusRecipes",
+            dependencies: [
+                "LocusCore", "LocusData", "LocusFigures",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: cpuFlags),
         // The experiments every command runs, as a library: sweep executors (ITI, IPO/DPO, scrub,
         // ablate), the Hase and interchange analyses, ROME/FT-L edit sessions. Above every method
@@ -88,7 +101,7 @@ let package = Package(
         .target(
             name: "LocusExperiments",
             dependencies: [
-                "LocusModel", "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
+                "LocusCore", "LocusModel", "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
                 "LocusEvaluation", "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusRecipes",
             ],
             swiftSettings: cpuFlags),
@@ -99,6 +112,7 @@ let package = Package(
         .executableTarget(
             name: "LocusCLI",
             dependencies: [
+                "LocusCore",
                 "LocusModel",
                 "LocusInterventions",
                 "LocusData",
@@ -121,6 +135,7 @@ let package = Package(
             dependencies: ["LocusModel", "LocusTokenizer", "LocusData", "LocusTensor"],
             path: "Tests/LocusTestSupport", swiftSettings: cpuFlags),
         .testTarget(name: "LocusTensorTests", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .testTarget(name: "LocusCoreTests", dependencies: ["LocusCore"], swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusCheckpointTests", dependencies: ["LocusCheckpoint"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),

@@ -2,6 +2,7 @@
 // (the same modules are also products of their own, e.g. `.product(name: "LocusSteering",
 // package: "Locus")`, for programs that want fewer dependencies). Nothing is defined here.
 @_exported import LocusTensor
+@_exported import LocusCore
 @_exported import LocusCheckpoint
 @_exported import LocusWeights
 @_exported import LocusTokenizer

@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -70,7 +71,7 @@ struct Ablate: ParsableCommand {
         scan.seed = seed
         scan.alignment = PositionAlignment(rawValue: alignment)!
         scan.tokensPerCall = tokensPerCall
-        let bar = ETAProgress(label: "ablate", unit: "runs")
+        let bar = ProgressReporter(label: "ablate", unit: "runs")
         let table = try scan.scores(
             groups: [[]] + groups.map { $0.1.map { $0.slice(config: config) } }, kind: ablation, means: means,
             progress: { bar.update($0, $1) })
@@ -79,20 +80,20 @@ struct Ablate: ParsableCommand {
         let sign: Double = items.allSatisfy(\.isLoss) ? 1 : -1
         let effects = groups.indices.map { sign * (Bootstrap.mean(table[$0 + 1]) - clean) }
         let order = groups.indices.sorted { effects[$0] > effects[$1] }
-        let rows: [JSON] = order.map { i in
+        let rows: [JSONValue] = order.map { i in
             let ci = Bootstrap.meanInterval(zip(table[i + 1], table[0]).map { sign * ($0 - $1) }, seed: seed &+ 1)
             return .object([
                 ("components", .string(groups[i].0)), ("metric", .double(Bootstrap.mean(table[i + 1]))),
                 ("effect", .double(effects[i])), ("ci95", .array([.double(ci.low), .double(ci.high)])),
             ])
         }
-        let out = JSON.object([
+        let out = JSONValue.object([
             ("command", .string("ablate")), ("modelSHA256", .string(sha)), ("task", taskOptions.record),
             ("kind", .string(kind)), ("seed", .int(Int(seed))), ("alignment", .string(alignment)),
             ("metric", .string(items.allSatisfy(\.isLoss) ? "mean loss (nats)" : "log-prob margin true − false")),
             ("cleanMetric", .double(clean)), ("results", .array(rows)),
         ])
-        if let output { try Data((out.text + "\n").utf8).write(to: URL(fileURLWithPath: output)) }
+        if let output { try AtomicFile.write(out.text + "\n", to: URL(fileURLWithPath: output)) }
         if json {
             printJSON(out)
         } else {

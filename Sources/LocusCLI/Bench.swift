@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -120,7 +121,7 @@ struct Bench: ParsableCommand {
             let batch = (0..<pairs).map { i in
                 TokenizedPair(prompt: ids(prompt), chosen: ids(answer), rejected: ids(answer), group: i)
             }
-            let chosen = try HeadSelection.random(count: heads, seed: seed).resolve(in: lm.config)
+            let chosen = try HeadSetSelection.random(count: heads, seed: seed).resolve(in: lm.config)
             let trainer = SteeringTrainer(
                 model: lm.model,
                 configuration: SteeringConfiguration(
@@ -152,7 +153,7 @@ struct Bench: ParsableCommand {
                 .object([
                     ("tokens_per_second", .double(result.tokensPerSecond)),
                     ("benchmark", .string(result.benchmark)), ("impl", .string(result.impl)),
-                    ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSON.double))),
+                    ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSONValue.double))),
                     ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
                     ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
                     ("load_seconds", .double(result.loadSeconds)),

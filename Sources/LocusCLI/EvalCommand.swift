@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -105,7 +106,7 @@ struct EvalTruthfulQA: ParsableCommand {
         let kind = DirectionKind(rawValue: direction)!
         var groups: [Group] = []
         var questionSource: String
-        var steeringInfo: [(String, JSON)] = []
+        var steeringInfo: [(String, JSONValue)] = []
 
         if let probe {
             let ranking = try ProbeRanking.load(URL(fileURLWithPath: probe))
@@ -145,15 +146,15 @@ struct EvalTruthfulQA: ParsableCommand {
                 if limit > 0 { ids = Array(ids.sorted().prefix(limit)) }
                 var group = Group(name: "fold \(f)", fold: f, questionIDs: ids)
                 if heads != .none {
-                    let chosen: [HeadID]
+                    let chosen: [AttentionHead]
                     let selection: String
                     switch heads {
                     case .top:
-                        chosen = HeadSelection.top(k, of: fold.heads)
+                        chosen = fold.heads.prefix(k).map(\.id)
                         selection = "top-\(k) of fold \(f)'s probe ranking"
                     default:
-                        chosen = HeadSelection.random(
-                            k, layerCount: ranking.layerCount, headCount: ranking.headCount, seed: seed)
+                        chosen = HeadSetSelection.randomHeads(
+                            k, in: ModelShape(layerCount: ranking.layerCount, headCount: ranking.headCount), seed: seed)
                         selection = "\(k) random heads, seed \(seed)"
                     }
                     let edit = try ITIEdit.make(
@@ -230,7 +231,7 @@ struct EvalTruthfulQA: ParsableCommand {
             _ label: String,
             _ evaluate: ([TruthfulQAQuestion], Intervention?, @escaping (Int, Int, Int) -> Void) throws -> R
         ) throws -> [R?] {
-            let progress = ETAProgress(label: label, unit: "questions")
+            let progress = ProgressReporter(label: label, unit: "questions")
             var before = 0
             var results: [R?] = []
             for group in groups {
@@ -273,7 +274,7 @@ struct EvalTruthfulQA: ParsableCommand {
                 tokensPerDocument: sideTokens, seed: sideSeed, source: "wikitext-2 \(sideSplit)")
             sideSample = sample
             let edited = groups.indices.filter { groups[$0].intervention != nil }
-            let progress = ETAProgress(label: "CE/KL", unit: "documents")
+            let progress = ProgressReporter(label: "CE/KL", unit: "documents")
             let result = try SideEffectEvaluator(model: lm).evaluate(
                 sample, interventions: edited.map { groups[$0].intervention! }
             ) { done, total in progress.update(done, total) }
@@ -319,11 +320,11 @@ struct EvalTruthfulQA: ParsableCommand {
         }
 
         // The record.
-        func optional(_ x: Double?) -> JSON { x.map(JSON.double) ?? .null }
-        let groupRecords: [JSON] = groups.enumerated().map { g, group in
-            var fields: [(String, JSON)] = [("name", .string(group.name))]
+        func optional(_ x: Double?) -> JSONValue { x.map(JSONValue.double) ?? .null }
+        let groupRecords: [JSONValue] = groups.enumerated().map { g, group in
+            var fields: [(String, JSONValue)] = [("name", .string(group.name))]
             if let f = group.fold { fields.append(("fold", .int(f))) }
-            fields.append(("questions", .array(group.questionIDs.map(JSON.int))))
+            fields.append(("questions", .array(group.questionIDs.map(JSONValue.int))))
             if let edit = group.edit {
                 fields.append(("selection", .string(edit.selection)))
                 fields.append(("heads", .array(edit.heads.map {
@@ -349,11 +350,11 @@ struct EvalTruthfulQA: ParsableCommand {
                 let answers = Dictionary(uniqueKeysWithValues: (generations[g]?.0 ?? []).map { ($0.questionID, $0) })
                 let scores = Dictionary(uniqueKeysWithValues: (mcRuns[g]?.results ?? []).map { ($0.questionID, $0) })
                 fields.append(("per_question", .array(group.questionIDs.map { id in
-                    var q: [(String, JSON)] = [("id", .int(id))]
+                    var q: [(String, JSONValue)] = [("id", .int(id))]
                     if let r = scores[id] {
                         q += [("mc1", .double(r.metrics.mc1)), ("mc2", .double(r.metrics.mc2)), ("mc3", .double(r.metrics.mc3)),
-                              ("true_scores", .array(r.trueScores.map(JSON.double))),
-                              ("false_scores", .array(r.falseScores.map(JSON.double)))]
+                              ("true_scores", .array(r.trueScores.map(JSONValue.double))),
+                              ("false_scores", .array(r.falseScores.map(JSONValue.double)))]
                     }
                     if let a = answers[id] {
                         q += [("answer", .string(a.answer)), ("truth_bleu_acc", .bool(a.bleu.accurate)),
@@ -364,7 +365,7 @@ struct EvalTruthfulQA: ParsableCommand {
             }
             return .object(fields)
         }
-        var configuration: [(String, JSON)] = [
+        var configuration: [(String, JSONValue)] = [
             ("edit", .string(editName)),
             ("question_set", .string(questionSource)),
             ("questions_evaluated", .int(totalQuestions)),
@@ -393,10 +394,10 @@ struct EvalTruthfulQA: ParsableCommand {
             configuration.append(("side_effects", .object([
                 ("source", .string(sideSample.source)), ("documents", .int(sideSample.tokens.count)),
                 ("tokens_per_document", .int(sideTokens)), ("seed", .int(Int(sideSeed))),
-                ("titles", .array(sideSample.titles.map(JSON.string))),
+                ("titles", .array(sideSample.titles.map(JSONValue.string))),
             ])))
         }
-        var metrics: [(String, JSON)] = [("questions", .int(totalQuestions))]
+        var metrics: [(String, JSONValue)] = [("questions", .int(totalQuestions))]
         if mc { metrics += [("mc1", .double(mcMean.mc1)), ("mc2", .double(mcMean.mc2)), ("mc3", .double(mcMean.mc3))] }
         if generation {
             metrics += [
@@ -409,10 +410,10 @@ struct EvalTruthfulQA: ParsableCommand {
         if sideEffects {
             metrics += [("ce", optional(meanCE)), ("kl", optional(meanKL)), ("ce_unedited", optional(sideOriginal?.crossEntropy))]
         }
-        let record = JSON.object([
+        let record = JSONValue.object([
             ("command", .string("locus eval truthfulqa")),
             ("created", .string(ISO8601DateFormatter().string(from: Date()))),
-            ("arguments", .array(CommandLine.arguments.dropFirst().map(JSON.string))),
+            ("arguments", .array(CommandLine.arguments.dropFirst().map(JSONValue.string))),
             ("model", .object([("file", .string(lm.url.path)), ("sha256", .string(modelSHA))])),
             ("threads", .int(options.threads)),
             ("configuration", .object(configuration)),
@@ -432,7 +433,7 @@ struct EvalTruthfulQA: ParsableCommand {
         if let output {
             let url = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data((record.text + "\n").utf8).write(to: url)
+            try AtomicFile.write(record.text + "\n", to: url)
         }
     }
 }

@@ -1,8 +1,9 @@
+import LocusCore
 import Foundation
 import LocusExperiments
 
 /// Prints one JSON value on a line.
-func printJSON(_ value: JSON) {
+func printJSON(_ value: JSONValue) {
     print(value.text)
 }
 

@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import LocusModel
 import LocusSteering
@@ -42,7 +43,7 @@ struct LogitsCommand: ParsableCommand {
         if json {
             printJSON(
                 .object([
-                    ("ids", .array(ids.map(JSON.int))),
+                    ("ids", .array(ids.map(JSONValue.int))),
                     (
                         "top",
                         .array(

@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -64,7 +65,7 @@ struct Probe: ParsableCommand {
 
         printError("probe: \(tqa.count) questions, \(samples.count) mc2 choices, model \(lm.url.lastPathComponent)")
         let collector = HeadActivationCollector(model: lm, tokensPerBatch: tokensPerBatch)
-        let collectProgress = ETAProgress(label: "activations", unit: "samples")
+        let collectProgress = ProgressReporter(label: "activations", unit: "samples")
         let (activations, fromCache) = try collector.cachedOrCollect(
             samples, format: .iti, modelFile: lm.url.path, modelSHA256: modelSHA,
             cacheDirectory: cacheURL
@@ -81,7 +82,7 @@ struct Probe: ParsableCommand {
         let settings = ProbeSettings(
             seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK,
             directionData: DirectionData(rawValue: directionData)!)
-        let probeProgress = ETAProgress(label: "probes", unit: "heads")
+        let probeProgress = ProgressReporter(label: "probes", unit: "heads")
         let ranking = HeadProber.run(
             activations, settings: settings, modelFile: lm.url.path, cacheDirectory: cacheURL.path
         ) { done, total in probeProgress.update(done, total) }
@@ -98,7 +99,7 @@ struct Probe: ParsableCommand {
             title: "Probe accuracy per head: \(lm.url.deletingPathExtension().lastPathComponent), TruthfulQA (outlined: top \(ranking.top.count))",
             rowLabel: "layer", columnLabel: "head",
             valueLabel: "validation accuracy (mean of \(folds) folds)", highlighted: topCells)
-        try map.svg().write(to: heatmapURL, atomically: true, encoding: .utf8)
+        try AtomicFile.write(map.svg(), to: heatmapURL)
 
         let header = activations.header
         let collectionSeconds = header.seconds

@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -57,7 +58,7 @@ struct Report: ParsableCommand {
                 for r in t.references {
                     printError(
                         "\(a.name): \(r.label) best True×Info \(ReportWriter.fmt(r.value)) vs \(t.label): "
-                            + "mean \(ReportWriter.fmt(SweepStatistics.mean(t.values))), \(r.beatenBy) at least as good, p = \(ReportWriter.fmt(r.pValue))")
+                            + "mean \(ReportWriter.fmt(Statistics.mean(t.values))), \(r.beatenBy) at least as good, p = \(ReportWriter.fmt(r.pValue))")
                 }
             }
         }
@@ -66,7 +67,7 @@ struct Report: ParsableCommand {
         let compute = computed.reduce(0) { $0 + $1.seconds }
         printError(
             "\(report.records.count) runs (\(report.failures.count) failed, \(report.records.count - computed.count) copied from other sweeps), "
-                + "\(ProgressBar.clock(compute)) of compute; wrote \(written.count) files to \(out)")
+                + "\(ProgressReporter.clock(compute)) of compute; wrote \(written.count) files to \(out)")
         printJSON(.object([
             ("command", .string("locus report")), ("runs", .int(report.records.count)),
             ("failed", .int(report.failures.count)), ("out", .string(out)),

@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusData
@@ -17,8 +18,8 @@ struct ScrubTaskOptions: ParsableArguments {
     @Option(help: "Induction: token id range lo:hi.") var tokenRange: String = "1000:20000"
     @Option(help: "Data folder (default $LOCUS_DATA or ../shared/data).") var data: String?
 
-    var record: JSON {
-        var fields: [(String, JSON)] = [("kind", .string(task)), ("count", .int(count)), ("seed", .int(Int(dataSeed)))]
+    var record: JSONValue {
+        var fields: [(String, JSONValue)] = [("kind", .string(task)), ("count", .int(count)), ("seed", .int(Int(dataSeed)))]
         if task == "induction" {
             fields += [("length", .int(length)), ("tokenRange", .string(tokenRange))]
         }
@@ -38,15 +39,15 @@ struct ScrubTaskOptions: ParsableArguments {
     }
 
     /// Fills the options from a recipe's "task" object.
-    mutating func apply(_ object: [String: Any]) throws {
-        if let v = object["kind"] as? String { task = v }
-        if let v = object["count"] as? Int { count = v }
-        if let v = object["length"] as? Int { length = v }
-        if let v = object["seed"] as? Int {
+    mutating func apply(_ object: JSONValue) throws {
+        if let v = object["kind"]?.string { task = v }
+        if let v = object["count"]?.int { count = v }
+        if let v = object["length"]?.int { length = v }
+        if let v = object["seed"]?.int {
             guard let seed = UInt64(exactly: v) else { throw RunFailure("task.seed must be ≥ 0, got \(v)") }
             dataSeed = seed
         }
-        if let v = object["tokenRange"] as? [Int], v.count == 2 { tokenRange = "\(v[0]):\(v[1])" }
+        if let v = object["tokenRange"]?.array?.compactMap(\.int), v.count == 2 { tokenRange = "\(v[0]):\(v[1])" }
     }
 }
 
@@ -106,24 +107,25 @@ struct Scrub: ParsableCommand {
         settings.draws = draws
         settings.tokensPerCall = tokensPerCall
         var bootstrapResamples = bootstrap
-        var root: [String: Any] = [:]
+        var root = JSONValue.emptyObject
         if let recipe {
-            guard let data = FileManager.default.contents(atPath: recipe),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else { throw ValidationError("cannot read recipe \(recipe) as a JSON object") }
-            root = object
-            if let t = root["task"] as? [String: Any] { try task.apply(t) }
-            if let s = root["scrub"] as? [String: Any] {
-                if let v = s["depth"] as? Int { settings.depth = v }
-                if let v = s["randomSources"] as? Int { settings.randomSources = v }
-                if let v = s["alignment"] as? String, let a = PositionAlignment(rawValue: v) { settings.alignment = a }
-                if let v = s["seed"] as? Int {
+            guard let text = try? String(contentsOfFile: recipe, encoding: .utf8) else {
+                throw ValidationError("cannot read recipe \(recipe)")
+            }
+            do { root = try JSONValue.parse(text, file: recipe) } catch { throw ValidationError("\(error)") }
+            guard root.fields != nil else { throw ValidationError("cannot read recipe \(recipe) as a JSON object") }
+            if let t = root["task"], t.fields != nil { try task.apply(t) }
+            if let s = root["scrub"], s.fields != nil {
+                if let v = s["depth"]?.int { settings.depth = v }
+                if let v = s["randomSources"]?.int { settings.randomSources = v }
+                if let v = s["alignment"]?.string, let a = PositionAlignment(rawValue: v) { settings.alignment = a }
+                if let v = s["seed"]?.int {
                     guard let seed = UInt64(exactly: v) else { throw RunFailure("\(recipe): scrub.seed must be ≥ 0") }
                     settings.seed = seed
                 }
-                if let v = s["draws"] as? Int { settings.draws = v }
-                if let v = s["tokensPerCall"] as? Int { settings.tokensPerCall = v }
-                if let v = s["bootstrap"] as? Int { bootstrapResamples = v }
+                if let v = s["draws"]?.int { settings.draws = v }
+                if let v = s["tokensPerCall"]?.int { settings.tokensPerCall = v }
+                if let v = s["bootstrap"]?.int { bootstrapResamples = v }
             }
         }
         guard task.count >= 1, task.length >= 1, settings.depth >= 1, settings.randomSources >= 1,
@@ -138,7 +140,7 @@ struct Scrub: ParsableCommand {
         let config = lm.config
         printError("scrub: \(items.count) items, depth \(settings.depth), seed \(settings.seed)")
 
-        var record: [(String, JSON)] = [
+        var record: [(String, JSONValue)] = [
             ("command", .string("scrub")), ("modelSHA256", .string(sha)), ("task", task.record),
             ("settings", .object([
                 ("depth", .int(settings.depth)), ("randomSources", .int(settings.randomSources)),
@@ -149,13 +151,13 @@ struct Scrub: ParsableCommand {
         if let recipe { record.append(("recipe", .string(recipe))) }
 
         // Baseline and hypotheses.
-        var baseEntries: [[String: Any]] = []
-        if let entries = root["baseline"] as? [[String: Any]] {
+        var baseEntries: [JSONValue] = []
+        if let entries = root["baseline"]?.array, entries.allSatisfy({ $0.fields != nil }) {
             baseEntries = entries
         } else if let baseline {
-            guard let data = FileManager.default.contents(atPath: baseline),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let entries = object["components"] as? [[String: Any]]
+            guard let text = try? String(contentsOfFile: baseline, encoding: .utf8),
+                let object = try? JSONValue.parse(text, file: baseline),
+                let entries = object["components"]?.array, entries.allSatisfy({ $0.fields != nil })
             else { throw ValidationError("\(baseline): expected a hypothesis with a 'components' array") }
             baseEntries = entries
         }
@@ -163,7 +165,7 @@ struct Scrub: ParsableCommand {
         // normalised against L_random unless the recipe says "lossBaseline": "headsOnly" (issue 11).
         // An explicit --baseline FILE is both what is kept and the zero (labelled as such).
         var baselineKind: ScrubBaseline = baseline != nil ? .headsOnly : .random
-        if let name = root["lossBaseline"] as? String {
+        if let name = root["lossBaseline"]?.string {
             guard let kind = ScrubBaseline(rawValue: name) else {
                 throw ValidationError("\(recipe ?? ""): lossBaseline must be random or headsOnly")
             }
@@ -179,10 +181,10 @@ struct Scrub: ParsableCommand {
 
         // Optional head finding by per-head ablation (recipe "find").
         var found: [AttentionHead] = []
-        if let find = root["find"] as? [String: Any] {
-            let kind = AblationKind(rawValue: find["ablation"] as? String ?? "resample") ?? .resample
+        if let find = root["find"], find.fields != nil {
+            let kind = AblationKind(rawValue: find["ablation"]?.string ?? "resample") ?? .resample
             var scan = AblationScan(model: lm.model, items: items)
-            scan.seed = UInt64(find["seed"] as? Int ?? 0)
+            scan.seed = UInt64(find["seed"]?.int ?? 0)
             scan.alignment = settings.alignment
             scan.tokensPerCall = settings.tokensPerCall
             let heads = AttentionHead.all(in: config)
@@ -195,7 +197,7 @@ struct Scrub: ParsableCommand {
                         directory: URL(fileURLWithPath: "runs/cache/means")).mean
                 }
             }
-            let bar = ETAProgress(label: "ablate heads", unit: "runs")
+            let bar = ProgressReporter(label: "ablate heads", unit: "runs")
             let table = try scan.scores(
                 groups: [[]] + heads.map { [ComponentSlice.head($0, config: config)] }, kind: kind, means: means,
                 progress: { bar.update($0, $1) })
@@ -205,11 +207,11 @@ struct Scrub: ParsableCommand {
             let sign: Double = items.allSatisfy(\.isLoss) ? 1 : -1
             let effects = heads.indices.map { sign * (Bootstrap.mean(table[$0 + 1]) - clean) }
             let order = heads.indices.sorted { effects[$0] > effects[$1] }
-            let top = find["top"] as? Int ?? 10
+            let top = find["top"]?.int ?? 10
             found = order.prefix(top).map { heads[$0] }
             record.append(("find", .object([
                 ("ablation", .string(kind.rawValue)), ("seed", .int(Int(scan.seed))), ("cleanMetric", .double(clean)),
-                ("heads", .array(order.prefix(max(top, 20)).map { i -> JSON in
+                ("heads", .array(order.prefix(max(top, 20)).map { i -> JSONValue in
                     .object([("head", .string(heads[i].description)), ("effect", .double(effects[i]))])
                 })),
             ])))
@@ -218,20 +220,20 @@ struct Scrub: ParsableCommand {
                 printError(String(format: "  %-7@ %+.4f", heads[i].description as NSString, effects[i]))
             }
         }
-        for set in root["headSets"] as? [String] ?? [] {
+        for set in root["headSets"]?.array?.compactMap(\.string) ?? [] {
             let heads: [AttentionHead]
             if set.hasPrefix("found:"), let k = Int(set.dropFirst(6)) {
                 heads = Array(found.prefix(k))
             } else {
-                heads = try HeadSelection(parsing: set).resolve(in: config)
+                heads = try HeadSetSelection(parsing: set).resolve(in: config)
             }
             hypotheses.append(try study.hypothesis(named: set, heads: heads))
         }
-        for file in root["hypotheses"] as? [String] ?? [] {
+        for file in root["hypotheses"]?.array?.compactMap(\.string) ?? [] {
             hypotheses.append(try Hypothesis.load(URL(fileURLWithPath: file), config: config))
         }
 
-        func bar(_ label: String) -> ETAProgress { ETAProgress(label: label, unit: "runs") }
+        func bar(_ label: String) -> ProgressReporter { ProgressReporter(label: label, unit: "runs") }
         func tracked<T>(_ label: String, _ body: (@escaping (Int, Int) -> Void) throws -> T) rethrows -> T {
             let b = bar(label)
             defer { b.finish() }
@@ -239,7 +241,7 @@ struct Scrub: ParsableCommand {
         }
         let model = try tracked("model") { try study.modelScores(progress: $0) }
         let base = try tracked(baseHypothesis.name) { try study.baselineScores(progress: $0) }
-        var results: [JSON] = []
+        var results: [JSONValue] = []
         var rows: [String] = [
             String(format: "%-28@ %10@ %10@ %22@", "hypothesis" as NSString, "metric" as NSString,
                    "recovered" as NSString, "95% CI" as NSString),
@@ -264,11 +266,11 @@ struct Scrub: ParsableCommand {
             ("bootstrapSeed", .int(Int(study.bootstrapSeed))),
             ("hypotheses", .array(results)),
         ]
-        let out = JSON.object(record)
+        let out = JSONValue.object(record)
         if let output {
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data((out.text + "\n").utf8).write(to: URL(fileURLWithPath: output))
+            try AtomicFile.write(out.text + "\n", to: URL(fileURLWithPath: output))
         }
         if json { printJSON(out) } else { print(rows.joined(separator: "\n")) }
     }

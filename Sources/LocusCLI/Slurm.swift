@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -160,7 +161,7 @@ struct SlurmSweep {
     }
 
     /// Appends one submission line.
-    func recordSubmission(_ fields: [JSONValue.Field]) throws {
+    func recordSubmission(_ fields: [(String, JSONValue)]) throws {
         let url = layout.submissions
         let file = FileManager.default.fileExists(atPath: url.path) ? try String(contentsOf: url, encoding: .utf8) : ""
         try AtomicFile.write(file + JSONValue.object(fields).text + "\n", to: url)
@@ -250,9 +251,9 @@ struct SlurmSubmit: ParsableCommand {
         let reportJob = try sbatch(["--dependency=afterok:\(arrayJob)", "--kill-on-invalid-dep=yes", layout.reportScript.path])
         let sweep = try SlurmSweep(layout: layout)
         try sweep.recordSubmission([
-            .init("command", .string("submit")), .init("time", .string(ProgressBar.timestamp(Date()))),
-            .init("array_job", .string(arrayJob)), .init("report_job", .string(reportJob)),
-            .init("shards", .array((0..<shards).map { .number(Double($0)) })),
+            ("command", .string("submit")), ("time", .string(ProgressReporter.timestamp(Date()))),
+            ("array_job", .string(arrayJob)), ("report_job", .string(reportJob)),
+            ("shards", .array((0..<shards).map { .number(Double($0)) })),
         ])
         printError(plan.text(listRuns: false))
         printError("submitted array job \(arrayJob) (\(shards) tasks) and report job \(reportJob) (afterok); scripts in \(layout.folder.path)")
@@ -292,7 +293,7 @@ struct SlurmStatus: ParsableCommand {
         printError("total: \(finished)/\(sweep.plan.entries.count) runs finished")
         if queue == nil { printError("squeue: not available") }
         let (arrays, reports) = sweep.submittedJobs()
-        var accounting: JSON = .null
+        var accounting: JSONValue = .null
         if !arrays.isEmpty || !reports.isEmpty {
             if let r = try? runTool(["sacct", "-n", "-P", "-X", "-j", (arrays + reports).joined(separator: ","), "-o", "JobID,State,Elapsed,ExitCode"]) {
                 if r.status == 0 {
@@ -357,9 +358,9 @@ struct SlurmResubmit: ParsableCommand {
         for s in waiting { dependency += ",afterany:\(active[s]!.jobID)" }
         let reportJob = try sbatch(["--dependency=\(dependency)", "--kill-on-invalid-dep=yes", layout.reportScript.path])
         try sweep.recordSubmission([
-            .init("command", .string("resubmit")), .init("time", .string(ProgressBar.timestamp(Date()))),
-            .init("array_job", .string(arrayJob)), .init("report_job", .string(reportJob)),
-            .init("shards", .array(todo.map { .number(Double($0)) })),
+            ("command", .string("resubmit")), ("time", .string(ProgressReporter.timestamp(Date()))),
+            ("array_job", .string(arrayJob)), ("report_job", .string(reportJob)),
+            ("shards", .array(todo.map { .number(Double($0)) })),
         ])
         let missing = states.filter { todo.contains($0.index) }.reduce(0) { $0 + $1.missing.count }
         printError("resubmitted shards \(todo.map(String.init).joined(separator: ", ")) (\(missing) runs missing) as array job \(arrayJob); report job \(reportJob)")

@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -73,7 +74,7 @@ struct Steer: ParsableCommand {
         guard names.count == 3 || names.count == 4, names.allSatisfy({ !$0.isEmpty }) else {
             throw ValidationError("--columns needs prompt,chosen,rejected[,group], got '\(columns)'")
         }
-        _ = try HeadSelection(parsing: heads)  // syntax here; the model's shape is checked in run()
+        _ = try HeadSetSelection(parsing: heads)  // syntax here; the model's shape is checked in run()
     }
 
     func run() throws {
@@ -81,7 +82,7 @@ struct Steer: ParsableCommand {
         // The model's fingerprint first (a Hugging Face directory hashes config, tokenizer and
         // safetensors files), so nothing can fail after training and leave a file without record.
         let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
-        let selection = try HeadSelection(parsing: heads)
+        let selection = try HeadSetSelection(parsing: heads)
         let template = data == "truthfulqa" ? SteeringPromptTemplate(parameter: prompt)! : .bare
         let split = try loadPairs(template: template)
         var chosenHeads: [AttentionHead]
@@ -145,7 +146,7 @@ struct Steer: ParsableCommand {
         }
         let started = Date()
         var status = "completed"
-        let stepLine = ProgressLine()
+        let stepLine = ProgressReporter(label: "steer")
         do {
             state = try trainer.train(
                 from: state, train: train, validation: validation,
@@ -154,7 +155,7 @@ struct Steer: ParsableCommand {
                         format: "epoch %d/%d step %d/%d  loss %.4f  margin %+.3f  lr %.2e  ETA %@",
                         p.epoch + 1, configuration.epochs, p.step, p.stepsPerEpoch, p.loss, p.margin,
                         p.learningRate, formatDuration(p.etaSeconds))
-                    stepLine.write(line, final: p.step == p.stepsPerEpoch)
+                    stepLine.show(line, final: p.step == p.stepsPerEpoch)
                 },
                 onEpoch: { s in
                     stepLine.finish()
@@ -166,7 +167,7 @@ struct Steer: ParsableCommand {
                                 last.validation.margin, last.validation.accuracy))
                     }
                     let checkpoint = SteeringCheckpoint(modelSHA256: modelSHA, dataSHA256: dataSHA, state: s)
-                    try Self.encoder.encode(checkpoint).write(to: checkpointURL, options: .atomic)
+                    try AtomicFile.write(try Self.encoder.encode(checkpoint), to: checkpointURL)
                 })
         } catch let error as SteeringError {
             printError("\n\(error)")
@@ -202,7 +203,7 @@ struct Steer: ParsableCommand {
             configuration: configuration, threads: options.threads,
             initialValidation: state.initialValidation, curve: state.curve,
             trainingSeconds: Date().timeIntervalSince(started), steeringFile: outputURL.path)
-        try Self.encoder.encode(record).write(to: recordURL, options: .atomic)
+        try AtomicFile.write(try Self.encoder.encode(record), to: recordURL)
         print("wrote \(outputURL.path) and \(recordURL.path)")
         if let last = state.curve.last {
             print(

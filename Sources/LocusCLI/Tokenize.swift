@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import LocusExperiments
 import LocusModel
@@ -15,7 +16,7 @@ struct Tokenize: ParsableCommand {
         let lm = try options.load()
         let ids = lm.tokenizer.encodePrompt(text)
         if json {
-            printJSON(.object([("ids", .array(ids.map(JSON.int)))]))
+            printJSON(.object([("ids", .array(ids.map(JSONValue.int)))]))
             return
         }
         print("\(ids.count) tokens")

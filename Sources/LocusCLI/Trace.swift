@@ -1,3 +1,4 @@
+import LocusCore
 import ArgumentParser
 import Foundation
 import LocusExperiments
@@ -129,7 +130,7 @@ struct Trace: ParsableCommand {
                         subjectLength: located.subject.count, width: lm.config.hiddenSize)
                     var data = Data()
                     for d in draws { d.withUnsafeBytes { data.append(contentsOf: $0) } }
-                    try data.write(to: URL(fileURLWithPath: noiseFile))
+                    try AtomicFile.write(data, to: URL(fileURLWithPath: noiseFile))
                 }
             }
             let progress = ProgressReporter(label: "trace \(job.id)")
@@ -155,13 +156,13 @@ struct Trace: ParsableCommand {
 
     func traceRecord(
         job: TraceJob, result: TraceResult, labels: [String], seconds: Double, sha: String,
-        std: Float, configuration: TraceConfiguration, noiseRecord: JSON, top: Int,
+        std: Float, configuration: TraceConfiguration, noiseRecord: JSONValue, top: Int,
         tokenizer: any Tokenizer
-    ) -> JSON {
+    ) -> JSONValue {
         let topText = tokenizer.decode([top])
-        var grids: [JSON] = []
+        var grids: [JSONValue] = []
         for grid in result.grids {
-            var fields: [(String, JSON)] = [
+            var fields: [(String, JSONValue)] = [
                 ("kind", .string(grid.kind.rawValue)), ("window", .int(grid.window)),
                 ("probability", matrix(grid.probability)),
                 ("normalized", matrix(result.normalized(grid.kind) ?? [])),
@@ -187,15 +188,15 @@ struct Trace: ParsableCommand {
             // ROME's check (causal_trace.py L318): answer.strip() == expect.
             ("prediction_matches_expected",
              job.answer.isEmpty ? .null : .bool(topText.trimmingCharacters(in: .whitespaces) == job.answer)),
-            ("counterfactual", job.counterfactual.map(JSON.string) ?? .null),
-            ("alternative", job.alternative.map(JSON.string) ?? .null),
-            ("tokens", .array(labels.map(JSON.string))),
+            ("counterfactual", job.counterfactual.map(JSONValue.string) ?? .null),
+            ("alternative", job.alternative.map(JSONValue.string) ?? .null),
+            ("tokens", .array(labels.map(JSONValue.string))),
             ("subject_tokens", .array([.int(result.subjectStart), .int(result.subjectEnd)])),
             ("clean_probability", .double(result.clean.probability)),
             ("corrupt_probability", .double(result.corrupt.probability)),
-            ("clean_logit_difference", result.clean.logitDifference.map(JSON.double) ?? .null),
-            ("corrupt_logit_difference", result.corrupt.logitDifference.map(JSON.double) ?? .null),
-            ("layers", .array((configuration.layers ?? []).map(JSON.int))),
+            ("clean_logit_difference", result.clean.logitDifference.map(JSONValue.double) ?? .null),
+            ("corrupt_logit_difference", result.corrupt.logitDifference.map(JSONValue.double) ?? .null),
+            ("layers", .array((configuration.layers ?? []).map(JSONValue.int))),
             ("grids", .array(grids)),
             ("corruption", .string(job.counterfactual == nil ? "noise" : "interchange")),
             ("noise_scale", result.noiseScale.map { .float($0) } ?? .null),
@@ -227,7 +228,7 @@ struct Trace: ParsableCommand {
                 valueLabel: metric == .probability ? "p(\(answerText))" : "logit diff",
                 color: colors[grid.kind]!)
             let url = dir.appendingPathComponent("trace-\(id)-\(grid.kind.rawValue).svg")
-            try map.svg().write(to: url, atomically: true, encoding: .utf8)
+            try AtomicFile.write(map.svg(), to: url)
             printError("wrote \(url.path)")
         }
     }
@@ -256,8 +257,8 @@ func parseLayers(_ text: String, count: Int) throws -> [Int] {
     return list
 }
 
-func matrix(_ m: [[Double]]) -> JSON { .array(m.map(vector)) }
-func vector(_ v: [Double]) -> JSON { .rounded(v) }
+func matrix(_ m: [[Double]]) -> JSONValue { .array(m.map(vector)) }
+func vector(_ v: [Double]) -> JSONValue { .rounded(v) }
 
 extension NoiseBasis: ExpressibleByArgument {}
 extension TracedAnswer: ExpressibleByArgument {}

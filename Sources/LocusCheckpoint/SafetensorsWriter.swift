@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 
 /// Writes F32 tensors in the safetensors format: an 8-byte little-endian header length, a JSON
@@ -43,6 +44,6 @@ public enum SafetensorsWriter {
                 }
             }
         }
-        try data.write(to: url, options: .atomic)
+        try AtomicFile.write(data, to: url)
     }
 }

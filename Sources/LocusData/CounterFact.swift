@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// One CounterFact record (Meng et al. 2022) in the flat form of `counterfact-{edit,train,val}.json`:
 /// a fact "prompt → ground truth" about `subject`, the counterfactual `targetNew` to write, one
@@ -46,7 +47,7 @@ public enum CounterFact {
     }
 
     public static func parse(_ text: String, file: String) throws -> [CounterFactRecord] {
-        try OrderedJSON.parseArray(text, file: file).map { line, value in
+        try JSONValue.parseDataArray(text, file: file).map { line, value in
             let fields = JSONFields(value: value, file: file, line: line)
             guard let idNumber = value["case_id"]?.number, idNumber == idNumber.rounded() else {
                 throw DataError(file: file, line: line, problem: "case_id: expected an integer")
@@ -70,7 +71,7 @@ public enum CounterFact {
 
 /// Typed access to one object's string fields, with errors naming file and line.
 struct JSONFields {
-    let value: OrderedJSON
+    let value: JSONValue
     let file: String
     let line: Int
 

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// One of ROME's known facts (`knowns/known_1000.json`): a prompt about `subject` that the
 /// model completes with `attribute` (for GPT-2 XL; check with the model at hand).
@@ -41,7 +42,7 @@ public enum KnownFacts {
     }
 
     public static func parse(_ text: String, file: String) throws -> [KnownFact] {
-        try OrderedJSON.parseArray(text, file: file).map { line, value in
+        try JSONValue.parseDataArray(text, file: file).map { line, value in
             let fields = JSONFields(value: value, file: file, line: line)
             guard let idNumber = value["known_id"]?.number, idNumber == idNumber.rounded() else {
                 throw DataError(file: file, line: line, problem: "known_id: expected an integer")

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// One preference example (x, y⁺, y⁻): a prompt, a preferred and a dispreferred continuation.
 /// `group` keeps examples of one source item (e.g. a TruthfulQA question) on one side of a split.
@@ -114,11 +115,11 @@ public enum PreferenceFile {
         for (i, line) in lines.enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any]
+            guard let object = try? JSONValue.parse(trimmed, file: url.path), object.fields != nil
             else { throw DataError(file: url.path, line: i + 1, problem: "not a JSON object") }
             func field(_ name: String) throws -> String {
-                if let s = object[name] as? String { return s }
-                if let n = object[name] as? NSNumber { return n.stringValue }
+                if let s = object[name]?.string { return s }
+                if let n = object[name], n.number != nil { return n.text }
                 throw DataError(file: url.path, line: i + 1, problem: "missing string field '\(name)'")
             }
             let prompt = try field(columns.prompt)

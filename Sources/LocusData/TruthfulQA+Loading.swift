@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 extension TruthfulQA {
     /// The CSV columns Locus reads (others are ignored); all must be present in the header.
@@ -82,7 +83,7 @@ extension TruthfulQA {
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw DataError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
         }
-        let items = try OrderedJSON.parseArray(text, file: url.path)
+        let items = try JSONValue.parseDataArray(text, file: url.path)
         var byText: [String: Int] = [:]
         for q in questions { byText[q.question] = q.id }
         var seen = Set<Int>()

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusModel
 
 /// FT-L (Zhu et al. 2020, as the ROME paper's baseline): Adam on one layer's MLP down
@@ -31,7 +32,7 @@ public enum FineTuning {
         let original = backup.original[hyper.layer]!
         let down = model.weights.layers[hyper.layer].down
         var w = original
-        var adam = Adam(parameterCount: w.count)
+        var adam = AdamW(parameterCount: w.count)
         var losses: [Double] = []
         let tape = ForwardTape()
         let selector = WeightSelector.mlpDown(layer: hyper.layer)

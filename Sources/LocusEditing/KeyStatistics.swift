@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusInterventions
@@ -129,7 +130,7 @@ extension KeyStatistics {
         secondMoment.withUnsafeBytes { data.append(contentsOf: $0) }
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
+        try AtomicFile.write(data, to: url)
     }
 
     public static func read(from url: URL) throws -> KeyStatistics {

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusInterventions
 import LocusModel
 import LocusTensor
@@ -210,7 +211,7 @@ public final class ROMEEditor {
         let maxNorm = hyper.clampFactor * vInitNormSquared.squareRoot()
 
         let hook = PositionedAddition(site: site, vector: [Float](repeating: 0, count: c), positions: positions)
-        var adam = Adam(parameterCount: c)
+        var adam = AdamW(parameterCount: c)
         var delta = [Float](repeating: 0, count: c)
         var logP0: [Float] = []
         var losses: [Double] = [], totals: [Double] = [], kls: [Double] = []

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 
 /// An ordinary-least-squares fit y ≈ X β with its goodness of fit.

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusInterventions
@@ -54,7 +55,7 @@ public final class AblateExecutor: RunExecutor {
                     directory: URL(fileURLWithPath: "runs/cache/means")).mean
             }
         }
-        let bar = ETAProgress(label: "ablate \(set.name)#\(set.index) (\(kind.rawValue))", unit: "runs")
+        let bar = ProgressReporter(label: "ablate \(set.name)#\(set.index) (\(kind.rawValue))", unit: "runs")
         let ablated = try scan.scores(groups: [slices], kind: kind, means: means, progress: { bar.update($0, $1) })[0]
         bar.finish()
         let sign: Double = scan.items.allSatisfy(\.isLoss) ? 1 : -1

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusEditing
@@ -55,14 +56,14 @@ public final class EditSession {
     }
 
     /// Applies one edit; returns the backup and a JSON description of the optimisation.
-    public func apply(_ request: EditRequest, method: String, layer: Int) throws -> (WeightBackup?, JSON) {
+    public func apply(_ request: EditRequest, method: String, layer: Int) throws -> (WeightBackup?, JSONValue) {
         switch method {
         case "rome":
             try prepareStatistics([layer])
             let (backup, r) = try editor.edit(request, hyper: settings.rome(layer: layer), statistics: statistics[layer]!)
             let norm = r.delta.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return (backup, .object([
-                ("losses", JSON.rounded(r.losses)), ("total_losses", JSON.rounded(r.totalLosses)),
+                ("losses", JSONValue.rounded(r.losses)), ("total_losses", JSONValue.rounded(r.totalLosses)),
                 ("updates", .int(r.updates)), ("kl", .double(r.klLast)), ("delta_norm", .float(norm)),
                 ("seconds", .double(r.seconds)),
             ]))
@@ -71,7 +72,7 @@ public final class EditSession {
             let (backup, losses) = try FineTuning.edit(
                 request, languageModel: lm, hyper: settings.fineTuning(layer: layer))
             return (backup, .object([
-                ("losses", JSON.rounded(losses)), ("seconds", .double(Date().timeIntervalSince(start))),
+                ("losses", JSONValue.rounded(losses)), ("seconds", .double(Date().timeIntervalSince(start))),
             ]))
         case "none": return (nil, .object([]))
         default: throw ExperimentError("unknown method '\(method)' (rome, ft, none)")
@@ -86,10 +87,10 @@ public final class EditSession {
 
     /// The configuration every record carries.
     /// `layers`: the edit layers of an analysis that edits at several layers (replaces "layer").
-    public func configuration(method: String, layers: [Int]? = nil) -> JSON {
+    public func configuration(method: String, layers: [Int]? = nil) -> JSONValue {
         let s = settings
-        let layerField: (String, JSON) =
-            layers.map { ("layers", .array($0.map(JSON.int))) } ?? ("layer", .int(s.layer))
+        let layerField: (String, JSONValue) =
+            layers.map { ("layers", .array($0.map(JSONValue.int))) } ?? ("layer", .int(s.layer))
         return .object([
             ("method", .string(method)), layerField, ("steps", .int(s.steps)),
             ("contexts", .int(s.contexts)), ("context_seed", .int(Int(s.contextSeed))),
@@ -107,8 +108,8 @@ public final class EditSession {
     /// `onRecord`; returns the summary record.
     public func evaluate(
         _ records: [CounterFactRecord], method: String, generate: Int, label: String,
-        onRecord: (JSON) -> Void
-    ) throws -> JSON {
+        onRecord: (JSONValue) -> Void
+    ) throws -> JSONValue {
         var outcomes: [CounterFactOutcome] = []
         let progress = ProgressReporter(label: label)
         for (i, record) in records.enumerated() {
@@ -133,8 +134,8 @@ public final class EditSession {
                 ("p_new_after", .double(after.rewrite.probabilityNew)),
                 ("p_true_before", .double(before.rewrite.probabilityTrue)),
                 ("p_true_after", .double(after.rewrite.probabilityTrue)),
-                ("generation_before", genBefore.map(JSON.string) ?? .null),
-                ("generation_after", genAfter.map(JSON.string) ?? .null),
+                ("generation_before", genBefore.map(JSONValue.string) ?? .null),
+                ("generation_after", genAfter.map(JSONValue.string) ?? .null),
                 ("optimisation", info),
             ]))
             progress.update(i + 1, records.count)

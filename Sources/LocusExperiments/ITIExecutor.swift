@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusEvaluation
 import LocusInterventions
@@ -70,10 +71,10 @@ public final class ITIExecutor: RunExecutor {
     }
 }
 
-/// Head IDs from head names (`L12H3`); the error names the bad one.
-func headIDs(_ names: [String]) throws -> [HeadID] {
+/// Heads from head names (`L12H3`, `AttentionHead`'s one parser); the error names the bad one.
+func headIDs(_ names: [String]) throws -> [AttentionHead] {
     try names.map { name in
-        guard let p = HeadName.parse(name) else { throw ExperimentError("'\(name)' is not a head name") }
-        return HeadID(layer: p.layer, head: p.head)
+        guard let head = AttentionHead(name) else { throw ExperimentError("'\(name)' is not a head name") }
+        return head
     }
 }

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusEditing
@@ -189,7 +190,7 @@ public final class LocalizationExecutor: RunExecutor {
     /// traced token = the true object's first token as Hase's `explain_quantity='label'`, ν from
     /// the subject embeddings, effect floored at 0: `TraceResult.haseLayerEffects`) and, per
     /// layer, a ROME edit's rewrite/paraphrase/neighbourhood scores (`CounterFactOutcome`).
-    func haseRecord(_ fact: Fact, _ recipe: AnalysisSettings, _ session: EditSession) throws -> JSON {
+    func haseRecord(_ fact: Fact, _ recipe: AnalysisSettings, _ session: EditSession) throws -> JSONValue {
         let lm = session.lm
         let located = try SubjectTokens(prompt: fact.prompt, subject: fact.subject, tokenizer: lm.tokenizer)
         guard let kind = TraceKind(rawValue: recipe.tracing.kind) else { throw ExperimentError("kind") }
@@ -223,26 +224,26 @@ public final class LocalizationExecutor: RunExecutor {
         return .object([
             ("fact", .string(fact.id)), ("prompt", .string(fact.prompt)), ("target", .string(fact.target)),
             ("true_object", .string(fact.answer)),
-            ("layers", .array(recipe.layers.map(JSON.int))),
+            ("layers", .array(recipe.layers.map(JSONValue.int))),
             ("generation", .string(generation)),
             ("correct", .bool(HaseFact.isCorrect(generation: generation, label: fact.answer))),
             ("p_true", .double(Foundation.exp(pTrue))),
-            ("tracing_effect", JSON.rounded(trace.haseLayerEffects(kind) ?? [])),
-            ("tracing_effect_unfloored_max", JSON.rounded(trace.layerEffects(kind) ?? [])),
-            ("tracing_effect_last_subject", JSON.rounded(trace.lastSubjectTokenEffects(kind) ?? [])),
+            ("tracing_effect", JSONValue.rounded(trace.haseLayerEffects(kind) ?? [])),
+            ("tracing_effect_unfloored_max", JSONValue.rounded(trace.layerEffects(kind) ?? [])),
+            ("tracing_effect_last_subject", JSONValue.rounded(trace.lastSubjectTokenEffects(kind) ?? [])),
             ("traced_answer_rule", .string("given")),
             ("clean_probability", .double(trace.clean.probability)),
             ("corrupt_probability", .double(trace.corrupt.probability)),
             ("noise_unit", noiseRecord), ("noise_scale", .float(Float(recipe.tracing.noise) * std)),
-            ("rewrite_score", JSON.rounded(rewrite)), ("paraphrase_score", JSON.rounded(paraphrase)),
-            ("neighbourhood_score", JSON.rounded(neighbourhood)), ("efficacy", .array(efficacy.map(JSON.bool))),
+            ("rewrite_score", JSONValue.rounded(rewrite)), ("paraphrase_score", JSONValue.rounded(paraphrase)),
+            ("neighbourhood_score", JSONValue.rounded(neighbourhood)), ("efficacy", .array(efficacy.map(JSONValue.bool))),
             ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome", layers: recipe.layers)),
         ])
     }
 
     /// Per layer: does ROME (target = counterfactual answer) flip the label at the prompt, and
     /// does patching resid_post / mlp_out at the last subject token from the counterfactual run?
-    func interchangeRecord(_ fact: Fact, _ recipe: AnalysisSettings, _ session: EditSession) throws -> JSON {
+    func interchangeRecord(_ fact: Fact, _ recipe: AnalysisSettings, _ session: EditSession) throws -> JSONValue {
         let lm = session.lm
         let tokens = lm.tokenizer.encodePrompt(fact.prompt)
         let cf = lm.tokenizer.encodePrompt(fact.counterfactual!)
@@ -273,12 +274,12 @@ public final class LocalizationExecutor: RunExecutor {
         return .object([
             ("fact", .string(fact.id)), ("prompt", .string(fact.prompt)),
             ("counterfactual", .string(fact.counterfactual!)),
-            ("counterfactual_subject", fact.counterfactualSubject.map(JSON.string) ?? .null),
+            ("counterfactual_subject", fact.counterfactualSubject.map(JSONValue.string) ?? .null),
             ("answer", .string(fact.answer)),
-            ("alternative", .string(fact.target)), ("layers", .array(recipe.layers.map(JSON.int))),
+            ("alternative", .string(fact.target)), ("layers", .array(recipe.layers.map(JSONValue.int))),
             ("clean_logit_difference", .double(clean)),
-            ("edit_logit_difference", JSON.rounded(edited)), ("patch_resid_post_logit_difference", JSON.rounded(post)),
-            ("patch_mlp_out_logit_difference", JSON.rounded(mlp)),
+            ("edit_logit_difference", JSONValue.rounded(edited)), ("patch_resid_post_logit_difference", JSONValue.rounded(post)),
+            ("patch_mlp_out_logit_difference", JSONValue.rounded(mlp)),
             ("seed", .int(Int(recipe.seed))), ("configuration", session.configuration(method: "rome", layers: recipe.layers)),
         ])
     }

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusEvaluation
@@ -23,7 +24,7 @@ public final class PreferenceExecutor: RunExecutor {
     /// The heads of a run and how they were chosen: a `top:K:FILE` set is re-ranked on the
     /// training questions; other sets are used as expanded.
     public func heads(of headSet: HeadSet, trainQuestions: [Int], splitSeed: Int) throws -> (heads: [String], ranking: JSONValue?) {
-        guard headSet.kind == "top", case .top(let k, let file) = try HeadSelection(parsing: headSet.selection) else {
+        guard headSet.kind == "top", case .top(let k, let file) = try HeadSetSelection(parsing: headSet.selection) else {
             return (headSet.heads, nil)
         }
         let key = "\(file)|\(splitSeed)"
@@ -40,10 +41,10 @@ public final class PreferenceExecutor: RunExecutor {
         let ranking = trainingRankings[key]!
         let heads = ranking.top(k).sorted().map(\.description)
         return (heads, .object([
-            .init("file", .string(file)), .init("questions", .string(ranking.questionSubset?.label ?? "")),
-            .init("question_count", .number(Double(ranking.questionCount))),
-            .init("ranked_by", .string(ranking.headsRankedBy)),
-            .init("file_top", .array(headSet.heads.map(JSONValue.string))),
+            ("file", .string(file)), ("questions", .string(ranking.questionSubset?.label ?? "")),
+            ("question_count", .number(Double(ranking.questionCount))),
+            ("ranked_by", .string(ranking.headsRankedBy)),
+            ("file_top", .array(headSet.heads.map(JSONValue.string))),
         ]))
     }
 
@@ -69,10 +70,7 @@ public final class PreferenceExecutor: RunExecutor {
         let train = pairs(parts[0], limit: run.data.trainPairs, salt: 101)
         let validation = pairs(parts[1], limit: run.data.validationPairs, salt: 202)
         let (names, rankingRecord) = try heads(of: headSet, trainQuestions: parts[0], splitSeed: run.data.splitSeed)
-        let heads = try names.map { name -> AttentionHead in
-            guard let p = HeadName.parse(name) else { throw ExperimentError("'\(name)' is not a head name") }
-            return AttentionHead(layer: p.layer, head: p.head)
-        }
+        let heads = try headIDs(names)
         let objective: PreferenceObjective =
             run.method == "dpo" ? .dpo(beta: run.number("beta") ?? 0.1) : .ipo(tau: run.number("tau") ?? 0.1)
         let rate = run.number("lr") ?? SteeringConfiguration.defaultLearningRate(

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusInterventions
@@ -28,7 +29,7 @@ public final class ScrubExecutor: RunExecutor {
         }
         let study = try self.study(for: run)
         let start = Date()
-        let bar = ETAProgress(label: "scrub \(set.name)#\(set.index)", unit: "runs")
+        let bar = ProgressReporter(label: "scrub \(set.name)#\(set.index)", unit: "runs")
         let result = try study.evaluate(
             try study.hypothesis(named: set.selection, heads: heads),
             bootstrapResamples: run.number("bootstrap").map(Int.init) ?? 1000,

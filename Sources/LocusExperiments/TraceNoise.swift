@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusModel
@@ -26,7 +27,7 @@ public enum TracedAnswer: String, CaseIterable, Sendable {
 /// std is cached in `runs/cache/noise-level/<model sha256>-<knowns sha256 prefix>.json`.
 public func noiseUnit(
     _ lm: LanguageModel, modelSHA256 sha: String, basis: NoiseBasis, data override: String? = nil
-) throws -> (Float, JSON) {
+) throws -> (Float, JSONValue) {
     switch basis {
     case .matrix:
         let std = CausalTracer.embeddingStandardDeviation(lm.model)

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusInterventions
 import LocusModel
@@ -47,7 +48,7 @@ public struct AttentionOutputBias: Codable, Equatable, Sendable {
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(self).write(to: url)
+        try AtomicFile.write(try encoder.encode(self), to: url)
     }
 }
 

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 
@@ -118,10 +119,10 @@ public final class HeadActivations: @unchecked Sendable {
     /// Writes values then header (the header's presence marks a complete entry).
     public func write(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try storage.write(to: Self.valuesURL(directory: directory, key: header.key))
+        try AtomicFile.write(storage, to: Self.valuesURL(directory: directory, key: header.key))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(header).write(to: Self.headerURL(directory: directory, key: header.key))
+        try AtomicFile.write(try encoder.encode(header), to: Self.headerURL(directory: directory, key: header.key))
     }
 
     /// The cache entry `key` in `directory`, memory-mapped; `nil` when absent.

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 
@@ -101,7 +102,7 @@ public enum HeadProber {
             let slots = ParallelSlots<HeadProbe>(count: headTotal, progress: progress)
             let offset = f * headTotal, total = headTotal * folds.count
             DispatchQueue.concurrentPerform(iterations: headTotal) { index in
-                let id = HeadID(layer: index / header.headCount, head: index % header.headCount)
+                let id = AttentionHead(layer: index / header.headCount, head: index % header.headCount)
                 let probe = probeHead(
                     id, activations: activations, trainRows: trainRows,
                     trainLabels: trainLabels, validationRows: validationRows,
@@ -142,7 +143,7 @@ public enum HeadProber {
 
     /// One head's probe; `foldRows` are the samples its directions and σ are computed on.
     static func probeHead(
-        _ id: HeadID, activations: HeadActivations, trainRows: [Int], trainLabels: [Bool],
+        _ id: AttentionHead, activations: HeadActivations, trainRows: [Int], trainLabels: [Bool],
         validationRows: [Int], validationLabels: [Bool], foldRows: [Int], foldLabels: [Bool],
         settings: ProbeSettings
     ) -> HeadProbe {

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusInterventions
@@ -28,7 +29,7 @@ public struct HeadShift: Codable, Equatable, Sendable {
         self.sigma = sigma
     }
 
-    public var id: HeadID { HeadID(layer: layer, head: head) }
+    public var id: AttentionHead { AttentionHead(layer: layer, head: head) }
 }
 
 /// An inference-time intervention (Li et al. 2023): z[l, h] += α · σ[l, h] · θ[l, h] on a set of
@@ -83,7 +84,7 @@ extension ITIEdit {
     /// For `.random`, θ is drawn per head (in the order given) from `SeededGenerator(seed:)`
     /// and σ is measured on the fold's training-fold activations, so `activations` is required.
     public static func make(
-        ranking: ProbeRanking, fold f: Int, heads: [HeadID], direction kind: DirectionKind,
+        ranking: ProbeRanking, fold f: Int, heads: [AttentionHead], direction kind: DirectionKind,
         alpha: Double, seed: UInt64 = 0, activations: HeadActivations? = nil, selection: String
     ) throws -> ITIEdit {
         let fold = ranking.folds[f]

@@ -1,21 +1,6 @@
 import Foundation
+import LocusCore
 import LocusData
-
-/// An attention head, (layer, head).
-public struct HeadID: Codable, Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var layer: Int
-    public var head: Int
-
-    public init(layer: Int, head: Int) {
-        self.layer = layer
-        self.head = head
-    }
-
-    public static func < (a: HeadID, b: HeadID) -> Bool { (a.layer, a.head) < (b.layer, b.head) }
-
-    /// `L12H3`.
-    public var description: String { "L\(layer)H\(head)" }
-}
 
 /// One entry of a ranking: a head and its probe's validation accuracy.
 public struct RankedHead: Codable, Equatable, Sendable {
@@ -29,7 +14,7 @@ public struct RankedHead: Codable, Equatable, Sendable {
         self.accuracy = accuracy
     }
 
-    public var id: HeadID { HeadID(layer: layer, head: head) }
+    public var id: AttentionHead { AttentionHead(layer: layer, head: head) }
 
     /// Sorted by accuracy, best first; ties broken by (layer, head) so rankings are reproducible.
     public static func sorted(_ heads: [RankedHead]) -> [RankedHead] {
@@ -68,7 +53,7 @@ public struct HeadProbe: Codable, Equatable, Sendable {
     public var probeBias: Double
     public var newtonIterations: Int
 
-    public var id: HeadID { HeadID(layer: layer, head: head) }
+    public var id: AttentionHead { AttentionHead(layer: layer, head: head) }
 }
 
 /// One cross-validation fold: which questions trained, validated and were held out, and the
@@ -95,7 +80,7 @@ public struct ProbeFold: Codable, Equatable, Sendable {
         data == .train ? trainQuestions.sorted() : trainingFoldQuestions
     }
 
-    public func probe(_ id: HeadID, headCount: Int) -> HeadProbe {
+    public func probe(_ id: AttentionHead, headCount: Int) -> HeadProbe {
         probes[id.layer * headCount + id.head]
     }
 }
@@ -161,7 +146,7 @@ public struct ProbeRanking: Codable, Equatable, Sendable {
     public var questionSubset: QuestionSubset?
 
     /// The first k heads of `heads` (or of a fold's ranking).
-    public func top(_ k: Int, fold: Int? = nil) -> [HeadID] {
+    public func top(_ k: Int, fold: Int? = nil) -> [AttentionHead] {
         let list = fold.map { folds[$0].heads } ?? heads
         return list.prefix(k).map(\.id)
     }
@@ -178,7 +163,7 @@ public struct ProbeRanking: Codable, Equatable, Sendable {
         encoder.outputFormatting = [.sortedKeys]
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try encoder.encode(self).write(to: url)
+        try AtomicFile.write(try encoder.encode(self), to: url)
     }
 
     public static func load(_ url: URL) throws -> ProbeRanking {

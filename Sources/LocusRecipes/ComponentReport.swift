@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusFigures
 
 /// The report part of the component methods (`scrub`, `ablate`; METHODS.md §9): one number per
@@ -55,7 +56,7 @@ public struct ComponentStudy: Sendable {
                     ? Double(1 + random.filter { $0 >= v }.count) / Double(1 + random.count) : nil
                 return Row(headSet: r.spec.headSet, value: v, interval: ci, pValue: p)
             }
-            let setting = (spec.parameters.fields ?? []).map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
+            let setting = (spec.parameters.fields ?? [:]).map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
             return ComponentStudy(
                 methodName: spec.methodName, method: spec.method, metric: metric, label: label,
                 setting: setting, seed: spec.seed, rows: rows, randomValues: random)

@@ -1,3 +1,5 @@
+import LocusCore
+
 /// What a method kind accepts in a recipe: its parameters, their types, which are grid axes
 /// (arrays whose every value becomes its own run), defaults, and whether it pairs with head sets.
 ///

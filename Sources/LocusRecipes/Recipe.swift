@@ -1,8 +1,10 @@
 import Foundation
+import LocusCore
+import OrderedCollections
 
 /// An experiment file: a grid of head sets × methods × hyperparameters × seeds (Recipes/README.md).
 ///
-/// Recipes are plain JSON. JSON has no comments, so every object may carry a `"comment"` field
+/// Recipes are plain JSON, or YAML with the same schema (`*.yaml`, `*.yml`). JSON has no comments, so every object may carry a `"comment"` field
 /// (a string or an array of strings) that is ignored; any other unknown field is an error, so a
 /// misspelt name never silently falls back to a default.
 public struct Recipe: Equatable, Sendable {
@@ -50,9 +52,11 @@ public struct Recipe: Equatable, Sendable {
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw RecipeError(file: url.path, path: "", "cannot read the file (\(error.localizedDescription))")
         }
+        // JSON, or YAML by extension (`RecipeYAML`): one schema, one validation below.
+        let yaml = RecipeYAML.isYAML(url)
         let json: JSONValue
-        do { json = try JSONValue.parse(text, file: url.path) } catch {
-            throw RecipeError(file: url.path, path: "", "not valid JSON: \(error)")
+        do { json = try yaml ? RecipeYAML.parse(text, file: url.path) : JSONValue.parse(text, file: url.path) } catch {
+            throw RecipeError(file: url.path, path: "", "not valid \(yaml ? "YAML" : "JSON"): \(error)")
         }
         do { return try parse(json, schemas: schemas) } catch var e as RecipeError {
             e.file = url.path
@@ -277,7 +281,7 @@ public enum HeadSetGenerator: Equatable, Sendable {
             try f.allow(["kind", "name", "heads"])
             guard let raw = f["heads"] else { throw RecipeError(path: f.path("heads"), "required field is missing") }
             let heads = try strings(raw, path: f.path("heads"))
-            for (i, h) in heads.enumerated() where HeadName.parse(h) == nil {
+            for (i, h) in heads.enumerated() where AttentionHead(h) == nil {
                 throw RecipeError(path: f.path("heads") + "[\(i)]", "'\(h)' is not a head name like L12H3")
             }
             guard !heads.isEmpty else { throw RecipeError(path: f.path("heads"), "needs at least one head") }
@@ -296,7 +300,7 @@ public struct MethodGrid: Equatable, Sendable {
     /// A label for reports (default: the kind).
     public var name: String
     /// Parameters in recipe order, defaults filled in; grid axes hold arrays.
-    public var parameters: [JSONValue.Field]
+    public var parameters: OrderedDictionary<String, JSONValue>
     /// Names of the head sets this method runs on (nil: all).
     public var headSets: [String]?
 
@@ -308,7 +312,7 @@ public struct MethodGrid: Equatable, Sendable {
                 path: f.path("kind"), "unknown method '\(kind)' (known: \(schemas.keys.sorted().joined(separator: ", ")))")
         }
         let reserved = ["kind", "name", "headSets", "comment"]
-        var grid = MethodGrid(kind: kind, name: try f.string("name") ?? kind, parameters: [], headSets: nil)
+        var grid = MethodGrid(kind: kind, name: try f.string("name") ?? kind, parameters: [:], headSets: nil)
         if let hs = f["headSets"] { grid.headSets = try strings(hs, path: f.path("headSets")) }
         if !schema.open {
             try f.allow(reserved + schema.parameters.map(\.name))
@@ -318,7 +322,7 @@ public struct MethodGrid: Equatable, Sendable {
                 if let a = field.value.array, a.isEmpty {
                     throw RecipeError(path: f.path(field.key), "a grid axis needs at least one value")
                 }
-                grid.parameters.append(field)
+                grid.parameters[field.key] = field.value
             }
             return grid
         }
@@ -326,7 +330,7 @@ public struct MethodGrid: Equatable, Sendable {
             let key = f.path(p.name)
             guard let v = f[p.name] else {
                 if p.required { throw RecipeError(path: key, "required field is missing") }
-                if let d = p.defaultValue { grid.parameters.append(.init(p.name, d)) }
+                if let d = p.defaultValue { grid.parameters[p.name] = d }
                 continue
             }
             if p.grid {
@@ -345,21 +349,21 @@ public struct MethodGrid: Equatable, Sendable {
             } else if let problem = p.rangeProblem(v) {
                 throw RecipeError(path: key, problem)
             }
-            grid.parameters.append(.init(p.name, v))
+            grid.parameters[p.name] = v
         }
         if let items = schema.itemAxis {  // not a schema parameter: `allow` rejects it in a recipe
-            let count = grid.parameters.first { $0.key == items.countParameter }?.value.int ?? 0
-            grid.parameters.append(.init(items.axis, .array((0..<count).map { .number(Double($0)) })))
+            let count = grid.parameters[items.countParameter]?.int ?? 0
+            grid.parameters[items.axis] = .array((0..<count).map { .number(Double($0)) })
         }
         return grid
     }
 
     /// Every combination of the grid axes (the first axis varies slowest), as parameter objects.
     public func settings() -> [JSONValue] {
-        var combos: [[JSONValue.Field]] = [[]]
+        var combos: [[(String, JSONValue)]] = [[]]
         for p in parameters {
             let values = p.value.array ?? [p.value]
-            combos = combos.flatMap { c in values.map { c + [.init(p.key, $0)] } }
+            combos = combos.flatMap { c in values.map { c + [(p.key, $0)] } }
         }
         return combos.map { .object($0) }
     }
@@ -372,7 +376,7 @@ public struct MethodGrid: Equatable, Sendable {
 
 /// An object's fields with typed getters whose errors name the field path.
 struct Fields {
-    let fields: [JSONValue.Field]
+    let fields: OrderedDictionary<String, JSONValue>
     let base: String
 
     init(_ json: JSONValue, path: String) throws {
@@ -383,13 +387,11 @@ struct Fields {
 
     func path(_ key: String) -> String { base.isEmpty ? key : base + "." + key }
 
-    subscript(key: String) -> JSONValue? { fields.first { $0.key == key }?.value }
+    subscript(key: String) -> JSONValue? { fields[key] }
 
-    /// Rejects unknown fields (`comment` is always allowed) and repeated keys.
+    /// Rejects unknown fields (`comment` is always allowed); a repeated key is a parse error.
     func allow(_ keys: [String]) throws {
-        var seen = Set<String>()
         for f in fields {
-            guard seen.insert(f.key).inserted else { throw RecipeError(path: path(f.key), "field given twice") }
             if f.key == "comment" {
                 guard f.value.string != nil || (f.value.array?.allSatisfy { $0.string != nil } ?? false) else {
                     throw RecipeError(path: path("comment"), "expected a string or an array of strings")

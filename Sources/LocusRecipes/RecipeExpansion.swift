@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusTensor
 
 /// Reads the head ranking of a probe file: `heads` (rank order, best first) and, if present,
@@ -22,7 +23,7 @@ public struct RankingHeads: Sendable, Equatable {
         func list(_ v: JSONValue?) -> [String]? {
             v?.array?.compactMap { h in
                 guard let l = h["layer"]?.int, let hh = h["head"]?.int else { return nil }
-                return HeadName.format(layer: l, head: hh)
+                return AttentionHead(layer: l, head: hh).description
             }
         }
         guard let heads = list(json["heads"]), !heads.isEmpty else {
@@ -107,12 +108,14 @@ public enum RecipeExpansion {
     ) throws -> [HeadSet] {
         func check(_ heads: [String], path: String) throws {
             for h in heads {
-                guard let p = HeadName.parse(h), p.layer < shape.layerCount, p.head < shape.headCount else {
+                guard let head = AttentionHead(h), shape.contains(head) else {
                     throw RecipeError(
                         path: path, "\(h) is not a head of this model (\(shape.layerCount) layers × \(shape.headCount) heads)")
                 }
             }
-            guard Set(heads).count == heads.count else { throw RecipeError(path: path, "duplicate heads") }
+            guard Set(heads.compactMap(AttentionHead.init)).count == heads.count else {
+                throw RecipeError(path: path, "duplicate heads")
+            }
         }
         switch g {
         case .top(let name, let k, let file):
@@ -124,9 +127,9 @@ public enum RecipeExpansion {
             guard r.heads.count >= k else {
                 throw RecipeError(path: "k", "\(file) ranks only \(r.heads.count) heads, asked for \(k)")
             }
-            let heads = HeadName.sorted(Array(r.heads.prefix(k)))
+            let heads = Self.sortedNames(Array(r.heads.prefix(k)))
             try check(heads, path: "ranking")
-            let perFold = r.folds.isEmpty ? nil : r.folds.map { HeadName.sorted(Array($0.prefix(k))) }
+            let perFold = r.folds.isEmpty ? nil : r.folds.map { Self.sortedNames(Array($0.prefix(k))) }
             return [HeadSet(name: name, kind: "top", index: 0, selection: "top:\(k):\(file)", heads: heads, perFold: perFold)]
         case .random(let name, let k, let count, let seed):
             guard k <= shape.totalHeads else {
@@ -148,29 +151,28 @@ public enum RecipeExpansion {
             }
         case .all(let name):
             let heads = (0..<shape.layerCount).flatMap { l in
-                (0..<shape.headCount).map { HeadName.format(layer: l, head: $0) }
+                (0..<shape.headCount).map { AttentionHead(layer: l, head: $0).description }
             }
             return [HeadSet(name: name, kind: "all", index: 0, selection: "all", heads: heads)]
         case .explicit(let name, let list):
             try check(list, path: "heads")
-            let heads = HeadName.sorted(list)
+            let heads = Self.sortedNames(list)
             return [HeadSet(name: name, kind: "explicit", index: 0, selection: heads.joined(separator: ","), heads: heads)]
         }
     }
 
-    /// k distinct heads drawn uniformly by a seeded partial Fisher–Yates over the (layer, head)
-    /// pairs in layer-major order — the same draw as `locus steer --heads random:K:SEED` and
-    /// LocusProbing's `HeadSelection.random`, so a set is reproducible from its `selection`.
+    /// Head names (`L12H3`, either case) in their printed form, sorted by (layer, head); a name
+    /// that does not parse sorts last, unchanged (`check` reports it).
+    static func sortedNames(_ names: [String]) -> [String] {
+        let parsed = names.map { (AttentionHead($0), $0) }
+        return parsed.sorted { ($0.0 ?? AttentionHead(layer: .max, head: .max)) < ($1.0 ?? AttentionHead(layer: .max, head: .max)) }
+            .map { $0.0?.description ?? $0.1 }
+    }
+
+    /// k distinct heads by `HeadSetSelection.randomHeads` (the one seeded draw, the same as
+    /// `locus steer --heads random:K:SEED`), so a set is reproducible from its `selection`.
     public static func randomHeads(_ k: Int, shape: ModelShape, seed: UInt64, keepOrder: Bool = false) -> [String] {
-        let total = shape.totalHeads
-        var g = SeededGenerator(seed: seed)
-        var pool = Array(0..<total)
-        for i in 0..<k {
-            let j = i + Int(g.next() % UInt64(total - i))
-            pool.swapAt(i, j)
-        }
-        let chosen = pool.prefix(k).map { HeadName.format(layer: $0 / shape.headCount, head: $0 % shape.headCount) }
-        return keepOrder ? chosen : HeadName.sorted(chosen)
+        HeadSetSelection.randomHeads(k, in: shape, seed: seed, keepOrder: keepOrder).map(\.description)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusFigures
 
 /// A figure of a report: its file name, caption and SVG.
@@ -87,7 +88,7 @@ public struct ReportWriter {
             }
             if let ci = t.meanInterval {
                 notes.append(
-                    "random mean \(Self.fmt(SweepStatistics.mean(t.values))), 95% bootstrap CI [\(Self.fmt(ci.lowerBound)), \(Self.fmt(ci.upperBound))]")
+                    "random mean \(Self.fmt(Statistics.mean(t.values))), 95% bootstrap CI [\(Self.fmt(ci.lowerBound)), \(Self.fmt(ci.upperBound))]")
             }
             let metric = MetricNames.short(t.criterion).replacingOccurrences(of: "*", with: "")
             let h = Histogram(
@@ -191,7 +192,7 @@ public struct ReportWriter {
     /// Rows of the tests table: method, random family, N, random mean [CI], reference, value [CI], p.
     public func testRows(_ a: RecipeAnalysis) -> [[String]] {
         a.tests.flatMap { t -> [[String]] in
-            let mean = SweepStatistics.mean(t.values)
+            let mean = Statistics.mean(t.values)
             let ci = t.meanInterval.map { " [\(Self.fmt($0.lowerBound)), \(Self.fmt($0.upperBound))]" } ?? ""
             let metric = MetricNames.short(t.criterion)
             let rows = t.references.map { r -> [String] in
@@ -238,7 +239,7 @@ public struct ReportWriter {
     }
 
     static func parametersCell(_ p: JSONValue) -> String {
-        (p.fields ?? []).map { "\($0.key)=\($0.value.string ?? $0.value.text)" }.joined(separator: " ")
+        (p.fields ?? [:]).map { "\($0.key)=\($0.value.string ?? $0.value.text)" }.joined(separator: " ")
     }
 
     // MARK: documents
@@ -316,42 +317,55 @@ public struct ReportWriter {
 
     /// Machine-readable numbers of the tests.
     public func summaryJSON() -> JSONValue {
+        let bootstrap: JSONValue = .object([
+            ("resamples", .int(report.resamples)), ("seed", .number(Double(report.seed))),
+        ])
+        return .object([
+            ("format", "locus.sweep-report/1"),
+            ("runs", .int(report.records.count)),
+            ("failedRuns", .int(report.failures.count)),
+            ("bootstrap", bootstrap),
+            ("recipes", .array(report.recipes.map(recipeJSON))),
+        ])
+    }
+
+    private func recipeJSON(_ a: RecipeAnalysis) -> JSONValue {
         .object([
-            "format": "locus.sweep-report/1",
-            "runs": .number(Double(report.records.count)),
-            "failedRuns": .number(Double(report.failures.count)),
-            "bootstrap": .object(["resamples": .number(Double(report.resamples)), "seed": .number(Double(report.seed))]),
-            "recipes": .array(report.recipes.map { a in
-                .object([
-                    "name": .string(a.name),
-                    "runs": .number(Double(a.series.reduce(0) { $0 + $1.points.count })),
-                    "sections": .array(sections(for: a).map { .object(["title": .string($0.title), "summary": $0.summary]) }),
-                    "tests": .array(a.tests.map { t in
-                        .object([
-                            "method": .string(t.methodName), "random": .string(t.label),
-                            "n": .number(Double(t.values.count)),
-                            "values": .array(t.values.map(JSONValue.number)),
-                            "mean": .number(SweepStatistics.mean(t.values)),
-                            "meanCI": t.meanInterval.map { [.number($0.lowerBound), .number($0.upperBound)] } ?? .null,
-                            "references": .array(t.references.map { r in
-                                .object([
-                                    "label": .string(r.label), "value": .number(r.value),
-                                    "ci": r.interval.map { [.number($0.lowerBound), .number($0.upperBound)] } ?? .null,
-                                    "randomAtLeastAsGood": .number(Double(r.beatenBy)), "p": .number(r.pValue),
-                                ])
-                            }),
-                        ])
-                    }),
-                    "best": .array(a.series.compactMap { s in
-                        guard let b = s.best else { return nil }
-                        return .object([
-                            "method": .string(s.methodName), "headSet": s.headSet.map { .string($0.selection) } ?? .null,
-                            "seed": .number(Double(s.seed)), "setting": b.spec.parameters,
-                            "truthTimesInfo": truthTimesInfo(b).map(JSONValue.number) ?? .null,
-                        ])
-                    }),
-                ])
-            }),
+            ("name", .string(a.name)),
+            ("runs", .int(a.series.reduce(0) { $0 + $1.points.count })),
+            ("sections", .array(sections(for: a).map { .object([("title", .string($0.title)), ("summary", $0.summary)]) })),
+            ("tests", .array(a.tests.map(Self.testJSON))),
+            ("best", .array(a.series.compactMap(bestJSON))),
+        ])
+    }
+
+    private static func interval(_ ci: ClosedRange<Double>?) -> JSONValue {
+        ci.map { .array([.number($0.lowerBound), .number($0.upperBound)]) } ?? .null
+    }
+
+    private static func testJSON(_ t: HeadSetTest) -> JSONValue {
+        let references: [JSONValue] = t.references.map { r in
+            .object([
+                ("label", .string(r.label)), ("value", .number(r.value)), ("ci", interval(r.interval)),
+                ("randomAtLeastAsGood", .int(r.beatenBy)), ("p", .number(r.pValue)),
+            ])
+        }
+        return .object([
+            ("method", .string(t.methodName)), ("random", .string(t.label)),
+            ("n", .int(t.values.count)),
+            ("values", .array(t.values.map(JSONValue.number))),
+            ("mean", .number(Statistics.mean(t.values))),
+            ("meanCI", interval(t.meanInterval)),
+            ("references", .array(references)),
+        ])
+    }
+
+    private func bestJSON(_ s: RunSeries) -> JSONValue? {
+        guard let b = s.best else { return nil }
+        return .object([
+            ("method", .string(s.methodName)), ("headSet", s.headSet.map { .string($0.selection) } ?? .null),
+            ("seed", .number(Double(s.seed))), ("setting", b.spec.parameters),
+            ("truthTimesInfo", truthTimesInfo(b).map(JSONValue.number) ?? .null),
         ])
     }
 
@@ -364,15 +378,15 @@ public struct ReportWriter {
         var written: [URL] = []
         for f in figs {
             let url = figureDirectory.appendingPathComponent(f.file)
-            try f.svg.write(to: url, atomically: true, encoding: .utf8)
+            try AtomicFile.write(f.svg, to: url)
             written.append(url)
         }
         let md = directory.appendingPathComponent("report.md")
-        try markdown(figures: figs).write(to: md, atomically: true, encoding: .utf8)
+        try AtomicFile.write(markdown(figures: figs), to: md)
         let html = directory.appendingPathComponent("report.html")
-        try self.html(figures: figs).write(to: html, atomically: true, encoding: .utf8)
+        try AtomicFile.write(self.html(figures: figs), to: html)
         let json = directory.appendingPathComponent("summary.json")
-        try (summaryJSON().text + "\n").write(to: json, atomically: true, encoding: .utf8)
+        try AtomicFile.write(summaryJSON().text + "\n", to: json)
         return written + [md, html, json]
     }
 

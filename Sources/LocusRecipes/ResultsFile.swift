@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// Estimated single-thread seconds of one run, from per-unit times measured on SmolLM2-135M
 /// (BENCHMARKS.md, "Wang & Veitch sweeps", issue 5: `locus run --threads 1`, medians over 68

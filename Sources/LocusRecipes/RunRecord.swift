@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// One line of a results file: a finished run (status "ok") or a failed one ("error").
 ///
@@ -19,7 +20,7 @@ public struct RunRecord: Sendable, Equatable {
     public var reusedFrom: String?
 
     public init(
-        spec: RunSpec, status: String, metrics: JSONValue = .object([]), error: String? = nil,
+        spec: RunSpec, status: String, metrics: JSONValue = .emptyObject, error: String? = nil,
         seconds: Double, finished: String, shard: String, reusedFrom: String? = nil
     ) {
         runID = spec.runID
@@ -39,16 +40,16 @@ public struct RunRecord: Sendable, Equatable {
     public func metric(_ name: String) -> Double? { metrics[name]?.number }
 
     public var json: JSONValue {
-        var f: [JSONValue.Field] = [
-            .init("format", .string(Self.format)), .init("runID", .string(runID)),
-            .init("status", .string(status)), .init("spec", spec.json), .init("metrics", metrics),
+        var f: [(String, JSONValue)] = [
+            ("format", .string(Self.format)), ("runID", .string(runID)),
+            ("status", .string(status)), ("spec", spec.json), ("metrics", metrics),
         ]
-        if let error { f.append(.init("error", .string(error))) }
+        if let error { f.append(("error", .string(error))) }
         f += [
-            .init("seconds", .number(seconds)), .init("finished", .string(finished)),
-            .init("shard", .string(shard)),
+            ("seconds", .number(seconds)), ("finished", .string(finished)),
+            ("shard", .string(shard)),
         ]
-        if let reusedFrom { f.append(.init("reusedFrom", .string(reusedFrom))) }
+        if let reusedFrom { f.append(("reusedFrom", .string(reusedFrom))) }
         return .object(f)
     }
 
@@ -60,7 +61,7 @@ public struct RunRecord: Sendable, Equatable {
             throw RecipeError(path: "", "record lacks status or spec")
         }
         self.init(
-            spec: try RunSpec(json: spec), status: status, metrics: json["metrics"] ?? .object([]),
+            spec: try RunSpec(json: spec), status: status, metrics: json["metrics"] ?? .emptyObject,
             error: json["error"]?.string, seconds: json["seconds"]?.number ?? 0,
             finished: json["finished"]?.string ?? "", shard: json["shard"]?.string ?? "",
             reusedFrom: json["reusedFrom"]?.string)

@@ -1,37 +1,6 @@
 import Foundation
+import LocusCore
 import LocusData
-
-/// Head names in the printed form `L12H3` (layer 12, head 3).
-public enum HeadName {
-    public static func parse(_ text: String) -> (layer: Int, head: Int)? {
-        guard text.first == "L", let h = text.firstIndex(of: "H"),
-            let layer = Int(text[text.index(after: text.startIndex)..<h]),
-            let head = Int(text[text.index(after: h)...]), layer >= 0, head >= 0
-        else { return nil }
-        return (layer, head)
-    }
-
-    public static func format(layer: Int, head: Int) -> String { "L\(layer)H\(head)" }
-
-    /// Sorts by (layer, head).
-    public static func sorted(_ names: [String]) -> [String] {
-        names.sorted { a, b in
-            let x = parse(a) ?? (Int.max, Int.max), y = parse(b) ?? (Int.max, Int.max)
-            return (x.layer, x.head) < (y.layer, y.head)
-        }
-    }
-}
-
-/// The shape expansion needs to draw random heads: layers × heads per layer.
-public struct ModelShape: Codable, Hashable, Sendable {
-    public var layerCount: Int
-    public var headCount: Int
-    public init(layerCount: Int, headCount: Int) {
-        self.layerCount = layerCount
-        self.headCount = headCount
-    }
-    public var totalHeads: Int { layerCount * headCount }
-}
 
 /// A concrete head set of one run: the explicit list and how it was generated.
 public struct HeadSet: Codable, Hashable, Sendable {
@@ -62,12 +31,12 @@ public struct HeadSet: Codable, Hashable, Sendable {
     }
 
     public var json: JSONValue {
-        var f: [JSONValue.Field] = [
-            .init("name", .string(name)), .init("kind", .string(kind)), .init("index", .number(Double(index))),
-            .init("selection", .string(selection)), .init("size", .number(Double(heads.count))),
-            .init("heads", .array(heads.map(JSONValue.string))),
+        var f: [(String, JSONValue)] = [
+            ("name", .string(name)), ("kind", .string(kind)), ("index", .number(Double(index))),
+            ("selection", .string(selection)), ("size", .number(Double(heads.count))),
+            ("heads", .array(heads.map(JSONValue.string))),
         ]
-        if let perFold { f.append(.init("perFold", .array(perFold.map { .array($0.map(JSONValue.string)) }))) }
+        if let perFold { f.append(("perFold", .array(perFold.map { .array($0.map(JSONValue.string)) }))) }
         return .object(f)
     }
 
@@ -120,13 +89,13 @@ public struct RunSpec: Codable, Hashable, Sendable {
 
     /// What the run computes, keys sorted: the hashed identity.
     public var canonicalText: String {
-        var identity: [JSONValue.Field] = [
-            .init("model", .string(model)), .init("data", data.json), .init("method", .string(method)),
-            .init("parameters", parameters), .init("metrics", .array(metrics.map(JSONValue.string))),
-            .init("seed", .number(Double(seed))),
+        var identity: [(String, JSONValue)] = [
+            ("model", .string(model)), ("data", data.json), ("method", .string(method)),
+            ("parameters", parameters), ("metrics", .array(metrics.map(JSONValue.string))),
+            ("seed", .number(Double(seed))),
         ]
         if let headSet {
-            identity.append(.init("headSet", headSet.json.removing(["name"])))
+            identity.append(("headSet", headSet.json.removing(["name"])))
         }
         return JSONValue.object(identity).canonicalText
     }
@@ -134,12 +103,12 @@ public struct RunSpec: Codable, Hashable, Sendable {
     /// `canonicalText` without the metric groups: runs with equal texts compute the same numbers
     /// for the groups they share (a run with more groups covers one with fewer).
     public var computationText: String {
-        var identity: [JSONValue.Field] = [
-            .init("model", .string(model)), .init("data", data.json), .init("method", .string(method)),
-            .init("parameters", parameters), .init("seed", .number(Double(seed))),
+        var identity: [(String, JSONValue)] = [
+            ("model", .string(model)), ("data", data.json), ("method", .string(method)),
+            ("parameters", parameters), ("seed", .number(Double(seed))),
         ]
         if let headSet {
-            identity.append(.init("headSet", headSet.json.removing(["name"])))
+            identity.append(("headSet", headSet.json.removing(["name"])))
         }
         return JSONValue.object(identity).canonicalText
     }
@@ -154,7 +123,7 @@ public struct RunSpec: Codable, Hashable, Sendable {
     /// A short label for progress lines: `iti alpha=15 · random#3 (16 heads) · seed 0`.
     public var label: String {
         // An analysis's fact index first (the one thing its runs differ in).
-        let fields = (parameters.fields ?? []).sorted { ($0.key == "fact" ? 0 : 1) < ($1.key == "fact" ? 0 : 1) }
+        let fields = (parameters.fields ?? [:]).sorted { ($0.key == "fact" ? 0 : 1) < ($1.key == "fact" ? 0 : 1) }
         let params = fields.filter { $0.value.string == nil || ["direction", "ablation"].contains($0.key) }
             .prefix(3).map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
         var s = methodName + (params.isEmpty ? "" : " " + params)
@@ -166,15 +135,15 @@ public struct RunSpec: Codable, Hashable, Sendable {
     }
 
     public var json: JSONValue {
-        var f: [JSONValue.Field] = [
-            .init("runID", .string(runID)), .init("recipe", .string(recipe)), .init("variant", .string(variant)),
-            .init("model", .string(model)), .init("method", .string(method)),
-            .init("methodName", .string(methodName)), .init("parameters", parameters),
+        var f: [(String, JSONValue)] = [
+            ("runID", .string(runID)), ("recipe", .string(recipe)), ("variant", .string(variant)),
+            ("model", .string(model)), ("method", .string(method)),
+            ("methodName", .string(methodName)), ("parameters", parameters),
         ]
-        if let headSet { f.append(.init("headSet", headSet.json)) }
+        if let headSet { f.append(("headSet", headSet.json)) }
         f += [
-            .init("seed", .number(Double(seed))), .init("data", data.json),
-            .init("metrics", .array(metrics.map(JSONValue.string))),
+            ("seed", .number(Double(seed))), ("data", data.json),
+            ("metrics", .array(metrics.map(JSONValue.string))),
         ]
         return .object(f)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 #if canImport(Glibc)
     import Glibc
@@ -115,18 +116,20 @@ public struct ShardPlan: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        .object([
-            .init("format", .string(Self.format)), .init("recipe", .string(recipe)),
-            .init("shards", .number(Double(shardCount))),
-            .init("estimatedHours", .array(estimatedHours.map { .number(($0 * 1000).rounded() / 1000) })),
-            .init("costModel", .string("RunCostModel.measured (single-thread seconds, BENCHMARKS.md issue 5)")),
-            .init("runs", .array(entries.map { e in
-                .object([
-                    .init("runID", .string(e.runID)), .init("shard", .number(Double(e.shard))),
-                    .init("seconds", .number(e.seconds.rounded())), .init("method", .string(e.method)),
-                    .init("label", .string(e.label)),
-                ])
-            })),
+        let runs: [JSONValue] = entries.map { e in
+            .object([
+                ("runID", .string(e.runID)), ("shard", .int(e.shard)),
+                ("seconds", .number(e.seconds.rounded())), ("method", .string(e.method)),
+                ("label", .string(e.label)),
+            ])
+        }
+        let hours: [JSONValue] = estimatedHours.map { .number(($0 * 1000).rounded() / 1000) }
+        return .object([
+            ("format", .string(Self.format)), ("recipe", .string(recipe)),
+            ("shards", .int(shardCount)),
+            ("estimatedHours", .array(hours)),
+            ("costModel", .string("RunCostModel.measured (single-thread seconds, BENCHMARKS.md issue 5)")),
+            ("runs", .array(runs)),
         ])
     }
 
@@ -164,40 +167,3 @@ public struct ShardPlan: Sendable, Equatable {
         try AtomicFile.write(json.text + "\n", to: url)
     }
 }
-
-/// Whole-file writes that a crash leaves either old or new: temporary file in the same folder,
-/// fsync, rename, fsync of the folder.
-public enum AtomicFile {
-    public static func write(_ text: String, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ResultsFile.posixError("open", tmp.path) }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { posixWrite(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else {
-                close(fd)
-                unlink(tmp.path)
-                throw ResultsFile.posixError("write", tmp.path)
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            unlink(tmp.path)
-            throw ResultsFile.posixError("fsync", tmp.path)
-        }
-        close(fd)
-        guard rename(tmp.path, url.path) == 0 else {
-            unlink(tmp.path)
-            throw ResultsFile.posixError("rename", url.path)
-        }
-        ResultsFile.syncDirectory(dir)
-    }
-}
-
-/// `write(2)` under a name that `AtomicFile.write` does not shadow.
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// Where `locus slurm` keeps a recipe's cluster sweep: everything under one folder beside the
 /// other results, `WORKDIR/runs/slurm/<recipe name>/`, so it can be read, re-run by hand with

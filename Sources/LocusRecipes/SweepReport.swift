@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 /// The reduced results of one or more results files (shards merge by run ID): per recipe, one
 /// series per (method, head set, seed) along the swept hyperparameter, each head set's best
@@ -58,7 +59,7 @@ public struct SweepReport: Sendable {
         let hy = y.headSet.map { (HeadSetOrder.rank($0.kind), $0.name, $0.index) } ?? (0, "", 0)
         if hx != hy { return hx < hy }
         if x.seed != y.seed { return x.seed < y.seed }
-        let px = x.parameters.fields ?? [], py = y.parameters.fields ?? []
+        let px = x.parameters.fields ?? [:], py = y.parameters.fields ?? [:]
         for (fa, fb) in zip(px, py) where fa.value != fb.value {
             if let na = fa.value.number, let nb = fb.value.number { return na < nb }
             return fa.value.canonicalText < fb.value.canonicalText
@@ -212,28 +213,38 @@ public struct RecipeAnalysis: Sendable {
                     let rs = pool.filter { $0.family == rf }
                     let bests = rs.compactMap(\.bestValue)
                     guard !bests.isEmpty else { continue }
-                    let value = SweepStatistics.mean(bests)
+                    let value = Statistics.mean(bests)
                     var interval: ClosedRange<Double>? = nil
                     if rs.count == 1, let b = rs[0].best,
                         let t = b.metrics[MetricNames.truthPerQuestion]?.array?.compactMap(\.number),
                         let i = b.metrics[MetricNames.infoPerQuestion]?.array?.compactMap(\.number), !t.isEmpty
                     {
-                        interval = SweepStatistics.truthTimesInfoInterval(
-                            truth: t, info: i, seed: testSeed, resamples: resamples)
+                        interval = Self.truthTimesInfoInterval(truth: t, info: i, seed: testSeed, resamples: resamples)
                     }
                     refs.append(.init(
                         label: Self.familyLabel(rs[0], count: rs.count), family: rf, value: value,
-                        interval: interval, pValue: SweepStatistics.empiricalPValue(reference: value, null: values),
+                        interval: interval, pValue: Statistics.empiricalPValue(observed: value, null: values),
                         beatenBy: values.filter { $0 >= value }.count))
                 }
                 tests.append(HeadSetTest(
                     methodName: m, family: family, label: Self.familyLabel(members[0], count: members.count),
                     criterion: members[0].criterion, values: values,
-                    meanInterval: SweepStatistics.meanInterval(values, seed: testSeed, resamples: resamples),
+                    meanInterval: Statistics.meanInterval(values, resamples: resamples, seed: testSeed),
                     references: refs))
             }
         }
         self.tests = tests
+    }
+
+    /// Bootstrap interval of mean(truth) × mean(info) over questions (per-question 0/1 arrays,
+    /// one draw of question indices for both).
+    public static func truthTimesInfoInterval(truth: [Double], info: [Double], seed: UInt64 = 0, resamples: Int = 2000)
+        -> ClosedRange<Double>?
+    {
+        guard truth.count == info.count else { return nil }
+        return Statistics.bootstrap(count: truth.count, resamples: resamples, seed: seed) { idx in
+            Statistics.mean(idx.map { truth[$0] }) * Statistics.mean(idx.map { info[$0] })
+        }
     }
 
     /// The swept parameter of a method's records: alpha, tau or beta if they vary, else the

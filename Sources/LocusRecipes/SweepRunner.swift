@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 
 #if canImport(Glibc)
     import Glibc
@@ -171,24 +172,6 @@ public protocol SweepProgress: AnyObject {
     func end(_ summary: SweepSummary)
 }
 
-/// How progress is shown: redrawn in place on a terminal, or — in batch logs (Slurm output
-/// files, pipes), where `\r` and ESC sequences are noise — one plain line every `interval`
-/// seconds (plus one per failure and a final summary).
-public enum ProgressStyle: Sendable, Equatable {
-    case interactive
-    case plain(interval: Double)
-
-    /// Seconds between plain progress lines: `$LOCUS_PROGRESS_SECONDS`, default 30.
-    public static var plainInterval: Double {
-        ProcessInfo.processInfo.environment["LOCUS_PROGRESS_SECONDS"].flatMap(Double.init).map { max(0, $0) } ?? 30
-    }
-
-    /// Interactive when standard error is a terminal, else plain.
-    public static var standardError: ProgressStyle {
-        isatty(STDERR_FILENO) == 1 ? .interactive : .plain(interval: plainInterval)
-    }
-}
-
 /// A progress bar on standard error: runs done/total, the current run, elapsed time and ETA
 /// (mean seconds per run finished in this session × runs left), redrawn in place on a terminal,
 /// else printed as a plain line at most every `interval` seconds (`ProgressStyle`).
@@ -270,18 +253,9 @@ public final class ProgressBar: SweepProgress {
         }
     }
 
-    /// `2026-11-30T12:00:00Z`, for plain lines in batch logs.
-    public static func timestamp(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
+    /// `2026-11-30T12:00:00Z` (`ProgressReporter.timestamp`).
+    public static func timestamp(_ date: Date) -> String { ProgressReporter.timestamp(date) }
 
-    public static func clock(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "--:--" }
-        let s = Int(seconds.rounded())
-        return s >= 3600
-            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-            : String(format: "%d:%02d", s / 60, s % 60)
-    }
+    /// `m:ss` / `h:mm:ss` (`ProgressReporter.clock`).
+    public static func clock(_ seconds: Double) -> String { ProgressReporter.clock(seconds) }
 }

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusInterventions
 import LocusModel
@@ -42,7 +43,7 @@ extension ScrubBaseline {
     }
 
     /// The hypothesis entries of the embeddings and every MLP on the input.
-    public static var embeddingsAndMLPs: [[String: Any]] {
+    public static var embeddingsAndMLPs: [JSONValue] {
         [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
     }
 }
@@ -62,7 +63,7 @@ public final class HeadSetScrubbing {
     public let config: LlamaConfig
     /// The components every hypothesis keeps on the input besides its heads (e.g. embeddings and
     /// all MLPs).
-    public let keptEntries: [[String: Any]]
+    public let keptEntries: [JSONValue]
     /// Which baseline `baseline` is.
     public let baselineKind: ScrubBaseline
     /// The hypothesis whose scores are L_base: empty (L_random) or the kept components.
@@ -71,7 +72,7 @@ public final class HeadSetScrubbing {
     private var cachedBaselineScores: [Double]?
 
     public init(
-        model: LlamaModel, items: [ScrubItem], settings: ScrubSettings, keptEntries: [[String: Any]],
+        model: LlamaModel, items: [ScrubItem], settings: ScrubSettings, keptEntries: [JSONValue],
         baseline: ScrubBaseline = .random
     ) throws {
         scrubber = CausalScrubber(model: model, items: items, settings: settings)
@@ -84,7 +85,7 @@ public final class HeadSetScrubbing {
         case .headsOnly:
             self.baseline =
                 keptEntries.isEmpty
-                ? .empty : try Hypothesis.parse(["name": "baseline", "components": keptEntries], config: config)
+                ? .empty : try Hypothesis.parse(["name": "baseline", "components": .array(keptEntries)], config: config)
         }
     }
 
@@ -107,8 +108,10 @@ public final class HeadSetScrubbing {
     /// The kept components plus `heads`, each computed on the input.
     public func hypothesis(named name: String, heads: [AttentionHead]) throws -> Hypothesis {
         let entries =
-            heads.isEmpty ? keptEntries : keptEntries + [["component": heads.map(\.description), "feature": "input"]]
-        return try Hypothesis.parse(["name": name, "components": entries], config: config)
+            heads.isEmpty
+            ? keptEntries
+            : keptEntries + [["component": .array(heads.map { .string($0.description) }), "feature": "input"]]
+        return try Hypothesis.parse(["name": .string(name), "components": .array(entries)], config: config)
     }
 
     /// Scrubs `hypothesis` and reduces it against the model and the baseline; the bootstrap is

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusInterventions
 import LocusModel
@@ -13,7 +14,7 @@ import LocusModel
 ///      "components": [
 ///        {"component": "embed", "feature": "input"},
 ///        {"component": ["L5H1", "L7H3"], "feature": "input"},
-///        {"heads": "top:16:runs/ranking.json", "feature": "input"},   // any HeadSelection
+///        {"heads": "top:16:runs/ranking.json", "feature": "input"},   // any HeadSetSelection
 ///        {"mlps": "all", "feature": "input"},                         // or [0, 5, 9]
 ///        {"component": "resid_pre5@-1", "feature": "token:-1"}]}
 public struct Hypothesis: Sendable, Equatable {
@@ -43,37 +44,37 @@ public struct Hypothesis: Sendable, Equatable {
     }
 
     public static func load(_ url: URL, config: LlamaConfig) throws -> Hypothesis {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw ScrubError("cannot read hypothesis \(url.path): \(error.localizedDescription)")
         }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ScrubError("\(url.path): expected a JSON object")
-        }
+        let root: JSONValue
+        do { root = try JSONValue.parse(text, file: url.path) } catch { throw ScrubError("\(error)") }
+        guard root.fields != nil else { throw ScrubError("\(url.path): expected a JSON object") }
         return try parse(root, config: config, defaultName: url.deletingPathExtension().lastPathComponent)
     }
 
-    public static func parse(_ root: [String: Any], config: LlamaConfig, defaultName: String = "hypothesis")
+    public static func parse(_ root: JSONValue, config: LlamaConfig, defaultName: String = "hypothesis")
         throws -> Hypothesis
     {
-        guard let entries = root["components"] as? [[String: Any]] else {
+        guard let entries = root["components"]?.array, entries.allSatisfy({ $0.fields != nil }) else {
             throw ScrubError("hypothesis needs a 'components' array of objects")
         }
         var list: [(Component, Feature)] = []
         for (i, entry) in entries.enumerated() {
-            let feature = try Feature(parsing: entry["feature"] as? String ?? "input")
+            let feature = try Feature(parsing: entry["feature"]?.string ?? "input")
             var components: [Component] = []
-            if let one = entry["component"] as? String {
+            if let one = entry["component"]?.string {
                 components.append(try Component(parsing: one))
-            } else if let many = entry["component"] as? [String] {
+            } else if let many = entry["component"]?.array?.compactMap(\.string), many.count == entry["component"]?.array?.count {
                 components += try many.map(Component.init(parsing:))
             }
-            if let heads = entry["heads"] as? String {
-                components += try HeadSelection(parsing: heads).resolve(in: config).map(Component.head)
+            if let heads = entry["heads"]?.string {
+                components += try HeadSetSelection(parsing: heads).resolve(in: config).map(Component.head)
             }
-            if let mlps = entry["mlps"] as? String, mlps == "all" {
+            if let mlps = entry["mlps"]?.string, mlps == "all" {
                 components += (0..<config.layerCount).map(Component.mlp)
-            } else if let mlps = entry["mlps"] as? [Int] {
+            } else if let mlps = entry["mlps"]?.array?.compactMap(\.int), mlps.count == entry["mlps"]?.array?.count {
                 components += mlps.map(Component.mlp)
             }
             guard !components.isEmpty || entry["heads"] != nil else {
@@ -84,7 +85,7 @@ public struct Hypothesis: Sendable, Equatable {
                 list.append((c, feature))
             }
         }
-        return Hypothesis(name: root["name"] as? String ?? defaultName, important: list)
+        return Hypothesis(name: root["name"]?.string ?? defaultName, important: list)
     }
 
     /// The record form: name and each named component with its feature.

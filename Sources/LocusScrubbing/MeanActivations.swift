@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusModel
@@ -41,7 +42,7 @@ public enum MeanActivations {
         }
         let mean = try compute(model: model, site: site, inputs: inputs)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try mean.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: url, options: .atomic)
+        try AtomicFile.write(mean.withUnsafeBufferPointer { Data(buffer: $0) }, to: url)
         return (mean, name, false)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusTensor
 
 /// What a run has done so far: enough to write results or to resume after an interruption.

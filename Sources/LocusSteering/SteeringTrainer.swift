@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusData
 import LocusInterventions
 import LocusModel

@@ -94,19 +94,12 @@ public struct SentencePieceVocabulary: Sendable {
         func fail(_ detail: String) -> TokenizerError {
             TokenizerError(file: source, problem: .malformed(detail))
         }
-        guard !tokens.isEmpty else { throw fail("the vocabulary is empty") }
-        guard tokenTypes.count == tokens.count else {
-            throw fail("\(tokens.count) tokens but \(tokenTypes.count) token types")
-        }
+        try VocabularyChecks.validate(
+            source: source, tokenCount: tokens.count, tokenTypeCount: tokenTypes.count, bosID: bosID, eosID: eosID,
+            unknownID: unknownID, paddingID: paddingID, addsBOS: addsBOS, addsEOS: addsEOS)
         if case .pieceScores(let scores) = mergePriority, scores.count != tokens.count {
             throw fail("\(tokens.count) tokens but \(scores.count) scores")
         }
-        let named = [("bos", bosID), ("eos", eosID), ("unknown", unknownID), ("padding", paddingID)]
-        for case let (name, id?) in named where !tokens.indices.contains(id) {
-            throw fail("\(name) token id \(id) is outside 0..<\(tokens.count)")
-        }
-        if addsBOS && bosID == nil { throw fail("BOS is to be added but there is no BOS token") }
-        if addsEOS && eosID == nil { throw fail("EOS is to be added but there is no EOS token") }
         self.tokens = tokens
         self.tokenTypes = tokenTypes
         self.mergePriority = mergePriority

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusModel
@@ -76,7 +77,7 @@ public struct SubjectEmbeddingStatistics: Sendable, Equatable, Codable {
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(s).write(to: url, options: .atomic)
+        try AtomicFile.write(try encoder.encode(s), to: url)
         return s
     }
 }

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusProbing
@@ -49,15 +50,15 @@ final class HeadProberTests: XCTestCase {
             XCTAssertEqual(train.union(validation).union(heldOut), Set(0..<60))
             XCTAssertEqual(fold.validationQuestions.count, 6)  // 20% of 30
             heldOutUnion.formUnion(heldOut)
-            XCTAssertEqual(fold.heads.first?.id, HeadID(layer: 1, head: 0))
+            XCTAssertEqual(fold.heads.first?.id, AttentionHead(layer: 1, head: 0))
             XCTAssertGreaterThan(fold.heads.first!.accuracy, 0.9)
-            let best = fold.probe(HeadID(layer: 1, head: 0), headCount: 2)
+            let best = fold.probe(AttentionHead(layer: 1, head: 0), headCount: 2)
             XCTAssertGreaterThan(abs(best.massMean.direction[0]), 0.95)
             XCTAssertGreaterThan(best.massMean.direction[0], 0)  // true − false points up
         }
         XCTAssertEqual(heldOutUnion, Set(0..<60))
         XCTAssertEqual(ranking.heads.count, 4)
-        XCTAssertEqual(ranking.top(1), [HeadID(layer: 1, head: 0)])
+        XCTAssertEqual(ranking.top(1), [AttentionHead(layer: 1, head: 0)])
         XCTAssertEqual(ranking.heads.map(\.accuracy), ranking.heads.map(\.accuracy).sorted(by: >))
     }
 
@@ -92,7 +93,7 @@ final class HeadProberTests: XCTestCase {
 
         // Against a direct computation on the train questions' samples (numpy's population σ).
         let activations = synthetic()
-        let id = HeadID(layer: 1, head: 0)
+        let id = AttentionHead(layer: 1, head: 0)
         func rows(_ questions: [Int]) -> [Int] {
             let set = Set(questions)
             return activations.header.questionIDs.indices.filter { set.contains(activations.header.questionIDs[$0]) }
@@ -136,7 +137,7 @@ final class HeadProberTests: XCTestCase {
         for fold in a.folds {
             XCTAssertTrue(Set(fold.trainQuestions + fold.validationQuestions + fold.heldOutQuestions).isSubset(of: Set(0..<36)))
         }
-        XCTAssertEqual(a.top(1), [HeadID(layer: 1, head: 0)])
+        XCTAssertEqual(a.top(1), [AttentionHead(layer: 1, head: 0)])
     }
 
     /// `ProbeRanking.restricted(to:)` (what IPO's `top` head sets use) redoes the ranking from
@@ -181,7 +182,7 @@ final class HeadProberTests: XCTestCase {
         let activations = synthetic()
         let ranking = HeadProber.run(
             activations, settings: ProbeSettings(seed: 3), modelFile: "m", cacheDirectory: "c")
-        let heads = [HeadID(layer: 0, head: 1), HeadID(layer: 1, head: 0)]
+        let heads = [AttentionHead(layer: 0, head: 1), AttentionHead(layer: 1, head: 0)]
         let edit = try ITIEdit.make(
             ranking: ranking, fold: 0, heads: heads, direction: .random, alpha: 5, seed: 9,
             activations: activations, selection: "test")

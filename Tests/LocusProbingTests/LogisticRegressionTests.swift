@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusProbing
 import LocusTensor
@@ -71,14 +72,14 @@ final class DirectionAndSelectionTests: XCTestCase {
     }
 
     func testRandomHeadsAreDistinctSeededAndSorted() {
-        let a = HeadSelection.random(48, layerCount: 30, headCount: 9, seed: 1)
+        let a = HeadSetSelection.randomHeads(48, in: ModelShape(layerCount: 30, headCount: 9), seed: 1)
         XCTAssertEqual(a.count, 48)
         XCTAssertEqual(Set(a).count, 48)
         XCTAssertEqual(a, a.sorted())
         XCTAssertTrue(a.allSatisfy { $0.layer < 30 && $0.head < 9 })
-        XCTAssertEqual(a, HeadSelection.random(48, layerCount: 30, headCount: 9, seed: 1))
-        XCTAssertNotEqual(a, HeadSelection.random(48, layerCount: 30, headCount: 9, seed: 2))
-        XCTAssertEqual(HeadSelection.random(270, layerCount: 30, headCount: 9, seed: 4).count, 270)
+        XCTAssertEqual(a, HeadSetSelection.randomHeads(48, in: ModelShape(layerCount: 30, headCount: 9), seed: 1))
+        XCTAssertNotEqual(a, HeadSetSelection.randomHeads(48, in: ModelShape(layerCount: 30, headCount: 9), seed: 2))
+        XCTAssertEqual(HeadSetSelection.randomHeads(270, in: ModelShape(layerCount: 30, headCount: 9), seed: 4).count, 270)
     }
 
     func testLayerDisplacementConcatenatesHeads() {

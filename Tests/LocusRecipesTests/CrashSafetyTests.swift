@@ -1,5 +1,7 @@
+import LocusCore
 import Foundation
 import LocusRecipes
+import LocusTensor
 import XCTest
 
 /// Kills a real `locus run` process (SIGKILL) mid-sweep, resumes it, and checks that no record
@@ -102,5 +104,67 @@ final class CrashSafetyTests: XCTestCase {
             let a = try Data(contentsOf: dir.appendingPathComponent("a/" + f))
             XCTAssertEqual(a, try Data(contentsOf: dir.appendingPathComponent("b/" + f)), f)
         }
+    }
+
+    /// Every file under `dir` (relative path → bytes), leftover temporary files (`.*.tmp`) aside.
+    func files(_ dir: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        let e = FileManager.default.enumerator(atPath: dir.path)
+        while let f = e?.nextObject() as? String {
+            let url = dir.appendingPathComponent(f)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            if (f as NSString).lastPathComponent.hasPrefix("."), f.hasSuffix(".tmp") { continue }
+            out[f] = try Data(contentsOf: url)
+        }
+        return out
+    }
+
+    /// `locus report` writes every file through `AtomicFile` (temporary file, fsync, rename):
+    /// SIGKILLed at seeded random moments while it rewrites a report (another bootstrap seed, so
+    /// the new files differ from the old), every file is always the whole old one or the whole
+    /// new one, never a truncated or mixed one.
+    func testKilledReportWriterLeavesOldOrNewFilesNeverTruncated() throws {
+        _ = try locusBinary()
+        let dir = try temporaryDirectory()
+        try """
+            {"name": "big", "headSets": [{"kind": "randomSingle", "count": 270, "seed": 1},
+                                         {"kind": "random", "k": 8, "count": 40, "seed": 2}],
+             "methods": [{"kind": "iti", "alpha": [0, 1, 2, 3, 4, 5, 6, 7], "ranking": "unused.json"}]}
+            """.write(to: dir.appendingPathComponent("big.json"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runToEnd(["run", "big.json", "--executor", "fake", "--results", "big.jsonl"], in: dir), 0)
+        let report = ["report", "big.jsonl", "--resamples", "4000"]
+        XCTAssertEqual(try runToEnd(report + ["--out", "new", "--seed", "1"], in: dir), 0)
+        let started = Date()
+        XCTAssertEqual(try runToEnd(report + ["--out", "out", "--seed", "0"], in: dir), 0)
+        let duration = Date().timeIntervalSince(started)
+        let old = try files(dir.appendingPathComponent("out")), new = try files(dir.appendingPathComponent("new"))
+        XCTAssertEqual(Set(old.keys), Set(new.keys))
+        XCTAssertGreaterThan(old.values.map(\.count).reduce(0, +), 1_000_000, "a report large enough to be caught mid-write")
+        XCTAssertNotEqual(old["summary.json"], new["summary.json"], "the rewrite must differ from the old files")
+        var g = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max, using: &g)
+        var rng = SeededGenerator(seed: seed)  // printed on failure, so a failing moment can be replayed
+        var kills = 0
+        for attempt in 0..<6 {
+            let delay = duration * Double(rng.next() % 1000) / 1000
+            let p = try launch(report + ["--out", "out", "--seed", "1"], in: dir)
+            Thread.sleep(forTimeInterval: delay)
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+            let now = try files(dir.appendingPathComponent("out"))
+            XCTAssertEqual(Set(now.keys), Set(old.keys), "attempt \(attempt), seed \(seed)")
+            for (name, bytes) in now {
+                XCTAssertTrue(
+                    bytes == old[name] || bytes == new[name],
+                    "\(name) is neither the old nor the new file (\(bytes.count) bytes) after a kill at \(delay) s, seed \(seed)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(kills, 3, "the report finished before most kills (seed \(seed))")
+        XCTAssertEqual(try runToEnd(report + ["--out", "out", "--seed", "1"], in: dir), 0)
+        XCTAssertEqual(try files(dir.appendingPathComponent("out")), new)
     }
 }

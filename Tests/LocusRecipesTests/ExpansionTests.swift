@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusRecipes
 import XCTest
@@ -55,7 +56,7 @@ final class ExpansionTests: XCTestCase {
         XCTAssertEqual(Set(singles.map { $0.headSet!.heads[0] }).count, 3)
         // All draws are valid heads.
         for name in random.flatMap(\.heads) {
-            let p = HeadName.parse(name)!
+            let p = AttentionHead(name)!
             XCTAssertTrue(p.layer < 30 && p.head < 9)
         }
         // The draw is SplitMix64 + partial Fisher–Yates; pinned so a change is noticed.

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusRecipes
 import XCTest
@@ -117,7 +118,7 @@ final class RecipeValidationTests: XCTestCase {
         let url = dir.appendingPathComponent("r.jsonl")
         let writer = try ResultsFile(url: url)
         let runs = try sampleRuns()
-        try writer.append(RunRecord(spec: runs[0], status: "ok", metrics: .object([]), seconds: 1, finished: "t", shard: "0/1"))
+        try writer.append(RunRecord(spec: runs[0], status: "ok", metrics: .emptyObject, seconds: 1, finished: "t", shard: "0/1"))
         XCTAssertThrowsError(try ResultsFile(url: url), "a second writer must be refused")
         let reader = try ResultsFile(readingOnly: url)
         XCTAssertEqual(reader.records.map(\.runID), [runs[0].runID])

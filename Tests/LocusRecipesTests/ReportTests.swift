@@ -1,19 +1,20 @@
 import Foundation
+import LocusCore
 import LocusFigures
 import LocusRecipes
 import XCTest
 
 final class ReportTests: XCTestCase {
     func testEmpiricalPValueAndBootstrap() {
-        XCTAssertEqual(SweepStatistics.empiricalPValue(reference: 0.5, null: [0.1, 0.2, 0.6, 0.5]), 3.0 / 5)
-        XCTAssertEqual(SweepStatistics.empiricalPValue(reference: 0.9, null: Array(repeating: 0.1, count: 49)), 1.0 / 50)
+        XCTAssertEqual(Statistics.empiricalPValue(observed: 0.5, null: [0.1, 0.2, 0.6, 0.5]), 3.0 / 5)
+        XCTAssertEqual(Statistics.empiricalPValue(observed: 0.9, null: Array(repeating: 0.1, count: 49)), 1.0 / 50)
         let x = (0..<40).map { Double($0 % 7) }
-        let a = SweepStatistics.meanInterval(x, seed: 3)!, b = SweepStatistics.meanInterval(x, seed: 3)!
+        let a = Statistics.meanInterval(x, seed: 3)!, b = Statistics.meanInterval(x, seed: 3)!
         XCTAssertEqual(a, b)
-        XCTAssertTrue(a.contains(SweepStatistics.mean(x)))
+        XCTAssertTrue(a.contains(Statistics.mean(x)))
         XCTAssertLessThan(a.upperBound - a.lowerBound, 2)
-        XCTAssertNotEqual(SweepStatistics.meanInterval(x, seed: 4), a)
-        let ti = SweepStatistics.truthTimesInfoInterval(truth: [1, 0, 1, 1], info: [1, 1, 1, 0])!
+        XCTAssertNotEqual(Statistics.meanInterval(x, seed: 4), a)
+        let ti = RecipeAnalysis.truthTimesInfoInterval(truth: [1, 0, 1, 1], info: [1, 1, 1, 0])!
         XCTAssertTrue(ti.lowerBound >= 0 && ti.upperBound <= 1)
     }
 
@@ -58,7 +59,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(single.references.map(\.label), ["ipo top-4 (probe ranking)"])
         let topBest = try XCTUnwrap(a.series.first { $0.methodName == "ipo" && $0.headSet?.kind == "top" }?.bestValue)
         XCTAssertEqual(single.references[0].value, topBest)
-        XCTAssertEqual(single.references[0].pValue, SweepStatistics.empiricalPValue(reference: topBest, null: single.values))
+        XCTAssertEqual(single.references[0].pValue, Statistics.empiricalPValue(observed: topBest, null: single.values))
         // ITI's random sets still only meet ITI's own top set.
         XCTAssertEqual(a.tests.first { $0.family == "iti/random" }?.references.map(\.family), ["iti/top"])
     }

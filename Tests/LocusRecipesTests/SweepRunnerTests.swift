@@ -46,7 +46,7 @@ final class SweepRunnerTests: XCTestCase {
             try runner.run()
         }
         // Simulate a crash in the middle of writing the fourth record.
-        let full = RunRecord(spec: runs[3], status: "ok", metrics: .object([]), seconds: 1, finished: "x", shard: "0/1")
+        let full = RunRecord(spec: runs[3], status: "ok", metrics: .emptyObject, seconds: 1, finished: "x", shard: "0/1")
         let torn = String(full.json.text.prefix(80))
         let handle = try FileHandle(forWritingTo: url)
         handle.seekToEndOfFile()

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusInterventions
 import LocusModel
@@ -9,7 +10,7 @@ import XCTest
 /// and baseline scores are computed once, and the result agrees with scrubbing the same
 /// hypothesis directly; by default the baseline is Redwood's L_random (issue 11, item 8).
 final class HeadSetScrubbingTests: XCTestCase {
-    let baseline: [[String: Any]] = [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
+    let baseline: [JSONValue] = [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
 
     func study(_ model: LlamaModel, baseline kind: ScrubBaseline = .headsOnly) throws -> HeadSetScrubbing {
         var settings = ScrubSettings()

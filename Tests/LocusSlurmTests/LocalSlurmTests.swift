@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusRecipes
 import LocusTestSupport
@@ -136,10 +137,8 @@ final class LocalSlurmTests: XCTestCase {
 
     /// What a record computed: spec and metrics without timings (`*_seconds`).
     static func computed(_ r: RunRecord) -> String {
-        let metrics = JSONValue.object((r.metrics.fields ?? []).filter { !$0.key.hasSuffix("_seconds") })
-        return JSONValue.object([
-            .init("status", .string(r.status)), .init("spec", r.spec.json), .init("metrics", metrics),
-        ]).canonicalText
+        let metrics = JSONValue.object((r.metrics.fields ?? [:]).filter { !$0.key.hasSuffix("_seconds") })
+        return JSONValue.object([("status", .string(r.status)), ("spec", r.spec.json), ("metrics", metrics)]).canonicalText
     }
 
     func assertMatchesUnsharded(_ merged: URL, _ ref: Reference, file: StaticString = #filePath, line: UInt = #line) throws {

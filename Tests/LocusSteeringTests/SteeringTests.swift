@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusInterventions
 import LocusModel
@@ -187,16 +188,16 @@ final class SteeringTests: XCTestCase {
 
     func testHeadSelectionParsing() throws {
         let config = try model().config
-        XCTAssertEqual(try HeadSelection(parsing: "L1H3,L0H0").resolve(in: config),
+        XCTAssertEqual(try HeadSetSelection(parsing: "L1H3,L0H0").resolve(in: config),
                        [AttentionHead(layer: 0, head: 0), AttentionHead(layer: 1, head: 3)])
-        XCTAssertEqual(try HeadSelection(parsing: "all").resolve(in: config).count, 8)
-        let r1 = try HeadSelection(parsing: "random:3:42").resolve(in: config)
-        XCTAssertEqual(r1, try HeadSelection(parsing: "random:3:42").resolve(in: config), "seeded")
+        XCTAssertEqual(try HeadSetSelection(parsing: "all").resolve(in: config).count, 8)
+        let r1 = try HeadSetSelection(parsing: "random:3:42").resolve(in: config)
+        XCTAssertEqual(r1, try HeadSetSelection(parsing: "random:3:42").resolve(in: config), "seeded")
         XCTAssertEqual(Set(r1).count, 3)
-        XCTAssertThrowsError(try HeadSelection(parsing: "L2H0").resolve(in: config)) {
+        XCTAssertThrowsError(try HeadSetSelection(parsing: "L2H0").resolve(in: config)) {
             XCTAssertTrue("\($0)".contains("does not exist"))
         }
-        XCTAssertThrowsError(try HeadSelection(parsing: "L1X3"))
-        XCTAssertThrowsError(try HeadSelection(parsing: "random:x:1"))
+        XCTAssertThrowsError(try HeadSetSelection(parsing: "L1X3"))
+        XCTAssertThrowsError(try HeadSetSelection(parsing: "random:x:1"))
     }
 }

@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusCheckpoint
 import LocusInterventions
@@ -91,12 +92,12 @@ final class SteeringValidationTests: XCTestCase {
     func testHeadsAModelDoesNotHaveAreRejectedByHeadSelection() throws {
         let config = try TestEnvironment.tinyLlama().config
         for text in ["L99H99", "L0H50", "L0H1,L2H0"] {
-            XCTAssertThrowsError(try HeadSelection(parsing: text).resolve(in: config), text) {
+            XCTAssertThrowsError(try HeadSetSelection(parsing: text).resolve(in: config), text) {
                 XCTAssertTrue("\($0)".contains("does not exist"), "\($0)")
             }
         }
-        XCTAssertThrowsError(try HeadSelection(parsing: "L-1H0"))
-        XCTAssertThrowsError(try HeadSelection(parsing: "L99999999999999999999999H0"))
+        XCTAssertThrowsError(try HeadSetSelection(parsing: "L-1H0"))
+        XCTAssertThrowsError(try HeadSetSelection(parsing: "L99999999999999999999999H0"))
     }
 
     func trainer(_ model: LlamaModel, lr: Double) -> SteeringTrainer {

@@ -49,8 +49,9 @@ let ranking = HeadProber.run(
     activations, settings: settings, modelFile: lm.url.path,
     cacheDirectory: FileManager.default.temporaryDirectory.path)
 let fold = ranking.folds[0]
-let top = HeadSelection.top(k, of: fold.heads)
-let random = HeadSelection.random(k, layerCount: ranking.layerCount, headCount: ranking.headCount, seed: seed)
+let top = fold.heads.prefix(k).map(\.id)
+let random = HeadSetSelection.randomHeads(
+    k, in: ModelShape(layerCount: ranking.layerCount, headCount: ranking.headCount), seed: seed)
 print("top \(k) heads (fold 0 validation accuracy): "
       + fold.heads.prefix(k).map { String(format: "%@ %.2f", $0.id.description, $0.accuracy) }.joined(separator: ", "))
 print("random \(k) heads (seed \(seed)): " + random.map(\.description).joined(separator: " "))
@@ -58,7 +59,7 @@ print("random \(k) heads (seed \(seed)): " + random.map(\.description).joined(se
 // 3. MC1/MC2 on fold 0's held-out questions (never used to train or rank the probes).
 let heldOut = Array(fold.heldOutQuestions.sorted().prefix(evaluated)).map { tqa.questions[$0] }
 let evaluator = try MultipleChoiceEvaluator(model: lm)
-@MainActor func score(_ heads: [HeadID]?, _ name: String) throws -> MultipleChoiceMetrics {
+@MainActor func score(_ heads: [AttentionHead]?, _ name: String) throws -> MultipleChoiceMetrics {
     var intervention: Intervention? = nil
     if let heads {
         let edit = try ITIEdit.make(

@@ -5,7 +5,10 @@ import Foundation
 ///     m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ)
 ///     θ ← θ − η·(m̂/(√v̂ + ε) + λ·θ)
 ///
-/// With λ = 0 this is Adam. State is Codable so a run can be checkpointed and resumed.
+/// With λ = 0 this is Adam (Kingma & Ba 2015, bias-corrected), the optimizer of ROME's v*
+/// search and FT-L. The one Adam in Locus (steering, ROME, fine-tuning). The update is
+/// computed in Double and rounded to Float once. State is Codable so a run can be checkpointed
+/// and resumed.
 public struct AdamW: Codable, Equatable, Sendable {
     public var beta1 = 0.9
     public var beta2 = 0.999
@@ -32,27 +35,5 @@ public struct AdamW: Codable, Equatable, Sendable {
             let update = (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
             theta[i] = Float(Double(theta[i]) - lr * (update + weightDecay * Double(theta[i])))
         }
-    }
-}
-
-/// Cosine decay from the base rate to 0 over `totalSteps`, after an optional linear warm-up:
-/// η_t = η·t/W for t < W, then η·½(1 + cos(π·(t−W)/(T−W))).
-public struct CosineSchedule: Codable, Equatable, Sendable {
-    public var baseRate: Double
-    public var totalSteps: Int
-    public var warmupSteps: Int
-
-    public init(baseRate: Double, totalSteps: Int, warmupSteps: Int = 0) {
-        self.baseRate = baseRate
-        self.totalSteps = max(totalSteps, 1)
-        self.warmupSteps = warmupSteps
-    }
-
-    /// The rate for 0-based step `t`.
-    public func rate(at t: Int) -> Double {
-        if t < warmupSteps { return baseRate * Double(t + 1) / Double(warmupSteps) }
-        let span = max(totalSteps - warmupSteps, 1)
-        let progress = min(Double(t - warmupSteps) / Double(span), 1)
-        return baseRate * 0.5 * (1 + cos(.pi * progress))
     }
 }

@@ -1,60 +1,38 @@
 import Foundation
+import OrderedCollections
 
-/// A parsed JSON value whose objects keep their keys in file order. TruthfulQA's `mc_task.json`
-/// stores answer choices as object keys, and their order is meaningful (MC1's best answer comes
-/// first), which `JSONSerialization` on Linux does not preserve.
-public indirect enum OrderedJSON: Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([OrderedJSON])
-    case object([(key: String, value: OrderedJSON)])
+extension JSONValue {
+    /// A JSON text that does not parse: the file, the 1-based line, and what is wrong.
+    public struct ParseError: Error, CustomStringConvertible, Equatable, Sendable {
+        public var file: String
+        public var line: Int
+        public var problem: String
 
-    public static func == (a: OrderedJSON, b: OrderedJSON) -> Bool {
-        switch (a, b) {
-        case (.null, .null): true
-        case (.bool(let x), .bool(let y)): x == y
-        case (.number(let x), .number(let y)): x == y
-        case (.string(let x), .string(let y)): x == y
-        case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)):
-            x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-        default: false
+        public init(file: String, line: Int, problem: String) {
+            self.file = file
+            self.line = line
+            self.problem = problem
         }
+
+        public var description: String { "\(file):\(line): \(problem)" }
     }
 
-    /// The value of `key` in an object (the first, if repeated).
-    public subscript(key: String) -> OrderedJSON? {
-        guard case .object(let fields) = self else { return nil }
-        return fields.first { $0.key == key }?.value
-    }
-
-    public var string: String? { if case .string(let s) = self { s } else { nil } }
-    public var number: Double? { if case .number(let d) = self { d } else { nil } }
-    public var array: [OrderedJSON]? { if case .array(let a) = self { a } else { nil } }
-    public var fields: [(key: String, value: OrderedJSON)]? {
-        if case .object(let f) = self { f } else { nil }
-    }
-
-    /// Parses a whole document.
-    public static func parse(_ text: String, file: String) throws -> OrderedJSON {
-        var parser = OrderedJSONParser(text: text, file: file)
+    /// Parses a whole document (keys in file order). Errors name the file and line.
+    public static func parse(_ text: String, file: String = "<json>") throws -> JSONValue {
+        var parser = JSONParser(text: text, file: file)
         return try parser.document()
     }
 
     /// Parses a document whose top level is an array, returning each element with the line on
     /// which it starts (for errors that name a record).
-    public static func parseArray(_ text: String, file: String) throws -> [(
-        line: Int, value: OrderedJSON
-    )] {
-        var parser = OrderedJSONParser(text: text, file: file)
+    public static func parseArray(_ text: String, file: String) throws -> [(line: Int, value: JSONValue)] {
+        var parser = JSONParser(text: text, file: file)
         return try parser.topLevelArray()
     }
 }
 
 /// A recursive-descent JSON parser over UTF-8 bytes that tracks line numbers.
-struct OrderedJSONParser {
+struct JSONParser {
     private let bytes: [UInt8]
     private let file: String
     private var i = 0
@@ -66,9 +44,9 @@ struct OrderedJSONParser {
         self.file = file
     }
 
-    private func fail(_ why: String) -> DataError { DataError(file: file, line: line, problem: why) }
+    private func fail(_ why: String) -> JSONValue.ParseError { JSONValue.ParseError(file: file, line: line, problem: why) }
 
-    mutating func document() throws -> OrderedJSON {
+    mutating func document() throws -> JSONValue {
         skipSpace()
         let v = try value(depth: 0)
         skipSpace()
@@ -76,11 +54,11 @@ struct OrderedJSONParser {
         return v
     }
 
-    mutating func topLevelArray() throws -> [(line: Int, value: OrderedJSON)] {
+    mutating func topLevelArray() throws -> [(line: Int, value: JSONValue)] {
         skipSpace()
         guard peek() == UInt8(ascii: "[") else { throw fail("expected a JSON array") }
         i += 1
-        var items: [(line: Int, value: OrderedJSON)] = []
+        var items: [(line: Int, value: JSONValue)] = []
         skipSpace()
         if peek() == UInt8(ascii: "]") {
             i += 1
@@ -115,14 +93,14 @@ struct OrderedJSONParser {
         }
     }
 
-    private mutating func value(depth: Int) throws -> OrderedJSON {
+    private mutating func value(depth: Int) throws -> JSONValue {
         guard depth < Self.maxDepth else { throw fail("JSON nested too deeply") }
         skipSpace()
         guard let c = peek() else { throw fail("unexpected end of JSON") }
         switch c {
         case UInt8(ascii: "{"):
             i += 1
-            var fields: [(key: String, value: OrderedJSON)] = []
+            var fields = OrderedDictionary<String, JSONValue>()
             skipSpace()
             if peek() == UInt8(ascii: "}") {
                 i += 1
@@ -131,10 +109,14 @@ struct OrderedJSONParser {
             while true {
                 skipSpace()
                 guard peek() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                let keyLine = line
                 let key = try string()
                 skipSpace()
                 guard next() == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
-                fields.append((key, try value(depth: depth + 1)))
+                let v = try value(depth: depth + 1)
+                guard fields.updateValue(v, forKey: key) == nil else {
+                    throw JSONValue.ParseError(file: file, line: keyLine, problem: "key \"\(key)\" appears twice in one object")
+                }
                 skipSpace()
                 guard let d = next() else { throw fail("unterminated object") }
                 if d == UInt8(ascii: "}") { return .object(fields) }
@@ -142,7 +124,7 @@ struct OrderedJSONParser {
             }
         case UInt8(ascii: "["):
             i += 1
-            var items: [OrderedJSON] = []
+            var items: [JSONValue] = []
             skipSpace()
             if peek() == UInt8(ascii: "]") {
                 i += 1
@@ -161,11 +143,11 @@ struct OrderedJSONParser {
         case UInt8(ascii: "f"): return try literal("false", .bool(false))
         case UInt8(ascii: "n"): return try literal("null", .null)
         default:
-            return .number(try number())
+            return try number()
         }
     }
 
-    private mutating func literal(_ word: String, _ v: OrderedJSON) throws -> OrderedJSON {
+    private mutating func literal(_ word: String, _ v: JSONValue) throws -> JSONValue {
         let w = Array(word.utf8)
         guard i + w.count <= bytes.count, Array(bytes[i..<(i + w.count)]) == w else {
             throw fail("invalid literal")
@@ -174,7 +156,8 @@ struct OrderedJSONParser {
         return v
     }
 
-    private mutating func number() throws -> Double {
+    /// `.integer` for a plain whole number that fits `Int`, `.number` otherwise.
+    private mutating func number() throws -> JSONValue {
         let start = i
         while let c = peek(),
             (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-")
@@ -186,7 +169,8 @@ struct OrderedJSONParser {
         guard i > start, let s = String(bytes: bytes[start..<i], encoding: .utf8),
             let d = Double(s)
         else { throw fail("invalid JSON value") }
-        return d
+        if !s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let n = Int(s) { return .integer(n) }
+        return .number(d)
     }
 
     private mutating func hex4() throws -> UInt32 {
