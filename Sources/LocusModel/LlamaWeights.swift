@@ -85,8 +85,9 @@ public final class LlamaWeights: @unchecked Sendable {
 
 /// How a model keeps its weight matrices in memory.
 public enum WeightStorage: String, Sendable, CaseIterable {
-    /// In the checkpoint's stored type, memory-mapped (GGUF); quantised kernels. Hugging Face
-    /// safetensors are read as fp32 either way.
+    /// In the checkpoint's stored type, memory-mapped: GGUF block types (quantised kernels) and
+    /// F16/BF16 of GGUF or Hugging Face safetensors (dequantised panel by panel); F32 is F32.
+    /// Hugging Face Q/K rows are reordered for the RoPE layout by copying their bytes.
     case stored
     /// Every matrix dequantised to fp32 at load: the parity reference.
     case f32
@@ -152,7 +153,8 @@ extension LlamaWeights {
         let file = source.url.path
         let c = config.hiddenSize, f = config.intermediateSize, d = config.headWidth
         let qRows = config.attentionWidth, kvRows = config.keyValueWidth
-        let gguf = storage == .stored ? source as? GGUFFile : nil
+        // GGUF and safetensors hand out stored bytes (F16/BF16/quantised stay as stored).
+        let stored = storage == .stored ? source as? StoredTensorSource : nil
 
         func checkShape(_ name: String, _ shape: [Int]) throws {
             guard let found = source.shape(of: name) else {
@@ -179,19 +181,21 @@ extension LlamaWeights {
             return values
         }
         /// A (rows, columns) matrix: the stored bytes when kept stored, else fp32 (`transform`
-        /// applies to the fp32 values, e.g. the RoPE permutation of Hugging Face Q/K).
+        /// applies to the fp32 values, e.g. the RoPE permutation of Hugging Face Q/K; a stored
+        /// F16/BF16 matrix gets the same row order by moving its rows' bytes, `rowOrder`).
         func matrix(
             _ name: String, _ rows: Int, _ columns: Int,
-            transform: (([Float]) -> [Float])? = nil
+            transform: (([Float]) -> [Float])? = nil, rowOrder: [Int]? = nil
         ) throws -> WeightMatrix {
             try checkShape(name, [rows, columns])
-            if let gguf, transform == nil, let info = gguf.tensorInfo(named: name),
-                info.type.canDequantize
+            // F32 tensors take the fp32 path below (they are checked for non-finite values).
+            if let stored, let (type, bytes) = try? stored.storedTensor(named: name), type != .f32,
+                transform == nil || (rowOrder != nil && type.blockSize == 1)
             {
-                let stored: WeightMatrix
+                let kept: WeightMatrix
                 do {
-                    stored = try WeightMatrix(
-                        rows: rows, columns: columns, type: info.type, bytes: gguf.rawData(named: name))
+                    let ordered = rowOrder.map { reorderRows(bytes, $0, rowBytes: bytes.count / rows) } ?? bytes
+                    kept = try WeightMatrix(rows: rows, columns: columns, type: type, bytes: ordered)
                 } catch let error as WeightMatrixError {
                     throw CheckpointError(file: file, problem: .malformed("tensor '\(name)': \(error)"))
                 }
@@ -201,7 +205,7 @@ extension LlamaWeights {
                 // cannot pass unnoticed: the forward refuses non-finite logits
                 // (`ModelError.nonFiniteLogits`), and `WeightMatrix.firstNonFiniteBlock()` finds
                 // the block on demand.
-                return stored
+                return kept
             }
             var values = try finite(name, source.floats(named: name))
             if let transform { values = transform(values) }
@@ -221,8 +225,17 @@ extension LlamaWeights {
                     permuteForAdjacentRoPE(
                         $0, heads: config.keyValueHeadCount, headWidth: d, columns: c)
                 } : nil
-            let q = try matrix(name(.q), qRows, c, transform: permuteQ)
-            let k = try matrix(name(.k), kvRows, c, transform: permuteK)
+            /// The permutation as a row order (the same function on the row indices).
+            func order(heads: Int) -> [Int]? {
+                guard naming.permuteQueryKey else { return nil }
+                return permuteForAdjacentRoPE(
+                    (0..<heads * d).map(Float.init), heads: heads, headWidth: d, columns: 1
+                ).map { Int($0) }
+            }
+            let q = try matrix(
+                name(.q), qRows, c, transform: permuteQ, rowOrder: order(heads: config.headCount))
+            let k = try matrix(
+                name(.k), kvRows, c, transform: permuteK, rowOrder: order(heads: config.keyValueHeadCount))
             let v = try matrix(name(.v), kvRows, c)
             let gate = try matrix(name(.gate), f, c)
             let up = try matrix(name(.up), f, c)
@@ -270,6 +283,20 @@ extension LlamaWeights {
     /// Reorders the rows of a Hugging Face Q or K matrix so that RoPE's rotate-half pairs
     /// (i, i + D/2) become adjacent pairs (2i, 2i + 1), as llama.cpp's converter does:
     /// new row h·D + 2i + j = old row h·D + j·D/2 + i.
+    /// `bytes`' rows in the order `order` (row r of the result is row `order[r]` of `bytes`).
+    static func reorderRows(_ bytes: Data, _ order: [Int], rowBytes: Int) -> Data {
+        var out = Data(count: bytes.count)
+        out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in
+                for (r, from) in order.enumerated() {
+                    (dst.baseAddress! + r * rowBytes).copyMemory(
+                        from: src.baseAddress! + from * rowBytes, byteCount: rowBytes)
+                }
+            }
+        }
+        return out
+    }
+
     static func permuteForAdjacentRoPE(
         _ w: [Float], heads: Int, headWidth d: Int, columns: Int
     ) -> [Float] {
