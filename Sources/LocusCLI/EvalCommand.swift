@@ -289,8 +289,9 @@ struct EvalTruthfulQA: ParsableCommand {
             let progress = ETAProgress(label: "judges", unit: "answers")
             let result = try judges.judge(
                 answers, questions: texts, weights: options.weights, batchSize: judgeBatch
-            ) { kind, done, total in
-                progress.update(done + (kind == .info ? total : 0), 2 * total, extra: "\(kind.rawValue) judge")
+            ) { (kind: TruthfulQAJudge.Kind, done: Int, total: Int) in
+                let before: Int = kind == .info ? total : 0
+                progress.update(before + done, 2 * total, extra: kind.rawValue + " judge")
             }
             progress.finish()
             judgeSeconds = result.seconds

@@ -191,9 +191,10 @@ public struct DataSettings: Codable, Hashable, Sendable {
         d.truthJudge = try f.string("truthJudge")
         d.infoJudge = try f.string("infoJudge")
         if (d.truthJudge == nil) != (d.infoJudge == nil) {
+            // The path names the missing key.
             throw RecipeError(
-                path: f.path(d.truthJudge == nil ? "infoJudge" : "truthJudge"),
-                "truthJudge and infoJudge go together (True×Info needs both judges)")
+                path: f.path(d.truthJudge == nil ? "truthJudge" : "infoJudge"),
+                "missing: truthJudge and infoJudge go together (True×Info needs both judges)")
         }
         // 0 means "all" for the counts above, but not for these: a side-effect sample without
         // documents or next-token pairs, or generation without tokens, measures nothing.
