@@ -14,13 +14,15 @@
 # scripts/reference/make_7b_gguf.py).
 #
 # usage: scripts/bench/llamacpp.sh [--threads N] [--pairs P] [--decode-tokens N] [--model F.gguf]...
-#                                  [--no-smollm] [--out FILE.jsonl] [--weights stored|f32]
+#                                  [--prefill-tokens N (128)] [--runs R (3)] [--no-smollm]
+#                                  [--out FILE.jsonl] [--weights stored|f32]
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 THREADS=1
 PAIRS=3
 DECODE_TOKENS=32
+PREFILL_TOKENS=128
 RUNS=3
 WEIGHTS=stored
 SMOLLM=1
@@ -31,12 +33,13 @@ while [ $# -gt 0 ]; do
         --threads) THREADS="$2"; shift 2 ;;
         --pairs) PAIRS="$2"; shift 2 ;;
         --decode-tokens) DECODE_TOKENS="$2"; shift 2 ;;
+        --prefill-tokens) PREFILL_TOKENS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --model) MODELS+=("$2"); shift 2 ;;
         --no-smollm) SMOLLM=0; shift ;;
         --out) OUT="$2"; shift 2 ;;
         --weights) WEIGHTS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "llamacpp.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -53,7 +56,7 @@ if [ "$SMOLLM" = 1 ]; then
     Q41="$ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     Q80="/tmp/locus-bench-SmolLM2-135M-Instruct.Q8_0.gguf"
     if [ ! -f "$Q80" ]; then
-        "$PY" "$PEER" requantize --model "$Q41" --out "$Q80" --type q8_0 --threads "$THREADS" >&2 || exit 1
+        "$PY" "$PEER" requantize --model "$Q41" --out "$Q80" --type q8_0 --threads "$THREADS" 2>/dev/null || exit 1
     fi
     MODELS=("$Q41" "$Q80" "${MODELS[@]}")
 fi
@@ -70,8 +73,8 @@ for model in "${MODELS[@]}"; do
             A=("$LOCUS" bench decode --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --tokens "$DECODE_TOKENS" --runs "$RUNS" --json)
             B=("$PY" "$PEER" decode --model "$model" --threads "$THREADS" --tokens "$DECODE_TOKENS" --runs "$RUNS")
         else
-            A=("$LOCUS" bench forward --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --batch 1 --tokens 128 --runs "$RUNS" --json)
-            B=("$PY" "$PEER" forward --model "$model" --threads "$THREADS" --tokens 128 --runs "$RUNS")
+            A=("$LOCUS" bench forward --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --batch 1 --tokens "$PREFILL_TOKENS" --runs "$RUNS" --json)
+            B=("$PY" "$PEER" forward --model "$model" --threads "$THREADS" --tokens "$PREFILL_TOKENS" --runs "$RUNS")
         fi
         ratios=()
         for pair in $(seq 1 "$PAIRS"); do
