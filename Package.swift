@@ -178,11 +178,11 @@ let package = Package(
         // Runs the built `locus` binary: help and bad arguments of every command, run-time
         // validation (issue 10).
         .testTarget(
-            name: "LocusCLITests", dependencies: ["LocusCheckpoint", "LocusSteering", "LocusTestSupport"],
+            name: "LocusCLITests", dependencies: ["LocusCheckpoint", "LocusSteering", "LocusTestSupport", "LocusEvaluation"],
             swiftSettings: cpuFlags),
         .testTarget(
             name: "LocusModelTests",
-            dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport", "LocusWeights"],
+            dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport", "LocusWeights", "LocusCheckpoint"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
         // Seeded mutations of every file format Locus reads, fed to its loader (LOCUS_FUZZ_CASES).
         .testTarget(

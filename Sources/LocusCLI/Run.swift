@@ -71,7 +71,8 @@ struct Run: ParsableCommand {
             if modelOptions.model == nil && parsed.model != "default" { modelOptions.model = parsed.model }
             let lm = try modelOptions.load()
             shape = ModelShape(layerCount: lm.config.layerCount, headCount: lm.config.headCount)
-            let evaluation = try TruthfulQARunEvaluator(model: lm, location: dataLocation(data))
+            let evaluation = try TruthfulQARunEvaluator(
+                model: lm, location: dataLocation(data), weights: modelOptions.weights)
             // Each method plugs in with one line.
             registry.register("iti", ITIExecutor(evaluation: evaluation))
             registry.register("ipo", PreferenceExecutor(evaluation: evaluation))

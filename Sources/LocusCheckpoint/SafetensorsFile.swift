@@ -5,7 +5,7 @@ import Foundation
 /// Opening decodes and checks the JSON header: every tensor's byte range must lie inside the file
 /// and match its dtype and shape. F32, F16 and BF16 tensors can be read as `Float`; other dtypes
 /// open fine but throw `.unsupportedTensorType` when read.
-public final class SafetensorsFile: TensorSource, Sendable {
+public final class SafetensorsFile: StoredTensorSource, Sendable {
     public let url: URL
     /// Every tensor, in the order of its data in the file.
     public let tensorInfos: [SafetensorsTensorInfo]
@@ -75,6 +75,14 @@ public final class SafetensorsFile: TensorSource, Sendable {
             }
         }
         if let failure { throw error(.malformed("tensor '\(name)': \(failure)")) }
+    }
+
+    /// The tensor's dtype (F32, F16 or BF16) and bytes, a slice of the mapping (not a copy).
+    /// - Throws: like `floats(named:)`.
+    public func storedTensor(named name: String) throws(CheckpointError) -> (type: GGMLType, bytes: Data) {
+        let (info, type) = try decodable(name)
+        let start = data.startIndex + info.offset
+        return (type, data[start..<start + info.byteCount])
     }
 
     /// A tensor that exists, lies in the file and has a dtype this reader decodes.

@@ -106,6 +106,7 @@ public final class GenerationEvaluator {
         var answers: [GeneratedAnswer] = []
         var tokens = 0
         var batchStart = 0
+        let batchSize = KeyValueBudget.sequences(self.batchSize, capacity: capacity, config: model.config)
         while batchStart < questions.count {
             let range = batchStart..<min(batchStart + batchSize, questions.count)
             batchStart = range.upperBound

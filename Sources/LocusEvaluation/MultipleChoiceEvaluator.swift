@@ -52,6 +52,12 @@ public final class MultipleChoiceEvaluator {
     private var questionCapacity = 0
     private var answerCapacity = 0
 
+    /// Answers per forward call: `answersPerBatch`, or fewer to keep their keys and values
+    /// within `KeyValueBudget.bytes`.
+    var answerWidth: Int {
+        KeyValueBudget.sequences(answersPerBatch, capacity: answerCapacity, config: model.config)
+    }
+
     public init(
         model: LanguageModel, prompt: TruthfulQAPrompt = .init(), answersPerBatch: Int = 32,
         questionsPerBatch: Int = 4
@@ -108,7 +114,8 @@ public final class MultipleChoiceEvaluator {
         }
         let sharedPrefix = try editedPrefix(intervention) ?? prefixCache
         let packing = intervention == nil || intervention?.multipleChoiceHooks != nil
-        let groupSize = packing ? questionsPerBatch : 1
+        let groupSize = packing
+            ? KeyValueBudget.sequences(questionsPerBatch, capacity: questionCapacity, config: model.config) : 1
 
         var results: [MultipleChoiceQuestionResult] = []
         var tokens = 0, equivalent = 0, answerCount = 0
@@ -183,8 +190,8 @@ public final class MultipleChoiceEvaluator {
         let items = group.indices.flatMap { g in
             group[g].answers.indices.filter { group[g].answers[$0].count > 1 }.map { (g, $0) }
         }
-        let width = answersPerBatch
-        let cache = answerCache ?? KVCache(config: model.config, sequences: width, capacity: answerCapacity)
+        let cache = answerCache ?? KVCache(config: model.config, sequences: answerWidth, capacity: answerCapacity)
+        let width = cache.sequenceCount
         answerCache = cache
         let unreachable = Int.max / 2
         var chunkStart = 0
@@ -209,5 +216,20 @@ public final class MultipleChoiceEvaluator {
             }
         }
         return scores
+    }
+}
+
+/// How many sequences of KV cache an evaluator packs into one forward call: the requested number,
+/// or fewer when their fp32 keys and values would take more than `bytes`. A 7B model keeps 1 MB
+/// per position per sequence (32 layers × 2 × 4096 × 4 B), so the default 32 MC answers after a
+/// 350-token prompt would take 11 GB (measured: peak RSS 15.7 GB for `eval truthfulqa` on the
+/// 7B-shaped Q8_0 file); SmolLM2-135M keeps 46 KB per position, so its packing is unchanged.
+/// Packing changes only float rounding, not results.
+public enum KeyValueBudget {
+    public static let bytes = 1 << 30
+
+    public static func sequences(_ requested: Int, capacity: Int, config: LlamaConfig) -> Int {
+        let perSequence = max(1, capacity * config.layerCount * 2 * config.keyValueWidth * MemoryLayout<Float>.size)
+        return min(max(1, requested), max(1, bytes / perSequence))
     }
 }

@@ -7,7 +7,8 @@ import LocusRecipes
 
 /// TruthfulQA evaluation of an edit (METHODS.md §4) for the sweep executors: MC1/2/3,
 /// generation with the offline truth/info substitutes (and per-question 0/1 arrays for bootstrap
-/// intervals), CE and KL on a seeded wikitext-2 sample. Evaluators and samples are built once.
+/// intervals) and, when the recipe names judge checkpoints, the judges' verdicts; CE and KL on a
+/// seeded wikitext-2 sample. Evaluators and samples are built once.
 public final class TruthfulQARunEvaluator {
     public let lm: LanguageModel
     public let location: DataLocation
@@ -19,8 +20,12 @@ public final class TruthfulQARunEvaluator {
     private var generationEvaluators: [Int: GenerationEvaluator] = [:]
     private var samples: [String: SideEffectSample] = [:]
 
-    public init(model: LanguageModel, location: DataLocation) throws {
+    /// How judge checkpoints keep their weights (the evaluated model's `--weights`).
+    public let weights: WeightStorage
+
+    public init(model: LanguageModel, location: DataLocation, weights: WeightStorage = .stored) throws {
         lm = model
+        self.weights = weights
         self.location = location
         tqa = try TruthfulQA.load(from: location)
         modelSHA = try SHA256.hex(ofCheckpoint: model.url)
@@ -81,6 +86,22 @@ public final class TruthfulQARunEvaluator {
             m[MetricNames.infoPerQuestion] = .array(answers.map { .number($0.info == .informative ? 1 : 0) })
             m["generation_tokens"] = .number(Double(tokens))
             m["generation_seconds"] = .number(seconds)
+            if let truthJudge = run.data.truthJudge, let infoJudge = run.data.infoJudge {
+                // The judges score every answer; the substitutes above stay, under their own names.
+                let judges = JudgePair(
+                    truth: URL(fileURLWithPath: truthJudge), info: URL(fileURLWithPath: infoJudge))
+                let texts = Dictionary(uniqueKeysWithValues: tqa.questions.map { ($0.id, $0.question) })
+                let v = try judges.judge(answers, questions: texts, weights: weights)
+                let j = JudgeSummary(truth: v.truth, info: v.info)
+                m[MetricNames.truthJudge] = .number(j.truth)
+                m[MetricNames.infoJudge] = .number(j.info)
+                m[MetricNames.truthTimesInfoJudge] = .number(j.truthTimesInfo)
+                m[MetricNames.truthJudgePerQuestion] = .array(v.truth.map { .number($0.accepted ? 1 : 0) })
+                m[MetricNames.infoJudgePerQuestion] = .array(v.info.map { .number($0.accepted ? 1 : 0) })
+                m["truth_judge_p_yes"] = .array(v.truth.map { .number($0.pYes) })
+                m["info_judge_p_yes"] = .array(v.info.map { .number($0.pYes) })
+                m["judge_seconds"] = .number(v.seconds)
+            }
         }
         if run.metrics.contains("sideEffects") {
             let t0 = Date()

@@ -162,12 +162,17 @@ public struct DataSettings: Codable, Hashable, Sendable {
     public var sideEffectTokens: Int = 128
     /// Greedy generation length.
     public var maxNewTokens: Int = 50
+    /// Judge checkpoints scoring the generations (AllenAI's truthfulqa-truth-judge-llama2-7B and
+    /// truthfulqa-info-judge-llama2-7B, as GGUF or HF directories): both or neither. Without
+    /// them, truth and info are the offline substitutes.
+    public var truthJudge: String? = nil
+    public var infoJudge: String? = nil
 
     public init() {}
 
     static let keys = [
         "splitSeed", "questions", "trainPairs", "validationPairs", "sideEffectDocuments",
-        "sideEffectTokens", "maxNewTokens",
+        "sideEffectTokens", "maxNewTokens", "truthJudge", "infoJudge",
     ]
 
     static func parse(_ json: JSONValue, path: String) throws -> DataSettings {
@@ -187,6 +192,14 @@ public struct DataSettings: Codable, Hashable, Sendable {
         try get("sideEffectDocuments", &d.sideEffectDocuments)
         try get("sideEffectTokens", &d.sideEffectTokens)
         try get("maxNewTokens", &d.maxNewTokens)
+        d.truthJudge = try f.string("truthJudge")
+        d.infoJudge = try f.string("infoJudge")
+        if (d.truthJudge == nil) != (d.infoJudge == nil) {
+            // The path names the missing key.
+            throw RecipeError(
+                path: f.path(d.truthJudge == nil ? "truthJudge" : "infoJudge"),
+                "missing: truthJudge and infoJudge go together (True×Info needs both judges)")
+        }
         // 0 means "all" for the counts above, but not for these: a side-effect sample without
         // documents or next-token pairs, or generation without tokens, measures nothing.
         for (key, value, least) in [
@@ -198,14 +211,19 @@ public struct DataSettings: Codable, Hashable, Sendable {
         return d
     }
 
+    /// The judges appear only when set, so recipes without them keep their run IDs.
     public var json: JSONValue {
-        .object([
-            "splitSeed": .number(Double(splitSeed)), "questions": .number(Double(questions)),
-            "trainPairs": .number(Double(trainPairs)), "validationPairs": .number(Double(validationPairs)),
-            "sideEffectDocuments": .number(Double(sideEffectDocuments)),
-            "sideEffectTokens": .number(Double(sideEffectTokens)),
-            "maxNewTokens": .number(Double(maxNewTokens)),
-        ])
+        var fields: [JSONValue.Field] = [
+            .init("splitSeed", .number(Double(splitSeed))), .init("questions", .number(Double(questions))),
+            .init("trainPairs", .number(Double(trainPairs))), .init("validationPairs", .number(Double(validationPairs))),
+            .init("sideEffectDocuments", .number(Double(sideEffectDocuments))),
+            .init("sideEffectTokens", .number(Double(sideEffectTokens))),
+            .init("maxNewTokens", .number(Double(maxNewTokens))),
+        ]
+        if let truthJudge, let infoJudge {
+            fields += [.init("truthJudge", .string(truthJudge)), .init("infoJudge", .string(infoJudge))]
+        }
+        return .object(fields)
     }
 }
 

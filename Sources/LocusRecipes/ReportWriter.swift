@@ -100,8 +100,9 @@ public struct ReportWriter {
                 caption: "Histogram of the best \(metric) over the grid for \(t.label), with the reference sets as dashed lines and their empirical p-values.",
                 svg: h.svg()))
         }
+        let names = MetricNames.generation(judged: Self.judged(a))
         let tradeoff = generation ? plot(
-            a, x: MetricNames.info, y: MetricNames.truth, title: "\(a.name): truth vs info along the grid") : nil
+            a, x: names.info, y: names.truth, title: "\(a.name): truth vs info along the grid") : nil
         if let tradeoff {
             out.append(ReportFigure(
                 file: "\(base)-truth-info.svg",
@@ -179,15 +180,19 @@ public struct ReportWriter {
     static let mutedColors = ["#9a9a9a", "#86a9cf", "#a8cf8e", "#d9a3c2", "#c9b27c"]
     static let proportions: Set<String> = [
         MetricNames.truth, MetricNames.truthROUGE, MetricNames.info, MetricNames.truthTimesInfo, MetricNames.mc1,
-        MetricNames.mc2, MetricNames.mc3,
+        MetricNames.mc2, MetricNames.mc3, MetricNames.truthJudge, MetricNames.infoJudge, MetricNames.truthTimesInfoJudge,
     ]
 
     // MARK: tables
 
-    static let runColumns = [
-        MetricNames.truth, MetricNames.info, MetricNames.truthTimesInfo, MetricNames.mc1, MetricNames.mc2,
-        MetricNames.ce, MetricNames.kl,
-    ]
+    /// Whether a recipe's runs were scored by judge models (then its truth/info columns, plots
+    /// and criterion are the judges', marked †).
+    static func judged(_ a: RecipeAnalysis) -> Bool { a.series.contains { $0.points.contains(where: isJudged) } }
+
+    static func runColumns(judged: Bool) -> [String] {
+        let g = MetricNames.generation(judged: judged)
+        return [g.truth, g.info, g.truthTimesInfo, MetricNames.mc1, MetricNames.mc2, MetricNames.ce, MetricNames.kl]
+    }
 
     /// Rows of the tests table: method, random family, N, random mean [CI], reference, value [CI], p.
     public func testRows(_ a: RecipeAnalysis) -> [[String]] {
@@ -214,11 +219,11 @@ public struct ReportWriter {
             guard let b = s.best ?? s.points.first else { return nil }
             let by = s.best == nil ? "" : " (by \(MetricNames.short(s.criterion)))"
             return [s.methodName, Self.headSetCell(s.headSet), "\(s.seed)", s.pointLabel(b) + by]
-                + Self.runColumns.map { b.metric($0).map(Self.fmt) ?? "–" }
+                + Self.runColumns(judged: Self.judged(a)).map { b.metric($0).map(Self.fmt) ?? "–" }
         }
     }
-    static var bestHeader: [String] {
-        ["method", "head set", "seed", "best setting"] + runColumns.map(MetricNames.short)
+    static func bestHeader(judged: Bool) -> [String] {
+        ["method", "head set", "seed", "best setting"] + runColumns(judged: judged).map(MetricNames.short)
     }
 
     /// Rows of every run.
@@ -226,11 +231,19 @@ public struct ReportWriter {
         a.series.flatMap { s in
             s.points.map { r in
                 [String(r.runID.prefix(12)), s.methodName, Self.headSetCell(s.headSet), "\(s.seed)",
-                 Self.parametersCell(r.spec.parameters)] + Self.runColumns.map { r.metric($0).map(Self.fmt) ?? "–" }
+                 Self.parametersCell(r.spec.parameters)]
+                    + Self.runColumns(judged: Self.judged(a)).map { r.metric($0).map(Self.fmt) ?? "–" }
             }
         }
     }
-    static var runHeader: [String] { ["run", "method", "head set", "seed", "parameters"] + runColumns.map(MetricNames.short) }
+    static func runHeader(judged: Bool) -> [String] {
+        ["run", "method", "head set", "seed", "parameters"] + runColumns(judged: judged).map(MetricNames.short)
+    }
+
+    /// The footnotes of the report: the substitutes', and the judges' when any recipe was judged.
+    var footnotes: [String] {
+        [MetricNames.footnote] + (report.recipes.contains(where: Self.judged) ? [MetricNames.judgeFootnote] : [])
+    }
 
     static func headSetCell(_ h: HeadSet?) -> String {
         guard let h else { return "–" }
@@ -258,19 +271,19 @@ public struct ReportWriter {
             md += componentMarkdown(a)
             for section in sections(for: a) { md += "### \(section.title)\n\n" + section.markdown + "\n" }
             if hasHeadSetRuns(a) {
-                md += "### Best setting per head set\n\n" + Self.markdownTable(Self.bestHeader, bestRows(a)) + "\n"
+                md += "### Best setting per head set\n\n" + Self.markdownTable(Self.bestHeader(judged: Self.judged(a)), bestRows(a)) + "\n"
             }
             for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
                 md += "![\(f.caption)](figures/\(f.file))\n\n"
             }
-            md += "<details><summary>All runs</summary>\n\n" + Self.markdownTable(Self.runHeader, runRows(a)) + "\n</details>\n\n"
+            md += "<details><summary>All runs</summary>\n\n" + Self.markdownTable(Self.runHeader(judged: Self.judged(a)), runRows(a)) + "\n</details>\n\n"
         }
         if !report.failures.isEmpty {
             md += "## Failed runs\n\n" + Self.markdownTable(
                 ["run", "recipe", "run", "error"],
                 report.failures.map { [String($0.runID.prefix(12)), $0.spec.recipe, $0.spec.label, $0.error ?? ""] }) + "\n"
         }
-        md += MetricNames.footnote + "\n"
+        md += footnotes.map { $0 + "\n" }.joined(separator: "\n")
         return md
     }
 
@@ -298,20 +311,23 @@ public struct ReportWriter {
             h += componentHTML(a)
             for section in sections(for: a) { h += "<h3>\(Self.escape(section.title))</h3>\n" + section.html }
             if hasHeadSetRuns(a) {
-                h += "<h3>Best setting per head set</h3>\n" + Self.htmlTable(Self.bestHeader, bestRows(a))
+                h += "<h3>Best setting per head set</h3>\n" + Self.htmlTable(Self.bestHeader(judged: Self.judged(a)), bestRows(a))
             }
             for f in figures where f.file.hasPrefix(Self.slug(a.name) + "-") {
                 let svg = f.svg.components(separatedBy: "\n").filter { !$0.hasPrefix("<?xml") }.joined(separator: "\n")
                 h += "<figure id=\"\(f.file)\">\n\(svg)<figcaption>\(Self.escape(f.caption)) (figures/\(f.file))</figcaption></figure>\n"
             }
-            h += "<details><summary>All runs</summary>\n" + Self.htmlTable(Self.runHeader, runRows(a)) + "</details>\n"
+            h += "<details><summary>All runs</summary>\n" + Self.htmlTable(Self.runHeader(judged: Self.judged(a)), runRows(a)) + "</details>\n"
         }
         if !report.failures.isEmpty {
             h += "<h2>Failed runs</h2>\n" + Self.htmlTable(
                 ["run", "recipe", "run", "error"],
                 report.failures.map { [String($0.runID.prefix(12)), $0.spec.recipe, $0.spec.label, $0.error ?? ""] })
         }
-        h += "<p class=\"note\">\(Self.escape(MetricNames.footnote.replacingOccurrences(of: "\\*", with: "*")))</p>\n</body></html>\n"
+        for note in footnotes {
+            h += "<p class=\"note\">\(Self.escape(note.replacingOccurrences(of: "\\*", with: "*")))</p>\n"
+        }
+        h += "</body></html>\n"
         return h
     }
 

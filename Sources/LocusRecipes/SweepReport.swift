@@ -74,6 +74,9 @@ enum HeadSetOrder {
     }
 }
 
+/// Whether a record's generations were scored by judge models (recipes with judges).
+public func isJudged(_ r: RunRecord) -> Bool { r.metric(MetricNames.truthTimesInfoJudge) != nil }
+
 /// True×Info of a record: the stored value, else truth × info.
 public func truthTimesInfo(_ r: RunRecord) -> Double? {
     if let v = r.metric(MetricNames.truthTimesInfo) { return v }
@@ -91,10 +94,12 @@ public struct RunSeries: Sendable {
     public var axis: String?
     public var points: [RunRecord]
 
-    /// The metric the best point maximises: True×Info when the runs computed generation, else
-    /// MC2 (MC-only sweeps such as figure 3), so the "best setting" is never just the first point.
+    /// The metric the best point maximises: True×Info when the runs computed generation (the
+    /// judges' when they were judged), else MC2 (MC-only sweeps such as figure 3), so the "best
+    /// setting" is never just the first point.
     public var criterion: String {
-        points.contains { truthTimesInfo($0) != nil } || !points.contains { $0.metric(MetricNames.mc2) != nil }
+        if points.contains(where: isJudged) { return MetricNames.truthTimesInfoJudge }
+        return points.contains { truthTimesInfo($0) != nil } || !points.contains { $0.metric(MetricNames.mc2) != nil }
             ? MetricNames.truthTimesInfo : MetricNames.mc2
     }
 
@@ -215,9 +220,10 @@ public struct RecipeAnalysis: Sendable {
                     guard !bests.isEmpty else { continue }
                     let value = Statistics.mean(bests)
                     var interval: ClosedRange<Double>? = nil
+                    let names = MetricNames.generation(judged: rs[0].criterion == MetricNames.truthTimesInfoJudge)
                     if rs.count == 1, let b = rs[0].best,
-                        let t = b.metrics[MetricNames.truthPerQuestion]?.array?.compactMap(\.number),
-                        let i = b.metrics[MetricNames.infoPerQuestion]?.array?.compactMap(\.number), !t.isEmpty
+                        let t = b.metrics[names.truthPerQuestion]?.array?.compactMap(\.number),
+                        let i = b.metrics[names.infoPerQuestion]?.array?.compactMap(\.number), !t.isEmpty
                     {
                         interval = Self.truthTimesInfoInterval(truth: t, info: i, seed: testSeed, resamples: resamples)
                     }

@@ -1,4 +1,5 @@
 import Foundation
+import LocusCheckpoint
 import LocusInterventions
 import LocusModel
 import LocusTensor
@@ -11,10 +12,10 @@ import XCTest
 /// RoPE, untied output and logits at every position. Tolerance 1e-4: values are O(1) and the
 /// model has two layers, so float32 reordering error is ~1e-6.
 final class TinyLlamaTests: XCTestCase {
-    func check(_ name: String) throws {
+    func check(_ name: String, weights: WeightStorage = .f32) throws {
         BLAS.setThreadCount(1)
         let folder = TestSupport.fixtures.appendingPathComponent(name, isDirectory: true)
-        let model = try LlamaModel.load(from: folder)
+        let model = try LlamaModel.load(from: folder, weights: weights)
         let reference = try TestSupport.json("\(name)/reference.json")
         for case let sequence as [String: Any] in reference.list("sequences") {
             let ids = sequence.list("ids").ints
@@ -38,6 +39,33 @@ final class TinyLlamaTests: XCTestCase {
     func testTiedFloat32() throws { try check("tiny-llama-tied") }
     func testFloat16Storage() throws { try check("tiny-llama-f16") }
     func testBFloat16Storage() throws { try check("tiny-llama-bf16") }
+
+    /// `--weights stored` keeps a safetensors checkpoint's F16/BF16 matrices as F16/BF16 (Q/K
+    /// rows reordered for the RoPE layout byte-wise) and gives the reference logits: F16/BF16
+    /// widen to fp32 exactly, so the tolerance is the fp32 one. F32 checkpoints stay dense.
+    func testHalfPrecisionSafetensorsStayStored() throws {
+        for (name, type) in [("tiny-llama-f16", GGMLType.f16), ("tiny-llama-bf16", .bf16)] {
+            try check(name, weights: .stored)
+            let folder = TestSupport.fixtures.appendingPathComponent(name, isDirectory: true)
+            let stored = try LlamaModel.load(from: folder, weights: .stored)
+            let dense = try LlamaModel.load(from: folder, weights: .f32)
+            let layer = stored.weights.layers[1], reference = dense.weights.layers[1]
+            XCTAssertEqual(layer.qkvMatrix.storedTypes, [type, type, type], name)
+            XCTAssertEqual(layer.downMatrix.type, type, name)
+            XCTAssertEqual(stored.weights.unembeddingMatrix.type, type, name)
+            XCTAssertEqual(
+                stored.weights.residentBytes < dense.weights.residentBytes / 2 + 4096, true,
+                "\(name): \(stored.weights.residentBytes) B stored vs \(dense.weights.residentBytes) B fp32")
+            // Every Q/K/V row as fp32 equals the dense load's (the byte-wise RoPE reordering).
+            let rows = layer.qkvMatrix.rows, columns = layer.qkvMatrix.columns
+            var values = [Float](repeating: 0, count: rows * columns)
+            layer.qkvMatrix.readRows(0..<rows, into: &values)
+            XCTAssertEqual(values, Array(UnsafeBufferPointer(start: reference.qkv.pointer, count: rows * columns)), name)
+        }
+        let f32 = try LlamaModel.load(
+            from: TestSupport.fixtures.appendingPathComponent("tiny-llama", isDirectory: true), weights: .stored)
+        XCTAssertEqual(f32.weights.layers[0].qkvMatrix.type, .f32)
+    }
 
     func testSiteNamesRoundTrip() {
         let sites: [ActivationSite] = [

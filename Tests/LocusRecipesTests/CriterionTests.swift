@@ -53,3 +53,47 @@ final class CriterionTests: XCTestCase {
         XCTAssertEqual(s.best?.spec.parameters["alpha"], .number(10))
     }
 }
+
+/// Recipes with judge checkpoints (`data.truthJudge` / `data.infoJudge`): both or neither, part
+/// of the run identity only when set, and their records reported under the judges' names.
+final class JudgedRecipeTests: XCTestCase {
+    func testJudgeKeysParseTogether() throws {
+        func parse(_ data: String) throws -> Recipe {
+            try Recipe.parse(try JSONValue.parse(#"{"name": "j", "data": \#(data), "methods": [{"kind": "trace"}]}"#))
+        }
+        let judged = try parse(#"{"truthJudge": "judges/truth.gguf", "infoJudge": "judges/info.gguf"}"#)
+        XCTAssertEqual(judged.data.truthJudge, "judges/truth.gguf")
+        XCTAssertEqual(judged.data.json["infoJudge"], .string("judges/info.gguf"))
+        XCTAssertNil(try parse("{}").data.json["truthJudge"], "recipes without judges keep their run identity")
+        XCTAssertThrowsError(try parse(#"{"truthJudge": "t.gguf"}"#)) { error in
+            XCTAssertTrue("\(error)".contains("data.infoJudge") && "\(error)".contains("go together"), "\(error)")
+        }
+    }
+
+    func record(_ kind: String, index: Int, alpha: Double, metrics: [String: Double]) -> RunRecord {
+        let set = HeadSet(name: kind, kind: kind, index: index, selection: "\(kind):\(index)", heads: ["L\(index)H1"])
+        let spec = RunSpec(
+            recipe: "judged", variant: "quick", model: "m", data: DataSettings(), method: "iti", methodName: "iti",
+            parameters: .object(["alpha": .number(alpha)]), headSet: set, metrics: ["generation"], seed: 0)
+        return RunRecord(
+            spec: spec, status: "ok", metrics: JSONValue(metrics.mapValues(JSONValue.number)), seconds: 1,
+            finished: "t", shard: "0/1")
+    }
+
+    func testJudgedRecordsAreReportedAsTheJudges() {
+        let r = [
+            record("top", index: 0, alpha: 0, metrics: [
+                "truth_times_info": 0.9, "truth_times_info_judge": 0.2, "truth_judge": 0.4, "info_judge": 0.5]),
+            record("top", index: 0, alpha: 10, metrics: [
+                "truth_times_info": 0.1, "truth_times_info_judge": 0.3, "truth_judge": 0.5, "info_judge": 0.6]),
+        ]
+        let report = SweepReport(records: r)
+        let s = report.recipes[0].series[0]
+        XCTAssertEqual(s.criterion, "truth_times_info_judge", "the judges decide, not the substitutes")
+        XCTAssertEqual(s.best?.spec.parameters["alpha"], JSONValue.number(10))
+        let md = ReportWriter(report: report).markdown(figures: [])
+        XCTAssertTrue(md.contains("True×Info†") && md.contains("truth†"), md)
+        XCTAssertFalse(md.contains("True×Info*"), md)
+        XCTAssertTrue(md.contains("† judge models"), md)
+    }
+}

@@ -88,6 +88,12 @@ public enum TestEnvironment {
         packageRoot.appendingPathComponent("Tests/LocusModelTests/Fixtures/tiny-llama")
     }
 
+    /// The stand-in TruthfulQA judge (`make_model_fixtures.py judge`): a tiny random llama with a
+    /// SentencePiece tokenizer.json that has "▁yes" and "▁no", and its PyTorch reference.json.
+    public static var tinyJudgeURL: URL {
+        packageRoot.appendingPathComponent("Tests/LocusModelTests/Fixtures/tiny-judge")
+    }
+
     /// A fresh load of the tiny llama (callers may edit its weights), one BLAS thread.
     public static func tinyLlama() throws -> LlamaModel {
         BLAS.setThreadCount(1)
