@@ -74,10 +74,22 @@ public enum SteeringPromptTemplate: Codable, Equatable, Hashable, Sendable {
     /// The evaluation prompt this template trains in; nil unless `truthfulQA`.
     public var truthfulQAPrompt: TruthfulQAPrompt? { self == .truthfulQA ? TruthfulQAPrompt() : nil }
 
-    /// The text every pair shares (empty for `bare`; a pattern's text before `{prompt}`).
+    /// The text every pair shares (empty for `bare`): a pattern's text before `{prompt}` without
+    /// its trailing white space. The prefix is tokenized on its own and each pair's part as its
+    /// continuation; ending the prefix before the white space keeps that split on a
+    /// pre-tokenizer boundary, so the ids equal those of the whole text even when a prompt
+    /// starts with white space (ChatML's "user\n" + "  x" is "user" + "\n " + " x" whole).
     public var sharedPrefix: String {
-        if let pattern { return pattern.components(separatedBy: Self.placeholder)[0] }
+        if let pattern {
+            let before = pattern.components(separatedBy: Self.placeholder)[0]
+            return String(before[..<(before.lastIndex { !$0.isWhitespace }.map(before.index(after:)) ?? before.startIndex)])
+        }
         return truthfulQAPrompt?.sharedPrefix ?? ""
+    }
+
+    /// The text of a pattern between `sharedPrefix` and `{prompt}` (its white space).
+    var promptLead: String {
+        pattern.map { String($0.components(separatedBy: Self.placeholder)[0].dropFirst(sharedPrefix.count)) } ?? ""
     }
 
     /// A pattern's text after `{prompt}` (empty for the others).
@@ -110,11 +122,12 @@ public enum SteeringPromptTemplate: Codable, Equatable, Hashable, Sendable {
     }
 
     /// A preference file's pairs in this template: each prompt becomes its per-pair part (the
-    /// rendered text after the shared prefix), each answer gets the separator (one space unless
+    /// rendered text after the shared prefix, so `sharedPrefix + prompt` is the whole rendered
+    /// prompt), each answer gets the separator (one space unless
     /// the prompt ends or the answer starts with white space). `truthfulQA` renders like `bare`.
     public func render(_ pairs: [PreferencePair]) -> [PreferencePair] {
         pairs.map { pair in
-            let part = pair.prompt + promptSuffix
+            let part = promptLead + pair.prompt + promptSuffix
             let needsSpace = !(part.last?.isWhitespace ?? true)
             func answer(_ a: String) -> String {
                 needsSpace && !(a.first?.isWhitespace ?? false) ? " " + a : a

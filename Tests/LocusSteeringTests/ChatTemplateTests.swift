@@ -36,7 +36,8 @@ final class ChatTemplateTests: XCTestCase {
         for c in fixture.cases {
             XCTAssertEqual(template.render(userMessage: c.prompt), c.text, c.prompt)
             XCTAssertEqual(tokenizer.encode(template.render(userMessage: c.prompt)), c.ids, c.prompt)
-            // Split at the shared prefix as training does: the same ids for these prompts.
+            // Split at the shared prefix as training does: the same ids as the whole text (the
+            // prefix ends before "\n", so "  leading…" still tokenizes as in the whole text).
             let steering = SteeringPromptTemplate.chat(pattern: template.singleTurnPattern)
             let pair = steering.render([PreferencePair(prompt: c.prompt, chosen: "Yes.", rejected: "No.", group: 0)])[0]
             XCTAssertEqual(steering.sharedPrefix + pair.prompt, c.text)
@@ -82,8 +83,8 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssertEqual(plain[0].prompt + plain[0].chosen, "Do you accept her offer? Absolutely!", "no longer joined raw")
         XCTAssertEqual(plain[1].chosen, " y.", "an answer that starts with a space keeps it alone")
         let custom = SteeringPromptTemplate.custom(pattern: "Question: {prompt}\nAnswer:")
-        XCTAssertEqual(custom.sharedPrefix, "Question: ")
-        XCTAssertEqual(custom.render(pairs)[0].prompt, "Do you accept her offer?\nAnswer:")
+        XCTAssertEqual(custom.sharedPrefix, "Question:", "the prefix ends before white space")
+        XCTAssertEqual(custom.render(pairs)[0].prompt, " Do you accept her offer?\nAnswer:")
         XCTAssertEqual(custom.render(pairs)[0].rejected, " No thank you.")
         XCTAssertEqual(custom.apply(to: "Hi"), "Question: Hi\nAnswer:")
         XCTAssertNil(SteeringPromptTemplate(rawValue: "custom", pattern: "no placeholder"))
