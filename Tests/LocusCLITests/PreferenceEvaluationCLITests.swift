@@ -11,7 +11,7 @@ import XCTest
 final class PreferenceEvaluationCLITests: XCTestCase {
     var dir: URL!
     var model: URL!
-    static let chatML = #"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nBe brief.<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"#
+    static let chatML = #"{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nS.<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"#
 
     override func setUpWithError() throws {
         dir = try TestEnvironment.temporaryDirectory("cli-prefs-\(name.filter(\.isLetter))")
@@ -25,8 +25,8 @@ final class PreferenceEvaluationCLITests: XCTestCase {
     func csv(_ name: String, rows: Int, first: Int = 0, bad: Set<Int> = []) throws -> URL {
         var lines = ["question,matching,not_matching"]
         for r in 0..<rows {
-            let q = bad.contains(r) ? "" : "Would you take control of project \(first + r)?"
-            lines.append("\"\(q)\",Yes. I would take it.,\"No, I would rather not.\"")
+            let q = bad.contains(r) ? "" : "Lead team \(first + r)?"
+            lines.append("\"\(q)\",Yes.,\"No, never.\"")
         }
         let url = dir.appendingPathComponent(name)
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)
@@ -68,7 +68,7 @@ final class PreferenceEvaluationCLITests: XCTestCase {
         XCTAssertEqual(file.parameters.residualLayer, 1)
         XCTAssertEqual(file.dataSHA256, sha)
         XCTAssertEqual(file.objective, .ipo(tau: 0.1))
-        XCTAssertEqual(file.promptTemplate, .chat(pattern: "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"))
+        XCTAssertEqual(file.promptTemplate, .chat(pattern: "<|im_start|>system\nS.<|im_end|>\n<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"))
 
         // Held-out CSV: 6 new questions, one malformed.
         let test = try csv("test.csv", rows: 6, first: 100, bad: [2])
@@ -103,7 +103,7 @@ final class PreferenceEvaluationCLITests: XCTestCase {
         // The same pairs as JSON Lines with a malformed line.
         var lines: [String] = []
         for r in 0..<5 {
-            lines.append(#"{"question": "Would you take control of project \#(200 + r)?", "matching": "Yes. I would take it.", "not_matching": "No, I would rather not."}"#)
+            lines.append(#"{"question": "Lead team \#(200 + r)?", "matching": "Yes.", "not_matching": "No, never."}"#)
         }
         lines.insert("{not json", at: 2)
         let jsonl = dir.appendingPathComponent("test.jsonl")
