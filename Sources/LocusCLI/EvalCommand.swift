@@ -52,7 +52,7 @@ struct EvalTruthfulQA: ParsableCommand {
     @Option(help: "A steering file from `locus steer` (its .json record gives the test questions).")
     var steering: String?
     @Option(
-        name: [.customLong("scale"), .customLong("steering-scale")],
+        name: [.customLong("scale"), .customLong("steering-scale")], parsing: .unconditional,
         help: "Multiplier of the steering edit, any sign (0 = the unedited model on the steering file's test questions). --steering-scale is the old name.")
     var steeringScale: Float = 1
     @Flag(inversion: .prefixedNo, help: "Multiple-choice scoring.") var mc = true

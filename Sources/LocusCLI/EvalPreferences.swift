@@ -23,7 +23,7 @@ struct EvalPreferences: ParsableCommand {
     @Option(help: "The preference file (.csv with a header or .jsonl).") var data: String
     @OptionGroup var preferenceData: PreferenceDataOptions
     @Option(help: "A steering file from `locus steer`.") var steering: String?
-    @Option(help: "Multiplier of the steering edit (any sign; 0 = unedited, -1 = the opposite direction).")
+    @Option(parsing: .unconditional, help: "Multiplier of the steering edit (any sign; 0 = unedited, -1 = the opposite direction).")
     var scale: Float = 1
     @Option(help: "Score at most this many pairs (the file's first; 0 = all).") var limit = 0
     @Option(help: "Preference pairs per forward call.") var batchSize = 4

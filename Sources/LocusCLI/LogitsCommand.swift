@@ -12,7 +12,7 @@ struct LogitsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object: ids, top, logsumexp.") var json = false
     @Option(help: "A steering file from `locus steer`, applied at the positions it records.")
     var steering: String?
-    @Option(help: "Multiplier of the steering edit (any sign: BiPO's ±k; 0 = unedited).") var scale: Float = 1
+    @Option(parsing: .unconditional, help: "Multiplier of the steering edit (any sign: BiPO's ±k; 0 = unedited).") var scale: Float = 1
     @Argument(help: "The prompt.") var prompt: String
 
     struct Entry {
