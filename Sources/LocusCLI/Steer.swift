@@ -59,7 +59,7 @@ struct Steer: ParsableCommand {
             guard let layer, layer >= 0 else { throw ValidationError("--parameterization residual needs --layer L (≥ 0)") }
             guard heads == nil else { throw ValidationError("--heads does not apply to --parameterization residual (use --layer)") }
         } else {
-            guard heads != nil else { throw ValidationError("--heads is required for --parameterization \(parameterization)") }
+            // A missing --heads is reported by run(), so that a mistyped option is named first.
             guard layer == nil else { throw ValidationError("--layer applies to --parameterization residual only") }
         }
         if data == "truthfulqa" && (preferenceData.promptTemplate != nil || preferenceData.skipInvalidRows || validationData != nil) {
@@ -86,6 +86,9 @@ struct Steer: ParsableCommand {
     }
 
     func run() throws {
+        guard parameterization == SteeringParameterization.residual.rawValue || heads != nil else {
+            throw RunFailure("--heads is required for --parameterization \(parameterization) (or use --parameterization residual --layer L)")
+        }
         let lm = try options.load()
         // The model's fingerprint first (a Hugging Face directory hashes config, tokenizer and
         // safetensors files), so nothing can fail after training and leave a file without record.

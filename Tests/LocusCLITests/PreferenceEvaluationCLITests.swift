@@ -148,6 +148,7 @@ final class PreferenceEvaluationCLITests: XCTestCase {
         assertFails(try run(["steer", "--data", train.path, "--parameterization", "residual", "--output", out]), mentioning: ["--layer"])
         assertFails(try run(["steer", "--data", train.path, "--parameterization", "residual", "--layer", "9", "--columns", "question,matching,not_matching", "--output", out]), mentioning: ["--layer 9", "2 layers"])
         assertFails(try run(["steer", "--heads", "L0H1", "--prompt-template", "custom", "--data", train.path]), mentioning: ["--template"])
+        assertFails(try run(["steer", "--data", train.path, "--output", out]), mentioning: ["--heads is required"])
         assertFails(try run(["eval", "preferences", "--data", train.path, "--prompt-template", "custom", "--template", "no placeholder"]), mentioning: ["{prompt}"])
         // --steering-scale is still accepted by eval truthfulqa (alias of --scale).
         let help = try CLI.run(["eval", "truthfulqa", "--help"])
