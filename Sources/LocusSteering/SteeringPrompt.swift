@@ -14,7 +14,7 @@ import LocusData
 /// prompt (`ChatTemplate`), and `custom` a pattern with `{prompt}`. For every template the answer
 /// follows the rendered prompt after one space, unless the prompt ends in white space or the
 /// answer starts with it (issue 15: prompts and answers were joined raw, "…offer?Absolutely!").
-/// BiPO prepends the same space to its answers (`train.py`, `get_data`, lines 133–135 at cef1d00).
+/// BiPO prepends the same space to its answers (`train.py`, `get_data`, lines 135–136 at cef1d00).
 public enum SteeringPromptTemplate: Codable, Equatable, Hashable, Sendable {
     /// TruthfulQA's multiple-choice evaluation prompt, `TruthfulQAPrompt()`: the instruction of
     /// honest_llama's `tqa_run_probs` (`utils.py` lines 296–334 at 2c6b217), TruthfulQA's
