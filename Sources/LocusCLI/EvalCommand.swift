@@ -13,7 +13,7 @@ import LocusSteering
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a model, unedited or with an edit, on a benchmark.",
-        subcommands: [EvalTruthfulQA.self, EvalCounterFact.self])
+        subcommands: [EvalTruthfulQA.self, EvalCounterFact.self, EvalPreferences.self])
 }
 
 /// `locus eval truthfulqa` (METHODS.md §4).
@@ -57,7 +57,9 @@ struct EvalTruthfulQA: ParsableCommand {
     @Option(help: "At most this many questions per fold (lowest ids first; 0 = all).") var limit: Int = 0
     @Option(help: "A steering file from `locus steer` (its .json record gives the test questions).")
     var steering: String?
-    @Option(help: "Strength of the steering edit (0 = the unedited model on the steering file's test questions).")
+    @Option(
+        name: [.customLong("scale"), .customLong("steering-scale")], parsing: .unconditional,
+        help: "Multiplier of the steering edit, any sign (0 = the unedited model on the steering file's test questions). --steering-scale is the old name.")
     var steeringScale: Float = 1
     @Flag(inversion: .prefixedNo, help: "Multiple-choice scoring.") var mc = true
     @Flag(inversion: .prefixedNo, help: "Greedy generation with truth/info substitutes.") var generation = true

@@ -12,16 +12,25 @@ struct Generate: ParsableCommand {
     @Flag(help: "Wrap the prompt in the ChatML user/assistant template.") var chat = false
     @Option(help: "A steering file from `locus steer`, applied at the positions it records.")
     var steering: String?
+    @Option(parsing: .unconditional, help: "Multiplier of the steering edit (any sign: BiPO's ±k; 0 = unedited).") var scale: Float = 1
     @Argument(help: "The prompt.") var prompt: String
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        guard scale.isFinite else { throw ValidationError("--scale must be finite") }
     }
 
     func run() throws {
         let lm = try options.load()
-        let text =
-            chat ? "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n" : prompt
+        let file = try steering.map { try SteeringLoading.load($0, for: lm) }
+        // A file trained in a chat or custom template applies it to the prompt, as in training.
+        let text: String
+        if let file, file.promptTemplate.pattern != nil {
+            if chat { printError("generate: --chat ignored: \(steering!) records its own prompt template (\(file.promptTemplate.rawValue)), applied instead") }
+            text = file.promptTemplate.apply(to: prompt)
+        } else {
+            text = chat ? "<|im_start|>user\n\(prompt)<|im_end|>\n<|im_start|>assistant\n" : prompt
+        }
         let ids = lm.tokenizer.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         var produced: [Int] = []
@@ -36,9 +45,8 @@ struct Generate: ParsableCommand {
             printedScalars = scalars.count
         }
         var hooks: [ActivationHook] = []
-        if let steering {
-            let file = try SteeringLoading.load(steering, for: lm)
-            hooks = file.hooks(
+        if let file {
+            hooks = file.scaled(by: scale).hooks(
                 prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
         }
         _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens, hooks: hooks) { token in

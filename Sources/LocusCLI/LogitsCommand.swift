@@ -13,6 +13,7 @@ struct LogitsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object: ids, top, logsumexp.") var json = false
     @Option(help: "A steering file from `locus steer`, applied at the positions it records.")
     var steering: String?
+    @Option(parsing: .unconditional, help: "Multiplier of the steering edit (any sign: BiPO's ±k; 0 = unedited).") var scale: Float = 1
     @Argument(help: "The prompt.") var prompt: String
 
     struct Entry {
@@ -23,17 +24,20 @@ struct LogitsCommand: ParsableCommand {
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard scale.isFinite else { throw ValidationError("--scale must be finite") }
     }
 
     func run() throws {
         let lm = try options.load()
-        let ids = lm.tokenizer.encodePrompt(prompt)
+        let file = try steering.map { try SteeringLoading.load($0, for: lm) }
+        // A file trained in a chat or custom template applies it to the prompt, as in training.
+        let text = file?.promptTemplate.apply(to: prompt) ?? prompt
+        let ids = lm.tokenizer.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         var hooks: [ActivationHook] = []
-        if let steering {
-            let file = try SteeringLoading.load(steering, for: lm)
-            hooks = file.hooks(
-                prefixLength: file.sharedPrefixLength(in: prompt, tokenizer: lm.tokenizer), promptLengths: [ids.count])
+        if let file {
+            hooks = file.scaled(by: scale).hooks(
+                prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
         }
         let logits = try lm.model.forward([ids], hooks: hooks, logits: .last)
         let row = logits.last(sequence: 0)

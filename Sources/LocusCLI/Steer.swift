@@ -19,17 +19,21 @@ struct Steer: ParsableCommand {
             """)
 
     @OptionGroup var options: ModelOptions
-    @Option(help: "Heads: L12H3,L5H0 | all | random:K:SEED | top:K:RANKING.json")
-    var heads: String
+    @Option(help: "Heads: L12H3,L5H0 | all | random:K:SEED | top:K:RANKING.json (not with --parameterization residual)")
+    var heads: String?
+    @Option(help: "The block whose output (resid_post) a --parameterization residual vector is added to.")
+    var layer: Int?
     @Option(help: "truthfulqa, or a preference file (.csv with a header or .jsonl).")
     var data = "truthfulqa"
-    @Option(help: "Column/field names of a preference file: prompt,chosen,rejected[,group].")
-    var columns = "prompt,chosen,rejected"
+    @OptionGroup var preferenceData: PreferenceDataOptions
+    @Option(help: "A separate preference file to validate on (same columns and template): all of --data is then trained on (after --max-train-pairs), instead of its 60/20/20 group split.")
+    var validationData: String?
     @Option(help: "ipo or dpo.") var loss = "ipo"
     @Option(help: "IPO τ (target margin 1/(2τ)).") var tau = 0.1
     @Option(help: "DPO β.") var beta = 0.1
     @Flag(help: "Length-normalise answer log-probs (mean instead of sum).") var lengthNormalize = false
-    @Option(help: "head-vectors or rank-one.") var parameterization = "head-vectors"
+    @Option(help: "head-vectors, rank-one (per head, at z) or residual (one vector added to resid_post of --layer, as BiPO/CAA).")
+    var parameterization = "head-vectors"
     @Option(help: "Where the edit fires, in training and evaluation alike: after-prefix (question and answer tokens, never the instruction + primer), all, prompt or answer.")
     var positions = "after-prefix"
     @Option(help: "TruthfulQA pairs' prompt: truthfulqa (the MC evaluation's instruction + QA primer + \"Q: …\\nA:\") or bare (\"Q: …\\nA:\" alone, the format before issue 11).")
@@ -50,8 +54,18 @@ struct Steer: ParsableCommand {
 
     func validate() throws {
         guard ["ipo", "dpo"].contains(loss) else { throw ValidationError("--loss must be ipo or dpo") }
-        guard SteeringParameterization(rawValue: parameterization) != nil else {
-            throw ValidationError("--parameterization must be head-vectors or rank-one")
+        guard let kind = SteeringParameterization(rawValue: parameterization) else {
+            throw ValidationError("--parameterization must be head-vectors, rank-one or residual")
+        }
+        if kind == .residual {
+            guard let layer, layer >= 0 else { throw ValidationError("--parameterization residual needs --layer L (≥ 0)") }
+            guard heads == nil else { throw ValidationError("--heads does not apply to --parameterization residual (use --layer)") }
+        } else {
+            // A missing --heads is reported by run(), so that a mistyped option is named first.
+            guard layer == nil else { throw ValidationError("--layer applies to --parameterization residual only") }
+        }
+        if data == "truthfulqa" && (preferenceData.promptTemplate != nil || preferenceData.skipInvalidRows || validationData != nil) {
+            throw ValidationError("--prompt-template, --skip-invalid-rows and --validation-data apply to a preference file (--data F); TruthfulQA's prompt is --prompt")
         }
         guard SteeringPositions(parameter: positions) != nil else {
             throw ValidationError("--positions must be after-prefix, all, prompt or answer")
@@ -70,29 +84,37 @@ struct Steer: ParsableCommand {
         guard clip >= 0, clip.isFinite else { throw ValidationError("--clip must be ≥ 0 and finite (0 = off), got \(clip)") }
         guard maxTrainPairs >= 0 else { throw ValidationError("--max-train-pairs must be ≥ 0 (0 = all)") }
         guard maxValidationPairs >= 0 else { throw ValidationError("--max-validation-pairs must be ≥ 0 (0 = all)") }
-        let names = columns.split(separator: ",", omittingEmptySubsequences: false)
-        guard names.count == 3 || names.count == 4, names.allSatisfy({ !$0.isEmpty }) else {
-            throw ValidationError("--columns needs prompt,chosen,rejected[,group], got '\(columns)'")
-        }
-        _ = try HeadSetSelection(parsing: heads)  // syntax here; the model's shape is checked in run()
+        if let heads { _ = try HeadSetSelection(parsing: heads) }  // syntax here; the model's shape is checked in run()
     }
 
     func run() throws {
+        guard parameterization == SteeringParameterization.residual.rawValue || heads != nil else {
+            throw RunFailure("--heads is required for --parameterization \(parameterization) (or use --parameterization residual --layer L)")
+        }
         let lm = try options.load()
         // The model's fingerprint first (a Hugging Face directory hashes config, tokenizer and
         // safetensors files), so nothing can fail after training and leave a file without record.
         let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
-        let selection = try HeadSetSelection(parsing: heads)
-        let template = data == "truthfulqa" ? SteeringPromptTemplate(parameter: prompt)! : .bare
+        let kind = SteeringParameterization(rawValue: parameterization)!
+        let headText = heads ?? "none"
+        let template =
+            data == "truthfulqa"
+            ? SteeringPromptTemplate(parameter: prompt)! : try preferenceData.requestedTemplate(model: lm.url) ?? .bare
         let split = try loadPairs(template: template)
-        var chosenHeads: [AttentionHead]
-        do { chosenHeads = try selection.resolve(in: lm.config) } catch let e as HeadSelectionError {
-            throw RunFailure("--heads \(heads): \(e)")
+        var chosenHeads: [AttentionHead] = []
+        if let layer, layer >= lm.config.layerCount {
+            throw RunFailure("--layer \(layer): the model has \(lm.config.layerCount) layers (0…\(lm.config.layerCount - 1))")
+        }
+        let selection = try heads.map(HeadSetSelection.init(parsing:))
+        if let selection, let heads {
+            do { chosenHeads = try selection.resolve(in: lm.config) } catch let e as HeadSelectionError {
+                throw RunFailure("--heads \(heads): \(e)")
+            }
         }
         // top:K:FILE: the first K heads of FILE's probes redone on the training questions only
         // (issue 11: the file's own ranking saw every question's labels).
         var headRanking = "as given"
-        if case .top(let k, let file) = selection, data == "truthfulqa" {
+        if case .top(let k, let file)? = selection, data == "truthfulqa" {
             let subset = QuestionSubset(
                 label: "steering training questions (60/20/20 question split, seed \(splitSeed))",
                 ids: split.trainGroups)
@@ -101,8 +123,18 @@ struct Steer: ParsableCommand {
             headRanking = "top \(k) of \(file)'s probes redone on the \(subset.ids.count) \(subset.label)"
             printError("steer: \(headRanking): \(chosenHeads.map(\.description).joined(separator: " "))")
         }
-        let tokenize = { (pairs: [PreferencePair]) in pairs.map { TokenizedPair($0, tokenizer: lm.tokenizer) } }
-        let train = tokenize(split.train), validation = tokenize(split.validation)
+        // TruthfulQA pairs come rendered; a preference file's are rendered here, and with a
+        // shared prefix (chat/custom) the prefix starts the input and the rest continues it.
+        let sharedPrefix: [Int], train: [TokenizedPair], validation: [TokenizedPair]
+        if data == "truthfulqa" {
+            sharedPrefix = lm.tokenizer.encode(template.sharedPrefix)
+            let tokenize = { (pairs: [PreferencePair]) in pairs.map { TokenizedPair($0, tokenizer: lm.tokenizer) } }
+            (train, validation) = (tokenize(split.train), tokenize(split.validation))
+        } else {
+            (sharedPrefix, train) = template.tokenize(template.render(split.train), tokenizer: lm.tokenizer)
+            validation = template.tokenize(template.render(split.validation), tokenizer: lm.tokenizer).pairs
+            printError("steer: prompt template \(template.rawValue): \(template.description)")
+        }
         guard !train.isEmpty else { throw RunFailure("\(data): the training split has no preference pairs") }
         guard !validation.isEmpty else {
             throw RunFailure(
@@ -114,22 +146,22 @@ struct Steer: ParsableCommand {
         // see exactly these.
         let dataSHA = SHA256.hex(try Self.encoder.encode([train, validation]))
         let rate = lr ?? SteeringConfiguration.defaultLearningRate(
-            headCount: chosenHeads.count, totalHeads: lm.config.layerCount * lm.config.headCount)
+            headCount: kind == .residual ? 1 : chosenHeads.count, totalHeads: lm.config.layerCount * lm.config.headCount)
         let configuration = SteeringConfiguration(
-            headSelection: heads, heads: chosenHeads, promptTemplate: template,
-            parameterization: SteeringParameterization(rawValue: parameterization)!,
+            headSelection: kind == .residual ? "resid_post:\(layer!)" : headText, heads: chosenHeads, promptTemplate: template,
+            parameterization: kind,
             positions: SteeringPositions(parameter: positions)!,
             objective: loss == "ipo" ? .ipo(tau: tau) : .dpo(beta: beta),
             lengthNormalized: lengthNormalize, learningRate: rate, weightDecay: weightDecay,
-            epochs: epochs, batchSize: batchSize, gradientClipNorm: clip > 0 ? clip : nil, seed: seed)
+            epochs: epochs, batchSize: batchSize, gradientClipNorm: clip > 0 ? clip : nil, seed: seed,
+            residualLayer: kind == .residual ? layer : nil)
         let outputURL = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(
             at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         let checkpointURL = outputURL.appendingPathExtension("checkpoint.json")
         let recordURL = outputURL.deletingPathExtension().appendingPathExtension("json")
 
-        let trainer = SteeringTrainer(
-            model: lm.model, configuration: configuration, sharedPrefix: lm.tokenizer.encode(template.sharedPrefix))
+        let trainer = SteeringTrainer(model: lm.model, configuration: configuration, sharedPrefix: sharedPrefix)
         var state: SteeringState
         if FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try SteeringCheckpoint.load(checkpointURL)
@@ -139,14 +171,17 @@ struct Steer: ParsableCommand {
             state = saved.state
             printError("resuming from \(checkpointURL.path) after epoch \(saved.state.completedEpochs)")
         } else {
+            let target = kind == .residual ? "resid_post of block \(layer!)" : "\(chosenHeads.count) heads"
             printError(
-                "steer: \(chosenHeads.count) heads, \(train.count) train / \(validation.count) "
+                "steer: \(target), \(train.count) train / \(validation.count) "
                     + "validation pairs, \(configuration.objective), lr \(rate); computing π₀ log-probs…")
-            state = try trainer.initialState(train: train, validation: validation)
+            let progress = PassProgress(label: "π₀ log-probs (train + validation) and initial validation")
+            state = try trainer.initialState(train: train, validation: validation, progress: progress.update)
         }
         let started = Date()
         var status = "completed"
         let stepLine = ProgressReporter(label: "steer")
+        var validationProgress: PassProgress? = nil
         do {
             state = try trainer.train(
                 from: state, train: train, validation: validation,
@@ -156,6 +191,14 @@ struct Steer: ParsableCommand {
                         p.epoch + 1, configuration.epochs, p.step, p.stepsPerEpoch, p.loss, p.margin,
                         p.learningRate, formatDuration(p.etaSeconds))
                     stepLine.show(line, final: p.step == p.stepsPerEpoch)
+                },
+                onValidation: { done, total in
+                    if validationProgress == nil {
+                        stepLine.finish()
+                        validationProgress = PassProgress(label: "validation")
+                    }
+                    validationProgress!.update(done, total)
+                    if done == total { validationProgress = nil }
                 },
                 onEpoch: { s in
                     stepLine.finish()
@@ -187,7 +230,9 @@ struct Steer: ParsableCommand {
                 "training diverged: the parameters give non-finite log-probs (lower --lr); nothing was saved")
         }
         let steering = SteeringFile(
-            parameters: state.parameters, positions: configuration.positions, promptTemplate: template)
+            parameters: state.parameters, positions: configuration.positions, promptTemplate: template,
+            objective: configuration.objective, lengthNormalized: configuration.lengthNormalized,
+            dataSHA256: split.dataFileSHA256)
         try steering.write(to: outputURL)
         guard try SteeringFile.load(outputURL, for: lm.config) == steering else {
             throw RunFailure("\(outputURL.path): the written steering file does not read back identically")
@@ -195,8 +240,11 @@ struct Steer: ParsableCommand {
         let record = SteeringRecord(
             tool: "locus steer", status: status, created: ISO8601DateFormatter().string(from: Date()),
             model: lm.url.path, modelSHA256: modelSHA, dataSHA256: dataSHA,
-            data: data, promptFormat: data == "truthfulqa" ? template.description : "as in file",
-            promptTemplate: template.rawValue, sharedPrefixTokens: trainer.sharedPrefix.count,
+            data: data, dataFileSHA256: split.dataFileSHA256, skippedRows: split.skipped,
+            validationData: validationData, validationDataFileSHA256: split.validationFileSHA256,
+            promptFormat: template.description,
+            promptTemplate: template.rawValue, promptTemplatePattern: template.pattern,
+            sharedPrefixTokens: trainer.sharedPrefix.count,
             positionsRule: configuration.positions.description, headRanking: headRanking,
             splitSeed: splitSeed, trainGroups: split.trainGroups, validationGroups: split.validationGroups,
             testGroups: split.testGroups, trainPairs: train.count, validationPairs: validation.count,
@@ -215,12 +263,28 @@ struct Steer: ParsableCommand {
         if status != "completed" { throw ExitCode(2) }
     }
 
+    /// The pairs trained and validated on, with where they came from.
+    struct Split {
+        var train: [PreferencePair]
+        var validation: [PreferencePair]
+        var trainGroups: [Int]
+        var validationGroups: [Int]
+        var testGroups: [Int]
+        /// sha256 of the data file's bytes (nil for TruthfulQA, whose files DATA.md pins).
+        var dataFileSHA256: String?
+        var validationFileSHA256: String?
+        /// Malformed rows skipped (--skip-invalid-rows), in --data then --validation-data.
+        var skipped: [PreferenceFile.SkippedRow] = []
+    }
+
     /// Question-level split 60 / 20 / 20 (train / validation / test) for TruthfulQA; for a
-    /// preference file the same fractions over its groups.
-    func loadPairs(template: SteeringPromptTemplate) throws -> (train: [PreferencePair], validation: [PreferencePair],
-        trainGroups: [Int], validationGroups: [Int], testGroups: [Int]) {
+    /// preference file the same fractions over its groups, or, with --validation-data, all of
+    /// --data for training and the other file for validation (the test part is then empty).
+    func loadPairs(template: SteeringPromptTemplate) throws -> Split {
         let all: [PreferencePair]
         var groups: [Int]
+        var dataSHA: String? = nil
+        var skipped: [PreferenceFile.SkippedRow] = []
         if data == "truthfulqa" {
             let location = try DataLocation.resolve(searchFrom: [
                 URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
@@ -230,22 +294,35 @@ struct Steer: ParsableCommand {
             groups = Array(0..<tqa.count)
             all = template.pairs(tqa, questionIDs: groups)
         } else {
-            let names = columns.split(separator: ",").map(String.init)
-            all = try PreferenceFile.load(
-                URL(fileURLWithPath: data),
-                columns: .init(prompt: names[0], chosen: names[1], rejected: names[2], group: names.count == 4 ? names[3] : nil))
+            let contents = try preferenceData.load(data, label: "steer")
+            all = contents.pairs
+            dataSHA = contents.sha256
+            skipped = contents.skipped
             groups = Array(Set(all.map(\.group))).sorted()
         }
-        let parts = QuestionSplit.partition(groups, fractions: [0.6, 0.2, 0.2], seed: splitSeed)
-        func pairs(_ ids: [Int], limit: Int, salt: UInt64) -> [PreferencePair] {
-            let set = Set(ids)
-            let chosen = all.filter { set.contains($0.group) }
+        func sample(_ chosen: [PreferencePair], limit: Int, salt: UInt64) -> [PreferencePair] {
             guard limit > 0, chosen.count > limit else { return chosen }
             let order = QuestionSplit.permutation(count: chosen.count, seed: seed &+ salt)
             return order.prefix(limit).sorted().map { chosen[$0] }
         }
-        return (pairs(parts[0], limit: maxTrainPairs, salt: 101), pairs(parts[1], limit: maxValidationPairs, salt: 202),
-                parts[0], parts[1], parts[2])
+        if let validationData {
+            let contents = try preferenceData.load(validationData, label: "steer --validation-data")
+            let validationGroups = Array(Set(contents.pairs.map(\.group))).sorted()
+            return Split(
+                train: sample(all, limit: maxTrainPairs, salt: 101),
+                validation: sample(contents.pairs, limit: maxValidationPairs, salt: 202),
+                trainGroups: groups, validationGroups: validationGroups, testGroups: [],
+                dataFileSHA256: dataSHA, validationFileSHA256: contents.sha256, skipped: skipped + contents.skipped)
+        }
+        let parts = QuestionSplit.partition(groups, fractions: [0.6, 0.2, 0.2], seed: splitSeed)
+        func pairs(_ ids: [Int], limit: Int, salt: UInt64) -> [PreferencePair] {
+            let set = Set(ids)
+            return sample(all.filter { set.contains($0.group) }, limit: limit, salt: salt)
+        }
+        return Split(
+            train: pairs(parts[0], limit: maxTrainPairs, salt: 101), validation: pairs(parts[1], limit: maxValidationPairs, salt: 202),
+            trainGroups: parts[0], validationGroups: parts[1], testGroups: parts[2], dataFileSHA256: dataSHA,
+            skipped: skipped)
     }
 
     static let encoder: JSONEncoder = {
@@ -274,8 +351,16 @@ struct SteeringRecord: Codable {
     /// sha256 of the tokenized train and validation pairs (data, split and sampling).
     var dataSHA256: String
     var data: String
+    /// sha256 of the --data file's bytes (nil for TruthfulQA).
+    var dataFileSHA256: String?
+    /// Rows of the data files skipped as malformed (--skip-invalid-rows).
+    var skippedRows: [PreferenceFile.SkippedRow]
+    var validationData: String?
+    var validationDataFileSHA256: String?
     var promptFormat: String
     var promptTemplate: String
+    /// The pattern of a chat or custom template (`{prompt}` once).
+    var promptTemplatePattern: String?
     var sharedPrefixTokens: Int
     var positionsRule: String
     var headRanking: String

@@ -13,6 +13,16 @@ public enum SteeringParameterization: String, Codable, Sendable, CaseIterable {
     /// columns], this is the edit z[l,h] += ⟨a, z_sel⟩·b_h with s = ⟨a, z_sel⟩ taken from the
     /// unedited z. Parameters per selected head: a_h and b_h (each D).
     case rankOne = "rank-one"
+    /// One vector v ∈ ℝᶜ added to the residual stream leaving block L (`resid_post`, the
+    /// decoder layer's output): resid_post[L] += v at the edited positions. This is BiPO's and
+    /// contrastive activation addition's parameterisation: BiPO's `BlockWrapper.forward` adds
+    /// `multiplier * vec` to `output[0]` of `model.layers[layer]` (CaoYuanpu/BiPO `train.py`
+    /// lines 40–54 at cef1d00; the same in `model_wrapper.py` lines 56–69), and CAA's
+    /// `BlockOutputWrapper.forward` adds its vector to the block output (nrimsky/CAA
+    /// `llama_wrapper.py` lines 56–74 at 0825e0c). Both add at every position of the sequence
+    /// (CAA at generation from the instruction's end on); here `SteeringPositions` decides,
+    /// as for the per-head forms. Parameters: v (C).
+    case residual
 }
 
 /// The trainable parameters of one steering edit, as one flat vector (the optimiser's view).
@@ -21,10 +31,22 @@ public enum SteeringParameterization: String, Codable, Sendable, CaseIterable {
 /// for each head in `heads` order (2·D each).
 public struct SteeringParameters: Codable, Equatable, Sendable {
     public var parameterization: SteeringParameterization
-    /// Sorted by (layer, head).
+    /// Sorted by (layer, head). Empty for `residual`.
     public var heads: [AttentionHead]
+    /// D for the per-head forms; the model width C for `residual`.
     public var headWidth: Int
     public var values: [Float]
+    /// The block whose output the `residual` vector is added to (nil for the per-head forms).
+    public var residualLayer: Int?
+
+    /// A zero `residual` edit: v = 0 (C) at the output of block `layer`.
+    public init(residualLayer layer: Int, width: Int) {
+        parameterization = .residual
+        heads = []
+        headWidth = width
+        residualLayer = layer
+        values = Array(repeating: 0, count: width)
+    }
 
     /// Zero edit. For rank-one, a is drawn from N(0, 1/(|S|·D)) with `seed` and b = 0, so the
     /// edit starts at exactly zero with a non-zero gradient.
@@ -36,7 +58,8 @@ public struct SteeringParameters: Codable, Equatable, Sendable {
         self.heads = heads.sorted()
         self.headWidth = headWidth
         switch parameterization {
-        case .headVectors:
+        case .headVectors, .residual:
+            precondition(parameterization != .residual, "use init(residualLayer:width:)")
             values = Array(repeating: 0, count: heads.count * headWidth)
         case .rankOne:
             var g = SeededGenerator(seed: seed)
@@ -49,13 +72,17 @@ public struct SteeringParameters: Codable, Equatable, Sendable {
         }
     }
 
-    var stride: Int { parameterization == .headVectors ? headWidth : 2 * headWidth }
+    var stride: Int { parameterization == .rankOne ? 2 * headWidth : headWidth }
 
     /// The same edit with strength `factor`: head vectors v_h → f·v_h; rank-one b_h → f·b_h, so
     /// Δz = f·⟨a, z⟩·b. `scaled(by: 0)` is the unedited model; a sweep over f is the steering
     /// analogue of ITI's α.
     public func scaled(by factor: Float) -> SteeringParameters {
         var copy = self
+        if parameterization == .residual {
+            copy.values = values.map { $0 * factor }
+            return copy
+        }
         for i in heads.indices {
             let start = i * stride + (parameterization == .headVectors ? 0 : headWidth)
             for c in start..<(start + headWidth) { copy.values[c] *= factor }
@@ -64,14 +91,30 @@ public struct SteeringParameters: Codable, Equatable, Sendable {
     }
 
     /// The layers that hold selected heads, ascending.
-    public var layers: [Int] { Array(Set(heads.map(\.layer))).sorted() }
+    public var layers: [Int] {
+        if let residualLayer { return [residualLayer] }
+        return Array(Set(heads.map(\.layer))).sorted()
+    }
+
+    /// The site the edit acts on at layer `l`: head outputs z, or the block's output.
+    func site(layer l: Int) -> ActivationSite {
+        parameterization == .residual ? .residualPost(layer: l) : .headOutput(layer: l)
+    }
 
     /// Sites whose gradient training needs.
-    public var gradientSites: Set<ActivationSite> { Set(layers.map { .headOutput(layer: $0) }) }
+    public var gradientSites: Set<ActivationSite> { Set(layers.map(site(layer:))) }
+
+    /// What the edit acts on, for logs and records: `L3H1,L5H0` or `blocks.7.hook_resid_post`.
+    public var target: String {
+        residualLayer.map { "\(ActivationSite.residualPost(layer: $0))" } ?? heads.map(\.description).joined(separator: ",")
+    }
 
     /// One hook per layer applying the edit at `positions`.
     public func hooks(positions: Positions) -> [SteeringHook] {
-        layers.map { l in
+        if parameterization == .residual {
+            return layers.map { SteeringHook(parameters: self, layer: $0, headIndices: [], positions: positions) }
+        }
+        return layers.map { l in
             let indices = heads.indices.filter { heads[$0].layer == l }
             return SteeringHook(parameters: self, layer: l, headIndices: indices, positions: positions)
         }
@@ -81,7 +124,7 @@ public struct SteeringParameters: Codable, Equatable, Sendable {
     public func gradient(from gradients: Gradients, hooks: [SteeringHook]) -> [Float] {
         var g = [Float](repeating: 0, count: values.count)
         for hook in hooks {
-            guard let dz = gradients.sites[.headOutput(layer: hook.layer)] else { continue }
+            guard let dz = gradients.sites[site(layer: hook.layer)] else { continue }
             hook.accumulateGradient(dz: dz, into: &g)
         }
         return g
@@ -109,7 +152,7 @@ public final class SteeringHook: DifferentiableHook {
     /// Width of the site (H·D) seen in the last visit.
     private var rowWidth = 0
 
-    public var sites: Set<ActivationSite> { [.headOutput(layer: layer)] }
+    public var sites: Set<ActivationSite> { [parameters.site(layer: layer)] }
 
     init(parameters: SteeringParameters, layer: Int, headIndices: [Int], positions: Positions) {
         self.parameters = parameters
@@ -130,6 +173,10 @@ public final class SteeringHook: DifferentiableHook {
                     let z = batch.values + r * batch.width
                     editedRows.append(r)
                     switch parameters.parameterization {
+                    case .residual:
+                        // resid_post[L] += v, (C)
+                        let v = theta.baseAddress!
+                        for c in 0..<d { z[c] += v[c] }
                     case .headVectors:
                         for i in headIndices {
                             let v = theta.baseAddress! + i * stride
@@ -187,6 +234,9 @@ public final class SteeringHook: DifferentiableHook {
         for (k, r) in editedRows.enumerated() {
             let dzRow = r * rowWidth
             switch parameters.parameterization {
+            case .residual:
+                // ∂v = Σ_rows ∂resid_post′ (the edit is a shift)
+                for c in 0..<d { g[c] += dz[dzRow + c] }
             case .headVectors:
                 for i in headIndices {
                     let h = parameters.heads[i].head

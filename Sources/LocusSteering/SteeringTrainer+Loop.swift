@@ -42,16 +42,25 @@ public struct StepProgress: Sendable {
 
 extension SteeringTrainer {
     /// A fresh state: reference log-probs of both sets under the unsteered model.
-    public func initialState(train: [TokenizedPair], validation: [TokenizedPair]) throws -> SteeringState {
+    /// `progress(done, total)` counts pairs over the three passes (π₀ on train and validation,
+    /// then the initial validation metrics).
+    public func initialState(
+        train: [TokenizedPair], validation: [TokenizedPair], progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> SteeringState {
         guard !train.isEmpty else { throw SteeringError.noPairs }
         guard !validation.isEmpty else { throw SteeringError.noValidationPairs }
         for (i, pair) in (train + validation).enumerated() {
             if pair.chosen.isEmpty || pair.rejected.isEmpty { throw SteeringError.emptyAnswer(pair: i) }
             if pair.prompt.isEmpty && !sharedPrefix.isEmpty { throw SteeringError.emptyPrompt(pair: i) }
         }
-        let trainReference = try logProbabilities(train, steered: false)
-        let validationReference = try logProbabilities(validation, steered: false)
-        let initial = try evaluate(validation, reference: validationReference)
+        let total = train.count + 2 * validation.count
+        let trainReference = try logProbabilities(train, steered: false) { done, _ in progress(done, total) }
+        let validationReference = try logProbabilities(validation, steered: false) { done, _ in
+            progress(train.count + done, total)
+        }
+        let initial = try evaluate(validation, reference: validationReference) { done, _ in
+            progress(train.count + validation.count + done, total)
+        }
         return SteeringState(
             configuration: configuration, parameters: parameters, optimizer: optimizer,
             completedEpochs: 0, globalStep: 0, initialValidation: initial, curve: [],
@@ -63,7 +72,8 @@ extension SteeringTrainer {
     /// On a non-finite value the error propagates and `parameters` holds the last good step.
     public func train(
         from state: SteeringState, train: [TokenizedPair], validation: [TokenizedPair],
-        onStep: (StepProgress) -> Void = { _ in }, onEpoch: (SteeringState) throws -> Void = { _ in }
+        onStep: (StepProgress) -> Void = { _ in }, onValidation: (Int, Int) -> Void = { _, _ in },
+        onEpoch: (SteeringState) throws -> Void = { _ in }
     ) throws -> SteeringState {
         var state = state
         parameters = state.parameters
@@ -103,7 +113,7 @@ extension SteeringTrainer {
                         secondsPerStep: Date().timeIntervalSince(started) / Double(s + 1)))
             }
             guard !validation.isEmpty else { throw SteeringError.noValidationPairs }
-            let validationMetrics = try evaluate(validation, reference: state.validationReference)
+            let validationMetrics = try evaluate(validation, reference: state.validationReference, progress: onValidation)
             guard validationMetrics.loss.isFinite, validationMetrics.margin.isFinite else {
                 // The last update made the forward pass overflow: keep the parameters before it.
                 throw SteeringError.nonFinite(step: state.globalStep, what: "the validation loss")

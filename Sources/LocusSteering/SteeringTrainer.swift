@@ -25,6 +25,8 @@ public struct SteeringConfiguration: Codable, Equatable, Sendable {
     public var gradientClipNorm: Double?
     public var warmupSteps: Int
     public var seed: UInt64
+    /// The block whose output a `residual` edit is added to (nil for the per-head forms).
+    public var residualLayer: Int?
 
     public init(
         headSelection: String, heads: [AttentionHead], promptTemplate: SteeringPromptTemplate = .truthfulQA,
@@ -32,8 +34,9 @@ public struct SteeringConfiguration: Codable, Equatable, Sendable {
         positions: SteeringPositions = .afterPrefix, objective: PreferenceObjective = .ipo(tau: 0.1),
         lengthNormalized: Bool = false, learningRate: Double = 5e-4, weightDecay: Double = 0,
         epochs: Int = 2, batchSize: Int = 4, gradientClipNorm: Double? = 1.0,
-        warmupSteps: Int = 0, seed: UInt64 = 0
+        warmupSteps: Int = 0, seed: UInt64 = 0, residualLayer: Int? = nil
     ) {
+        self.residualLayer = residualLayer
         self.headSelection = headSelection
         self.heads = heads
         self.promptTemplate = promptTemplate
@@ -166,9 +169,11 @@ public final class SteeringTrainer {
         self.sharedPrefix = sharedPrefix
         let initial =
             parameters
-            ?? SteeringParameters(
-                parameterization: configuration.parameterization, heads: configuration.heads,
-                headWidth: model.config.headWidth, seed: configuration.seed)
+            ?? (configuration.parameterization == .residual
+                ? SteeringParameters(residualLayer: configuration.residualLayer ?? 0, width: model.config.hiddenSize)
+                : SteeringParameters(
+                    parameterization: configuration.parameterization, heads: configuration.heads,
+                    headWidth: model.config.headWidth, seed: configuration.seed))
         self.parameters = initial
         optimizer = AdamW(parameterCount: initial.values.count, weightDecay: configuration.weightDecay)
     }
@@ -232,7 +237,10 @@ public final class SteeringTrainer {
     }
 
     /// Log-probs of the pairs under the model with the current edit (or none, for π₀).
-    public func logProbabilities(_ pairs: [TokenizedPair], steered: Bool) throws -> [PairLogProbabilities] {
+    /// `progress(done, total)` is called after every batch (pairs done so far, all pairs).
+    public func logProbabilities(
+        _ pairs: [TokenizedPair], steered: Bool, progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [PairLogProbabilities] {
         var out: [PairLogProbabilities] = []
         let size = max(1, configuration.batchSize)
         for start in stride(from: 0, to: pairs.count, by: size) {
@@ -242,14 +250,17 @@ public final class SteeringTrainer {
             let lp = try forward(tokens, targets: targets, hooks: hooks)
             let scores = sequenceScores(lp, spans: spans)
             for i in 0..<batch.count { out.append(PairLogProbabilities(chosen: scores[2 * i], rejected: scores[2 * i + 1])) }
+            progress(out.count, pairs.count)
         }
         return out
     }
 
     /// Margins h and metrics of the steered model against reference log-probs.
-    public func evaluate(_ pairs: [TokenizedPair], reference: [PairLogProbabilities]) throws -> PreferenceMetrics {
+    public func evaluate(
+        _ pairs: [TokenizedPair], reference: [PairLogProbabilities], progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> PreferenceMetrics {
         guard !pairs.isEmpty else { throw SteeringError.noPairs }
-        let steered = try logProbabilities(pairs, steered: true)
+        let steered = try logProbabilities(pairs, steered: true, progress: progress)
         var loss = 0.0, margin = 0.0, correct = 0.0
         for (s, r) in zip(steered, reference) {
             let h = (s.chosen - r.chosen) - (s.rejected - r.rejected)
