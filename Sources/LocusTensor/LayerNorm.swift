@@ -26,7 +26,7 @@ public enum LayerNorm {
             let m8 = SIMD8<Float>(repeating: mu)
             while i + 8 <= width {
                 let d = Lanes.load(xr, i) - m8
-                acc = acc.addingProduct(d, d)
+                acc += d * d  // mul + add, not addingProduct (Lanes.dot)
                 i += 8
             }
             var ss = acc.sum()
@@ -73,7 +73,7 @@ public enum LayerNorm {
             while i + 8 <= width {
                 let g = Lanes.load(weight, i) * Lanes.load(dyr, i)
                 sg += g
-                sgx = sgx.addingProduct(g, (Lanes.load(xr, i) - m8) * r8)
+                sgx += g * ((Lanes.load(xr, i) - m8) * r8)
                 i += 8
             }
             if i < width {
@@ -81,7 +81,7 @@ public enum LayerNorm {
                 let g = Lanes.loadTail(weight, i, k) * Lanes.loadTail(dyr, i, k)
                 sg += g
                 // Padded lanes have g = 0, so their x̂ does not matter.
-                sgx = sgx.addingProduct(g, (Lanes.loadTail(xr, i, k) - m8) * r8)
+                sgx += g * ((Lanes.loadTail(xr, i, k) - m8) * r8)
             }
             let meanG = SIMD8<Float>(repeating: sg.sum() / n)
             let meanGX = SIMD8<Float>(repeating: sgx.sum() / n)
@@ -94,7 +94,7 @@ public enum LayerNorm {
                 let dyv = Lanes.load(dyr, i)
                 let (d, xh) = step(Lanes.load(xr, i), dyv, Lanes.load(weight, i))
                 Lanes.store(Lanes.load(dxr, i) + d, dxr, i)
-                if let dWeight { Lanes.store(Lanes.load(dWeight, i).addingProduct(dyv, xh), dWeight, i) }
+                if let dWeight { Lanes.store(Lanes.load(dWeight, i) + dyv * xh, dWeight, i) }
                 if let dBias { Lanes.store(Lanes.load(dBias, i) + dyv, dBias, i) }
                 i += 8
             }
@@ -104,7 +104,7 @@ public enum LayerNorm {
                 let (d, xh) = step(Lanes.loadTail(xr, i, k), dyv, Lanes.loadTail(weight, i, k))
                 Lanes.storeTail(Lanes.loadTail(dxr, i, k) + d, dxr, i, k)
                 if let dWeight {
-                    Lanes.storeTail(Lanes.loadTail(dWeight, i, k).addingProduct(dyv, xh), dWeight, i, k)
+                    Lanes.storeTail(Lanes.loadTail(dWeight, i, k) + dyv * xh, dWeight, i, k)
                 }
                 if let dBias { Lanes.storeTail(Lanes.loadTail(dBias, i, k) + dyv, dBias, i, k) }
             }

@@ -114,7 +114,7 @@ BYTE_LEVEL = TOKENIZERS / "tiny_tokenizer.json"  # 271 pieces + 3 added tokens
 SENTENCEPIECE = TOKENIZERS / "sentencepiece"  # 500 pieces, <unk>=0 <s>=1 </s>=2
 SENTENCEPIECE_GGUF = TOKENIZERS / "sentencepiece-tokenizer.gguf"
 SIG = 7
-SEEDS = {"gpt2": 102, "gptj": 103, "qwen2": 101, "gemma3": 104, "llama": 105}
+SEEDS = {"gpt2": 102, "gptj": 113, "qwen2": 101, "gemma3": 104, "llama": 105}  # gptj: 103 greedy-repeats one token
 GGUF_FAMILIES = ("llama", "qwen2", "gemma3")
 SEQUENCE_LENGTHS = (1, 6, 10)
 GREEDY_TOKENS = 20
