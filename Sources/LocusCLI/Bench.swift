@@ -107,6 +107,8 @@ struct Bench: ParsableCommand {
         var sharedPrefix = 0
         @Flag(help: "Run the shared prefix with every sequence instead of continuing its cached keys and values.")
         var noPrefixCache = false
+        @Flag(help: "Run each pair's prompt with both answers instead of once (the step before issue 14; same numbers).")
+        var noSharedPrompts = false
         @Option(help: "Timed runs (after one warm-up).") var runs = 5
         @Option(help: "Seed of the ids and heads.") var seed: UInt64 = 0
         @Flag(help: "Print one JSON object.") var json = false
@@ -129,14 +131,22 @@ struct Bench: ParsableCommand {
                     gradientClipNorm: nil),
                 sharedPrefix: ids(sharedPrefix))
             trainer.reusesPrefixCache = !noPrefixCache
+            trainer.sharesPairPrompts = !noSharedPrompts
             let reference = try trainer.logProbabilities(batch, steered: false)
+            var cpu: [Double] = []
             func once(_ i: Int) throws -> Double {
-                let t = Date()
+                let t = Date(), c = processCPUSeconds()
                 _ = try trainer.step(batch, reference: reference, learningRate: 5e-4, stepIndex: i)
+                cpu.append(processCPUSeconds() - c)
                 return Date().timeIntervalSince(t)
             }
             _ = try once(0)
+            cpu = []
             let times = try (1...runs).map(once)
+            // CPU seconds per step (all threads): less sensitive than wall time to a shared machine.
+            FileHandle.standardError.write(
+                "steer: median CPU seconds per step \(String(format: "%.3f", cpu.sorted()[cpu.count / 2]))\n"
+                    .data(using: .utf8)!)
             let median = times.sorted()[times.count / 2]
             try Bench.report(
                 Result(
@@ -166,6 +176,13 @@ struct Bench: ParsableCommand {
                 + "batch \(result.batch) × \(result.tokens) tokens, \(result.threads) threads; "
                 + "peak RSS \(String(format: "%.0f", result.peakRSSMegabytes)) MB)")
     }
+}
+
+/// CPU time (user + system, every thread) this process has used, in seconds.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 /// Peak resident set size of this process in MB (Linux reports ru_maxrss in KiB).

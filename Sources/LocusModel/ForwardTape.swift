@@ -78,6 +78,8 @@ public final class ForwardTape: @unchecked Sendable {
     /// The KV cache of a pass that continued a cached prefix (its keys and values, prefix rows
     /// first); nil when every sequence started at position 0.
     var cache: KVCache?
+    /// For each sequence of a pass with `continuing`, the sequence it continues (empty otherwise).
+    var continuing: [Int?] = []
     /// The targets whose log-probabilities were computed, and the rows that predict them.
     public internal(set) var targets: [TokenTarget] = []
     /// The hooks of the recorded pass that the backward pass must differentiate through.
@@ -85,6 +87,10 @@ public final class ForwardTape: @unchecked Sendable {
     var targetRows: [Int] = []
     /// For each target, the index of its row in `targetRows`.
     var rowOfTarget: [Int] = []
+    /// Whether `backward` stops inside the lowest requested layer once its lowest requested
+    /// site is reached (true); false runs that layer to resid_pre as before issue 14 (the same
+    /// numbers, more work; tests compare the two).
+    var stopsBelowLowestSite = true
     /// Work buffers of the backward pass.
     let gradients = BackwardBuffers()
     /// Final-norm input rows and their r, and softmax of the target rows' logits.

@@ -12,6 +12,12 @@ public final class KVCache: @unchecked Sendable {
     public let rowWidth: Int  // G·D
     /// Tokens already cached per sequence.
     public internal(set) var lengths: [Int]
+    /// For a sequence that continues another sequence of the same batch (its rows
+    /// `0..<firstPosition` are that sequence's, computed in the same pass): the index of that
+    /// sequence. Each block copies the source's keys and values of its layer before the
+    /// continuing sequence attends (`LlamaModel.forwardForTraining(continuing:)`); cleared by
+    /// `reset()`.
+    var continuations: [Int: Int] = [:]
     let keys: FloatBuffer  // (L, S, capacity, G·D)
     let values: FloatBuffer  // (L, S, capacity, G·D)
 
@@ -46,7 +52,10 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// Forgets every cached token.
-    public func reset() { lengths = Array(repeating: 0, count: sequenceCount) }
+    public func reset() {
+        lengths = Array(repeating: 0, count: sequenceCount)
+        continuations = [:]
+    }
 
     /// Makes sequence `target` hold a copy of `source`'s sequence `sourceSequence` (all layers),
     /// e.g. to score several continuations of one prompt after computing the prompt once.

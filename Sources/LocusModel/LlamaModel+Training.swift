@@ -37,16 +37,42 @@ extension LlamaModel {
     /// Hooks run as in `forward`; the backward pass carries gradients through
     /// `DifferentiableHook`s and treats other hooks as additive edits (the gradient passes
     /// through unchanged), which is exact for vector additions.
+    ///
+    /// With `continuing` (one entry per sequence: nil, or the index of an *earlier* sequence of
+    /// the batch that does not itself continue another), sequence s continues sequence
+    /// `continuing[s]` of the same pass: its tokens sit after that sequence's last token and
+    /// attend to its keys and values, which are computed once for both, and the backward pass
+    /// carries the gradient of those keys and values back into the source's rows (a prompt
+    /// shared by a preference pair's two answers, issue 14). The numbers are those of running
+    /// the source's tokens + sequence s's tokens as one sequence, up to float rounding.
     public func forwardForTraining(
         _ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook] = [],
-        tape: ForwardTape, prefix: KVCache? = nil
+        tape: ForwardTape, prefix: KVCache? = nil, continuing: [Int?] = []
     ) throws -> [Float] {
         let past = prefix.map { $0.lengths[0] } ?? 0
-        let longestNew = tokens.map(\.count).max() ?? 0
-        let kv = work.scratchCache(config: config, sequences: max(tokens.count, 1), capacity: past + longestNew)
+        precondition(continuing.isEmpty || continuing.count == tokens.count, "one entry per sequence")
+        var starts = [Int](repeating: past, count: tokens.count)  // first position of each sequence
+        for (s, source) in continuing.enumerated() {
+            guard let source else { continue }
+            guard source >= 0, source < s, continuing[source] == nil else {
+                throw ModelError.cacheMismatch(
+                    "sequence \(s) continues sequence \(source), which is not an earlier sequence starting the batch")
+            }
+            starts[s] = past + tokens[source].count
+        }
+        let capacity = zip(starts, tokens).map { $0 + $1.count }.max() ?? past
+        let kv = work.scratchCache(config: config, sequences: max(tokens.count, 1), capacity: capacity)
         kv.reset()
         if let prefix { for s in tokens.indices { kv.copyPrefix(from: prefix, sequence: 0, to: s) } }
-        let spans = try plan(tokens, cache: prefix == nil ? nil : kv)
+        let continues = continuing.contains { $0 != nil }
+        if continues {
+            for (s, source) in continuing.enumerated() {
+                guard let source else { continue }
+                kv.continuations[s] = source
+                kv.lengths[s] = starts[s]
+            }
+        }
+        let spans = try plan(tokens, cache: prefix == nil && !continues ? nil : kv)
         try checkSites(hooks.flatMap(\.sites))
         let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
         let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
@@ -78,7 +104,8 @@ extension LlamaModel {
         work.reserve(rows: n, longest: longest, config: config)
         run(tokens, spans: spans, cache: kv, hooks: hooks, tape: tape)
         tape.sequences = spans
-        tape.cache = past > 0 ? kv : nil
+        tape.cache = past > 0 || continues ? kv : nil
+        tape.continuing = continues ? continuing : []
         tape.targets = targets
         tape.differentiableHooks = [:]
         for case let hook as DifferentiableHook in hooks {
@@ -120,8 +147,11 @@ extension LlamaModel {
     }
 
     /// Backpropagates ∂loss/∂log p(target) (one value per target of the last
-    /// `forwardForTraining`) down to the lowest requested layer. Only the requested site and
-    /// weight gradients are kept; weight gradients of everything else are never formed.
+    /// `forwardForTraining`) down to the lowest requested layer, and within it only as far down
+    /// as the lowest requested site: when that is z (`.headOutput`, the steering vectors' site)
+    /// the layer's attention backward and ∂(norm x) = W_qkvᵀ·∂qkv are never formed. Only the
+    /// requested site and weight gradients are kept; weight gradients of everything else are
+    /// never formed.
     ///
     /// Consumes the tape's softmax: call once per training forward.
     public func backward(
@@ -270,15 +300,26 @@ extension LlamaModel {
             let dz = grads.heads.pointer  // (N, H·D)
             w.outputMatrix.multiplyTransposed(da, rows: n, into: dz)
             visit(.headOutput(layer: l), dz, width: hd)
+            // In the lowest layer asked for, nothing below z is needed when neither resid_pre
+            // nor a hook on it is: the attention backward and the QKV transposed product of
+            // that layer are skipped (the steering vectors' lowest site is z; issue 14).
+            if l == lowest, tape.stopsBelowLowestSite, !sites.contains(.residualPre(layer: l)),
+                tape.differentiableHooks[.residualPre(layer: l)] == nil
+            {
+                break
+            }
             let dqkv = grads.qkv.pointer  // (N, H·D + 2·G·D)
             dqkv.update(repeating: 0, count: n * qkvWidth)
             var probabilities = saved.probabilities.pointer
             let table = rope(layer: l)
             let shape = attentionShape(layer: l)
+            // Attention backward of every sequence first (∂ of the keys after RoPE), so that a
+            // sequence continuing another can add its share to the source's key/value rows
+            // before those rows are carried back through RoPE and the Q/K norms below.
             for (s, span) in spans.enumerated() {
                 let t = span.rowCount, base = span.rowStart * qkvWidth, past = span.firstPosition
-                // Keys and values after RoPE: the batch's own rows, or (after a cached prefix)
-                // the cache, which holds the prefix's rows followed by these.
+                // Keys and values after RoPE: the batch's own rows, or (after a cached prefix or
+                // a continued sequence) the cache, which holds the earlier rows followed by these.
                 let keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int
                 if past > 0, let cache = tape.cache {
                     keys = UnsafePointer(cache.keys(layer: l, sequence: s))
@@ -289,6 +330,11 @@ extension LlamaModel {
                     values = UnsafePointer(saved.qkv.pointer + base + hd + kvw)
                     kvStride = qkvWidth
                 }
+                var pastGradient: (from: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, stride: Int)?
+                if s < tape.continuing.count, let source = tape.continuing[s] {
+                    let origin = dqkv + spans[source].rowStart * qkvWidth
+                    pastGradient = (spans[source].firstPosition, origin + hd, origin + hd + kvw, qkvWidth)
+                }
                 CausalAttention.backward(
                     dz: dz + span.rowStart * hd, zStride: hd,
                     q: saved.qkv.pointer + base, qStride: qkvWidth,
@@ -296,8 +342,11 @@ extension LlamaModel {
                     past: past, tokens: t, shape: shape,
                     dq: dqkv + base, dqStride: qkvWidth, dk: dqkv + base + hd,
                     dv: dqkv + base + hd + kvw, dkvStride: qkvWidth,
-                    scratch: grads.attentionScratch.pointer)
+                    scratch: grads.attentionScratch.pointer, pastGradient: pastGradient)
                 probabilities += config.headCount * t * (past + t)
+            }
+            for span in spans {
+                let t = span.rowCount, base = span.rowStart * qkvWidth, past = span.firstPosition
                 for i in 0..<t {
                     let row = dqkv + base + i * qkvWidth
                     // Forward: q' = rope(qnorm(q)), k' = rope(knorm(k)); undone in reverse.

@@ -241,6 +241,11 @@ public final class LlamaModel: @unchecked Sendable {
         for (s, span) in spans.enumerated() {
             let keys = cache.keys(layer: l, sequence: s)  // (capacity, G·D)
             let values = cache.values(layer: l, sequence: s)
+            if let source = cache.continuations[s] {
+                // A sequence continuing an earlier one of this batch: its rows, this layer.
+                keys.update(from: cache.keys(layer: l, sequence: source), count: span.firstPosition * kvw)
+                values.update(from: cache.values(layer: l, sequence: source), count: span.firstPosition * kvw)
+            }
             for i in 0..<span.rowCount {
                 let r = qkv + (span.rowStart + i) * qkvWidth
                 let p = span.firstPosition + i

@@ -157,6 +157,12 @@ public final class SteeringTrainer {
     /// per sequence; tests compare the two.
     public var reusesPrefixCache = true
     private var prefixCache: KVCache?
+    /// Whether each pair's prompt is run once, with both answers continuing it in the same pass
+    /// (`LlamaModel.forwardForTraining(continuing:)`; the gradient of the answers' attention to
+    /// the prompt flows back into the prompt's rows), instead of once with each answer. Setting
+    /// it to false gives the same numbers (up to float rounding) at the cost of the prompt's
+    /// length per pair; tests compare the two.
+    public var sharesPairPrompts = true
 
     /// - sharedPrefix: the template's shared prefix tokens (`configuration.promptTemplate`'s
     ///   `sharedPrefix` through the model's tokenizer; empty for the bare template).
@@ -196,10 +202,41 @@ public final class SteeringTrainer {
     /// x = shared prefix + the pair's prompt. Positions are absolute (from the shared prefix's
     /// first token); when the cached prefix is continued, the sequences hold only the tokens
     /// after it. `prompts` are absolute prompt lengths (shared prefix + prompt).
-    func layout(_ pairs: [TokenizedPair]) -> (tokens: [[Int]], targets: [TokenTarget], spans: [Range<Int>], prompts: [Int]) {
+    ///
+    /// With `sharesPairPrompts`, each pair is instead x (predicting both answers' first tokens
+    /// at its last row), then y⁺ and y⁻ without their last tokens (which predict nothing), each
+    /// continuing x (`continuing`); `prompts` then has one entry per sequence too, the pair's.
+    func layout(
+        _ pairs: [TokenizedPair]
+    ) -> (tokens: [[Int]], targets: [TokenTarget], spans: [Range<Int>], prompts: [Int], continuing: [Int?]) {
         let p = sharedPrefix.count
         let lead = continuesCachedPrefix ? [] : sharedPrefix
         var tokens: [[Int]] = [], targets: [TokenTarget] = [], spans: [Range<Int>] = [], prompts: [Int] = []
+        var continuing: [Int?] = []
+        if sharesPairPrompts {
+            for pair in pairs {
+                let x = tokens.count
+                let promptLength = p + pair.prompt.count
+                tokens.append(lead + pair.prompt)
+                prompts.append(promptLength)
+                continuing.append(nil)
+                for answer in [pair.chosen, pair.rejected] {
+                    let first = targets.count
+                    targets.append(TokenTarget(sequence: x, position: promptLength - 1, token: answer[0]))
+                    if answer.count > 1 {
+                        let s = tokens.count
+                        tokens.append(Array(answer.dropLast()))
+                        prompts.append(promptLength)
+                        continuing.append(x)
+                        for (i, token) in answer.enumerated().dropFirst() {
+                            targets.append(TokenTarget(sequence: s, position: promptLength - 1 + i, token: token))
+                        }
+                    }
+                    spans.append(first..<targets.count)
+                }
+            }
+            return (tokens, targets, spans, prompts, continuing)
+        }
         for pair in pairs {
             for answer in [pair.chosen, pair.rejected] {
                 let s = tokens.count
@@ -211,9 +248,10 @@ public final class SteeringTrainer {
                     targets.append(TokenTarget(sequence: s, position: promptLength - 1 + i, token: token))
                 }
                 spans.append(first..<targets.count)
+                continuing.append(nil)
             }
         }
-        return (tokens, targets, spans, prompts)
+        return (tokens, targets, spans, prompts, continuing)
     }
 
     /// The edit's hooks for a batch with these absolute prompt lengths (the one position rule,
@@ -224,9 +262,12 @@ public final class SteeringTrainer {
     }
 
     /// One training forward of a batch layout (continuing the cached prefix when it can).
-    func forward(_ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook]) throws -> [Float] {
+    func forward(
+        _ tokens: [[Int]], targets: [TokenTarget], hooks: [ActivationHook], continuing: [Int?]
+    ) throws -> [Float] {
         let prefix = continuesCachedPrefix ? try cachedPrefix() : nil
-        return try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: tape, prefix: prefix)
+        return try model.forwardForTraining(
+            tokens, targets: targets, hooks: hooks, tape: tape, prefix: prefix, continuing: continuing)
     }
 
     func sequenceScores(_ logProbabilities: [Float], spans: [Range<Int>]) -> [Double] {
@@ -245,9 +286,9 @@ public final class SteeringTrainer {
         let size = max(1, configuration.batchSize)
         for start in stride(from: 0, to: pairs.count, by: size) {
             let batch = Array(pairs[start..<min(start + size, pairs.count)])
-            let (tokens, targets, spans, prompts) = layout(batch)
+            let (tokens, targets, spans, prompts, continuing) = layout(batch)
             let hooks: [ActivationHook] = steered ? self.hooks(promptLengths: prompts) : []
-            let lp = try forward(tokens, targets: targets, hooks: hooks)
+            let lp = try forward(tokens, targets: targets, hooks: hooks, continuing: continuing)
             let scores = sequenceScores(lp, spans: spans)
             for i in 0..<batch.count { out.append(PairLogProbabilities(chosen: scores[2 * i], rejected: scores[2 * i + 1])) }
             progress(out.count, pairs.count)
@@ -286,9 +327,9 @@ public final class SteeringTrainer {
     func lossAndGradient(
         _ batch: [TokenizedPair], reference: [PairLogProbabilities]
     ) throws -> (loss: Double, margin: Double, gradient: [Float]) {
-        let (tokens, targets, spans, prompts) = layout(batch)
+        let (tokens, targets, spans, prompts, continuing) = layout(batch)
         let hooks = self.hooks(promptLengths: prompts)
-        let lp = try forward(tokens, targets: targets, hooks: hooks)
+        let lp = try forward(tokens, targets: targets, hooks: hooks, continuing: continuing)
         let scores = sequenceScores(lp, spans: spans)
         let b = Double(batch.count)
         var loss = 0.0, margin = 0.0

@@ -99,6 +99,10 @@ public enum CausalAttention {
     /// recomputed from Q and K (A does not keep them).
     ///
     /// - scratch: (T, P + T); 2·T·(P + T) when the shape has a soft-cap
+    /// - pastGradient: when the cached rows `from..<P` are not constants (they are another
+    ///   sequence's rows in the same training batch, e.g. a prompt shared by two answers), their
+    ///   gradients are accumulated too: dK_g[from…P] += dS[:, from…P]ᵀ · Q_h / √D and
+    ///   dV_g[from…P] += A[:, from…P]ᵀ · dZ_h into `keys`/`values` (rows at `stride`).
     public static func backward(
         dz: UnsafePointer<Float>, zStride: Int,
         q: UnsafePointer<Float>, qStride: Int,
@@ -106,7 +110,8 @@ public enum CausalAttention {
         probabilities: UnsafePointer<Float>, past: Int = 0, tokens: Int, shape: AttentionShape,
         dq: UnsafeMutablePointer<Float>, dqStride: Int,
         dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, dkvStride: Int,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>,
+        pastGradient: (from: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, stride: Int)? = nil
     ) {
         let d = shape.headWidth, t = tokens, total = past + tokens
         let scale = shape.effectiveScale
@@ -146,6 +151,15 @@ public enum CausalAttention {
             BLAS.gemm(
                 transposeA: true, m: t, n: d, k: t, a: a + past, lda: total, b: dz + h * d, ldb: zStride,
                 beta: 1, c: dv + g * d, ldc: dkvStride)
+            if let pg = pastGradient, pg.from < past {
+                let m = past - pg.from
+                BLAS.gemm(
+                    transposeA: true, m: m, n: d, k: t, alpha: scale, a: ds + pg.from, lda: total,
+                    b: q + h * d, ldb: qStride, beta: 1, c: pg.keys + g * d, ldc: pg.stride)
+                BLAS.gemm(
+                    transposeA: true, m: m, n: d, k: t, a: a + pg.from, lda: total, b: dz + h * d,
+                    ldb: zStride, beta: 1, c: pg.values + g * d, ldc: pg.stride)
+            }
         }
     }
 
