@@ -112,6 +112,7 @@ let package = Package(
         .executableTarget(
             name: "LocusCLI",
             dependencies: [
+                .product(name: "OrderedCollections", package: "swift-collections"),
                 "LocusCore",
                 "LocusModel",
                 "LocusInterventions",

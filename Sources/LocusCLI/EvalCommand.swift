@@ -290,7 +290,7 @@ struct EvalTruthfulQA: ParsableCommand {
         if let judges {
             let answers = generations.compactMap { $0?.0 }.flatMap { $0 }
             let texts = Dictionary(uniqueKeysWithValues: tqa.questions.map { ($0.id, $0.question) })
-            let progress = ETAProgress(label: "judges", unit: "answers")
+            let progress = ProgressReporter(label: "judges", unit: "answers")
             let result = try judges.judge(
                 answers, questions: texts, weights: options.weights, batchSize: judgeBatch
             ) { (kind: TruthfulQAJudge.Kind, done: Int, total: Int) in

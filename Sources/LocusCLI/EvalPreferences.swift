@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LocusCore
+import OrderedCollections
 import LocusData
 import LocusModel
 import LocusSteering
@@ -87,36 +89,40 @@ struct EvalPreferences: ParsableCommand {
                 score.pairs, score.accuracy, score.referenceAccuracy, score.margin, score.marginStandardError,
                 score.shareImproved, score.loss.map { String(format: "%.4f", $0) } ?? "n/a", seconds))
         guard json else { return }
-        var fields: [(String, JSON)] = [
-            ("pairs", .int(score.pairs)), ("accuracy", .double(score.accuracy)), ("margin", .double(score.margin)),
-            ("loss", score.loss.map(JSON.double) ?? .null),
-            ("margin_standard_error", .double(score.marginStandardError)),
-            ("reference_accuracy", .double(score.referenceAccuracy)), ("share_improved", .double(score.shareImproved)),
-            ("mean_chosen_logprob", .double(score.meanChosenLogProbability)),
-            ("mean_rejected_logprob", .double(score.meanRejectedLogProbability)),
-            ("answer_tokens", .int(score.answerTokens)),
-            ("objective", objective.map { .string("\($0)") } ?? .null),
-            ("length_normalized", .bool(evaluator.lengthNormalized)),
-            ("data", .string(data)), ("data_sha256", .string(contents.sha256)),
-            ("columns", .string(preferenceData.columns)),
-            ("skipped_rows", .int(contents.skipped.count)),
-            ("skipped_lines", .array(contents.skipped.map { .int($0.line) })),
-            ("limit", .int(limit)),
-            ("prompt_template", .string(template.rawValue)),
-            ("prompt_template_pattern", template.pattern.map(JSON.string) ?? .null),
-            ("shared_prefix_tokens", .int(prefix.count)),
-            ("model", .string(lm.url.path)), ("model_sha256", .string(modelSHA)),
-            ("steering", steering.map(JSON.string) ?? .null),
-            ("scale", file == nil ? .null : .double(Double(scale))),
-        ]
+        var fields = OrderedDictionary<String, JSONValue>()
+        fields["pairs"] = .integer(score.pairs)
+        fields["accuracy"] = .number(score.accuracy)
+        fields["margin"] = .number(score.margin)
+        fields["loss"] = score.loss.map({ JSONValue.number($0) }) ?? .null
+        fields["margin_standard_error"] = .number(score.marginStandardError)
+        fields["reference_accuracy"] = .number(score.referenceAccuracy)
+        fields["share_improved"] = .number(score.shareImproved)
+        fields["mean_chosen_logprob"] = .number(score.meanChosenLogProbability)
+        fields["mean_rejected_logprob"] = .number(score.meanRejectedLogProbability)
+        fields["answer_tokens"] = .integer(score.answerTokens)
+        fields["objective"] = objective.map { JSONValue.string("\($0)") } ?? .null
+        fields["length_normalized"] = .bool(evaluator.lengthNormalized)
+        fields["data"] = .string(data)
+        fields["data_sha256"] = .string(contents.sha256)
+        fields["columns"] = .string(preferenceData.columns)
+        fields["skipped_rows"] = .integer(contents.skipped.count)
+        fields["skipped_lines"] = .array(contents.skipped.map { JSONValue.integer($0.line) })
+        fields["limit"] = .integer(limit)
+        fields["prompt_template"] = .string(template.rawValue)
+        fields["prompt_template_pattern"] = template.pattern.map(JSONValue.string) ?? .null
+        fields["shared_prefix_tokens"] = .integer(prefix.count)
+        fields["model"] = .string(lm.url.path)
+        fields["model_sha256"] = .string(modelSHA)
+        fields["steering"] = steering.map(JSONValue.string) ?? .null
+        fields["scale"] = file == nil ? JSONValue.null : .number(Double(scale))
         if let file {
-            fields += [
-                ("parameterization", .string(file.parameters.parameterization.rawValue)),
-                ("target", .string(file.parameters.target)), ("positions", .string(file.positions.rawValue)),
-                ("trained_on_sha256", file.dataSHA256.map(JSON.string) ?? .null),
-            ]
+            fields["parameterization"] = .string(file.parameters.parameterization.rawValue)
+            fields["target"] = .string(file.parameters.target)
+            fields["positions"] = .string(file.positions.rawValue)
+            fields["trained_on_sha256"] = file.dataSHA256.map(JSONValue.string) ?? .null
         }
-        fields += [("threads", .int(options.threads)), ("seconds", .double(seconds))]
+        fields["threads"] = .integer(options.threads)
+        fields["seconds"] = .number(seconds)
         printJSON(.object(fields))
     }
 }

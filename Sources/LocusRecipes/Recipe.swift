@@ -213,15 +213,16 @@ public struct DataSettings: Codable, Hashable, Sendable {
 
     /// The judges appear only when set, so recipes without them keep their run IDs.
     public var json: JSONValue {
-        var fields: [JSONValue.Field] = [
-            .init("splitSeed", .number(Double(splitSeed))), .init("questions", .number(Double(questions))),
-            .init("trainPairs", .number(Double(trainPairs))), .init("validationPairs", .number(Double(validationPairs))),
-            .init("sideEffectDocuments", .number(Double(sideEffectDocuments))),
-            .init("sideEffectTokens", .number(Double(sideEffectTokens))),
-            .init("maxNewTokens", .number(Double(maxNewTokens))),
+        var fields: OrderedDictionary<String, JSONValue> = [
+            "splitSeed": .number(Double(splitSeed)), "questions": .number(Double(questions)),
+            "trainPairs": .number(Double(trainPairs)), "validationPairs": .number(Double(validationPairs)),
+            "sideEffectDocuments": .number(Double(sideEffectDocuments)),
+            "sideEffectTokens": .number(Double(sideEffectTokens)),
+            "maxNewTokens": .number(Double(maxNewTokens)),
         ]
         if let truthJudge, let infoJudge {
-            fields += [.init("truthJudge", .string(truthJudge)), .init("infoJudge", .string(infoJudge))]
+            fields["truthJudge"] = .string(truthJudge)
+            fields["infoJudge"] = .string(infoJudge)
         }
         return .object(fields)
     }

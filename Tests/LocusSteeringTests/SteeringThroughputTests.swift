@@ -1,3 +1,4 @@
+import LocusCore
 import Foundation
 import LocusData
 import LocusInterventions
@@ -158,7 +159,7 @@ final class SteeringThroughputTests: XCTestCase {
 
     func testSharedPairPromptsOnSmolLM2WithTheBenchmarkLayout() throws {
         let model = try TestEnvironment.smolLM().model
-        let heads = try HeadSelection.random(count: 16, seed: 0).resolve(in: model.config)
+        let heads = try HeadSetSelection.random(count: 16, seed: 0).resolve(in: model.config)
         var ids = SeededGenerator(seed: 0)
         let v = UInt64(model.config.vocabularySize)
         let random = { (n: Int) in (0..<n).map { _ in Int(ids.next() % v) } }
