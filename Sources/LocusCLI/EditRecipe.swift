@@ -46,6 +46,9 @@ struct EditRecipe: ParsableCommand {
         var noise: Double
         /// "subjects" (ROME's collect_embedding_std, default) or "matrix".
         var noiseBasis: String?
+        /// "first-token" (default) or "whole-answer" (belief-localization: p of the whole true
+        /// object string under every restoration; `TraceAnswerScore`).
+        var answerScore: String?
     }
     struct ROMESettings: Decodable {
         var steps: Int
@@ -55,6 +58,8 @@ struct EditRecipe: ParsableCommand {
         var earlyStop: String?
         /// "prompt" (ROME, default) or "averaged".
         var updateKey: String?
+        /// "sampled" (ROME, default) or "greedy" (`ContextPrefixStyle`).
+        var contextPrefixes: String?
     }
     /// Hase's fact filter (`HaseFilter`); absent = the notebook's (correct, p(true) ≥ 0.02).
     struct FilterSettings: Decodable {
@@ -83,6 +88,10 @@ struct EditRecipe: ParsableCommand {
         if let e = recipe.rome.earlyStop {
             guard ROMEEarlyStop(rawValue: e) != nil else { throw ValidationError("rome.earlyStop: total-loss or never") }
             settings.romeEarlyStop = e
+        }
+        if let p = recipe.rome.contextPrefixes {
+            guard ContextPrefixStyle(rawValue: p) != nil else { throw ValidationError("rome.contextPrefixes: sampled or greedy") }
+            settings.contextPrefixes = p
         }
         if let k = recipe.rome.updateKey {
             guard ROMEUpdateKey(rawValue: k) != nil else { throw ValidationError("rome.updateKey: prompt or averaged") }
@@ -165,10 +174,13 @@ struct EditRecipe: ParsableCommand {
         guard let kind = TraceKind(rawValue: recipe.tracing.kind) else { throw ValidationError("kind") }
         let basis = try NoiseBasis(rawValue: recipe.tracing.noiseBasis ?? "subjects")
             .orThrow(ValidationError("tracing.noiseBasis: subjects or matrix"))
+        let answerScore = try TraceAnswerScore(rawValue: recipe.tracing.answerScore ?? "first-token")
+            .orThrow(ValidationError("tracing.answerScore: first-token or whole-answer"))
         let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis)
         let trace = try CausalTracer(model: lm.model).trace(
             TraceRequest(tokens: located.tokens, subject: located.subject,
-                         answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0]),
+                         answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0],
+                         continuation: answerContinuation(fact.answer, score: answerScore, tokenizer: lm.tokenizer)),
             corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: recipe.seed),
             configuration: TraceConfiguration(kinds: [kind], layers: recipe.layers, window: recipe.tracing.window))
         let generation = try session.generation(fact.prompt, tokens: 36)
@@ -201,6 +213,7 @@ struct EditRecipe: ParsableCommand {
             ("tracing_effect_unfloored_max", vector(trace.layerEffects(kind) ?? [])),
             ("tracing_effect_last_subject", vector(trace.lastSubjectTokenEffects(kind) ?? [])),
             ("traced_answer_rule", .string("given")),
+            ("answer_score", .string(answerScore.rawValue)),
             ("clean_probability", .double(trace.clean.probability)),
             ("corrupt_probability", .double(trace.corrupt.probability)),
             ("noise_unit", noiseRecord), ("noise_scale", .float(Float(recipe.tracing.noise) * std)),

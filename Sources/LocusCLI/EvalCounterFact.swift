@@ -38,7 +38,9 @@ struct EditSettings: ParsableArguments {
     @Option(help: "Layer to edit.") var layer: Int = 12
     @Option(help: "ROME: loss evaluations for δ (v_num_grad_steps; at most steps − 1 updates).") var steps: Int = 20
     @Option(help: "ROME: generated context prefixes for k* and v*.") var contexts: Int = 20
-    @Option(help: "ROME: seed of the context prefixes' opening words.") var contextSeed: UInt64 = 0
+    @Option(help: "ROME: seed of the context prefixes (sampled: the top-k draws; greedy: the opening words).") var contextSeed: UInt64 = 0
+    @Option(help: "ROME: context prefixes: sampled (ROME: top-5 sampling from <|endoftext|>, 4 and 9 new tokens) or greedy (Locus's earlier rule: opening words continued greedily).")
+    var contextPrefixes: String = ContextPrefixStyle.sampled.rawValue
     @Option(help: "ROME: learning rate of δ.") var learningRate: Double = 0.5
     @Option(help: "ROME: KL factor.") var klFactor: Double = 0.0625
     @Option(help: "ROME: early stop: total-loss (ROME: loss < 0.05) or never (belief-localization's ROME).")
@@ -64,6 +66,7 @@ struct EditSettings: ParsableArguments {
         h.steps = steps
         h.contextCount = contexts
         h.contextSeed = contextSeed
+        h.contextStyle = ContextPrefixStyle(rawValue: contextPrefixes) ?? .sampled
         h.learningRate = learningRate
         h.klFactor = klFactor
         h.earlyStop = ROMEEarlyStop(rawValue: romeEarlyStop) ?? .totalLoss
@@ -74,6 +77,9 @@ struct EditSettings: ParsableArguments {
     func validate() throws {
         guard ROMEEarlyStop(rawValue: romeEarlyStop) != nil else {
             throw ValidationError("--rome-early-stop: total-loss or never, not '\(romeEarlyStop)'")
+        }
+        guard ContextPrefixStyle(rawValue: contextPrefixes) != nil else {
+            throw ValidationError("--context-prefixes: sampled or greedy, not '\(contextPrefixes)'")
         }
         guard ROMEUpdateKey(rawValue: romeUpdateKey) != nil else {
             throw ValidationError("--rome-update-key: prompt or averaged, not '\(romeUpdateKey)'")
@@ -146,6 +152,8 @@ final class EditSession {
             return (backup, .object([
                 ("losses", vector(r.losses)), ("total_losses", vector(r.totalLosses)),
                 ("updates", .int(r.updates)), ("kl", .double(r.klLast)), ("delta_norm", .float(norm)),
+                ("context_prefixes", .string(settings.contextPrefixes)),
+                ("context_texts", .array(r.contexts.map(JSON.string))),
                 ("seconds", .double(r.seconds)),
             ]))
         case "ft":
@@ -174,6 +182,7 @@ final class EditSession {
         return .object([
             ("method", .string(method)), layerField, ("steps", .int(s.steps)),
             ("contexts", .int(s.contexts)), ("context_seed", .int(Int(s.contextSeed))),
+            ("context_prefixes", .string(s.contextPrefixes)),
             ("learning_rate", .double(s.learningRate)), ("kl_factor", .double(s.klFactor)),
             ("weight_decay", .double(0.5)), ("weight_decay_form", .string("norm")),
             ("kl", .string("KL(p_delta || p_0)")), ("clamp_factor", .double(4)),
