@@ -1,31 +1,45 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Every target gets the same code-generation flags: release builds inline across modules, and
-/// without `-target-cpu` Swift targets baseline x86-64 (SSE2), where SIMD FMA and Float16
-/// conversion become library calls. Haswell is the oldest x86 core with AVX2 + FMA + F16C.
-let cpuFlags: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell"]),
+/// Swift settings shared by every target. Deliberately empty: no `unsafeFlags` (SwiftPM refuses a
+/// package that sets them when another package depends on it by version) and no `-target-cpu`, so
+/// the Swift code builds for the platform's baseline (x86-64 SSE2, arm64). The hot loops that need
+/// AVX2, FMA or F16C (quantised matrix-vector products, dequantisation at load) are C in
+/// `CLocusKernels`, compiled with function-level `target("avx2,fma,f16c")` attributes and chosen at
+/// run time, with portable fallbacks (BENCHMARKS.md, "No unsafe flags").
+let cpuFlags: [SwiftSetting] = []
+
+/// The library modules a Swift program can depend on, one product each, and re-exported together
+/// by the umbrella module `Locus` (`import Locus`).
+let libraryModules = [
+    "LocusTensor", "LocusCheckpoint", "LocusWeights", "LocusTokenizer", "LocusModel",
+    "LocusInterventions", "LocusData", "LocusFigures", "LocusProbing", "LocusSteering",
+    "LocusTracing", "LocusEditing", "LocusScrubbing", "LocusEvaluation", "LocusRecipes",
 ]
-let cpuCFlags: [CSetting] = [.unsafeFlags(["-march=haswell"])]
 
 let package = Package(
     name: "Locus",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "locus", targets: ["LocusCLI"]),
-        .library(name: "LocusModel", targets: ["LocusModel"]),
-    ],
+        .library(name: "Locus", targets: ["Locus"]),
+    ] + libraryModules.map { .library(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of checkpoints and data files (LocusData.SHA256).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // `swift package generate-documentation` for the library products (scripts/docs.sh).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "LocusTensor", dependencies: ["CBLAS"], swiftSettings: cpuFlags),
-        .target(name: "LocusCheckpoint", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
-        // Quantised matrix-vector kernels in C: AVX2/FMA by function attribute + run-time
-        // dispatch, portable scalar fallback; no global -march (no unsafe flags).
+        // Quantised matrix-vector kernels and dequantisers in C: AVX2/FMA/F16C by function
+        // attribute + run-time dispatch, portable scalar fallback; no global -march (no unsafe flags).
         .target(name: "CLocusKernels"),
+        .target(
+            name: "LocusCheckpoint", dependencies: ["LocusTensor", "CLocusKernels"],
+            swiftSettings: cpuFlags),
         // Weight matrices kept in their stored type (dense fp32 or ggml blocks).
         .target(
             name: "LocusWeights", dependencies: ["LocusTensor", "LocusCheckpoint", "CLocusKernels"],
@@ -38,7 +52,10 @@ let package = Package(
         .target(
             name: "LocusInterventions", dependencies: ["LocusModel"], swiftSettings: cpuFlags),
         // Data sets (TruthfulQA, preference pairs, CounterFact, known facts, text corpora).
-        .target(name: "LocusData", dependencies: ["LocusTensor"], swiftSettings: cpuFlags),
+        .target(
+            name: "LocusData",
+            dependencies: ["LocusTensor", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: cpuFlags),
         // SVG figures: no model dependency, so reports can be redrawn from records alone.
         .target(name: "LocusFigures", swiftSettings: cpuFlags),
         // Methods, each on the interventions layer; none reaches into another.
@@ -64,6 +81,10 @@ let package = Package(
         // Experiment recipes, the resumable sharded sweep runner and reports; methods plug in.
         .target(
             name: "LocusRecipes", dependencies: ["LocusData", "LocusFigures"],
+            swiftSettings: cpuFlags),
+        // `import Locus`: every library module at once (`@_exported import`s only).
+        .target(
+            name: "Locus", dependencies: libraryModules.map { .target(name: $0) },
             swiftSettings: cpuFlags),
         .executableTarget(
             name: "LocusCLI",

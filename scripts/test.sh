@@ -13,6 +13,9 @@
 # LOCUS_FUZZ_CASES (default 2400) in pass 2. The output ends with pass 2's XCTest summary
 # ("Executed N tests, with M failures"); the exit status is non-zero if either pass failed.
 #
+# Then (CI only) the Examples package is built against this checkout and its first program run
+# briefly, and the DocC documentation of the library targets is built (scripts/docs.sh).
+#
 # With arguments (e.g. `scripts/test.sh --filter LocusModelTests`), one `swift test` with them.
 #
 # Tests/LocusSlurmTests need a Slurm: this starts the local one-node cluster of
@@ -66,6 +69,26 @@ fi
 echo "test.sh: pass 2: the whole suite in one process"
 status=0
 swift test "${flags[@]}" --skip-build --disable-swift-testing || status=$?
+
+# Locus as a dependency (issue 15): the Examples package built against this checkout by path,
+# example (a) run briefly on the real model (2 epochs, under a minute), and the DocC archives of
+# every library target (scripts/docs.sh, one plugin run).
+# SwiftPM refuses unsafe flags in a package depended on by version (a path dependency, as in
+# Examples/, does not show it), so the manifest is checked for them here.
+if swift package dump-package | grep -q '"unsafeFlags"'; then
+    echo "test.sh: Package.swift sets unsafeFlags (issue 15: none allowed)" >&2
+    status=1
+fi
+echo "test.sh: Examples package (swift build -c release --package-path Examples)"
+if swift build -c release --package-path Examples \
+    && Examples/.build/release/steer-custom-preferences --epochs 2; then
+    echo "test.sh: Examples built; steer-custom-preferences ran"
+else
+    echo "test.sh: Examples FAILED" >&2
+    status=1
+fi
+echo "test.sh: API documentation (scripts/docs.sh)"
+"$root/scripts/docs.sh" || { echo "test.sh: documentation FAILED" >&2; status=1; }
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "test.sh: pass 1 failed in: ${failed[*]}" >&2
     exit 1

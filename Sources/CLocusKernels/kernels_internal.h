@@ -17,4 +17,10 @@ locus_row_kernel locus_scalar_kernel(int type);
 /// NULL when this build has no AVX2 path (not x86-64).
 locus_row_kernel locus_avx2_kernel(int type);
 
+/// Decodes n elements (whole blocks) of one type into float32.
+typedef void (*locus_dequant_kernel)(const uint8_t *src, float *dst, int64_t n);
+locus_dequant_kernel locus_scalar_dequantizer(int type);
+/// NULL when this build has no AVX2 path (not x86-64).
+locus_dequant_kernel locus_avx2_dequantizer(int type);
+
 #endif

@@ -26,7 +26,7 @@ public final class LlamaModel: @unchecked Sendable {
     ///   - cache: the sequences' KV cache; new keys/values are appended to it. Without one, each
     ///     sequence starts at position 0 and a scratch cache is used.
     ///   - hooks: called at their sites, in order.
-    ///   - logits: which positions get logits.
+    ///   - rows: which positions get logits (the `logits:` argument).
     public func forward(
         _ tokens: [[Int]], cache: KVCache? = nil, hooks: [ActivationHook] = [],
         logits rows: Logits.Rows = .last

@@ -2,7 +2,11 @@ import Foundation
 
 /// Grouped-query causal attention of one sequence, all heads:
 ///
-///     S_h = (Q_h · K_gᵀ) / √D,  masked so query i sees keys 0...(P + i)
+///     S_h = α · (Q_h · K_gᵀ),   α = 1/√D unless the shape sets `scale`
+///     S_h ← c · tanh(S_h / c)   when the shape sets a soft-cap c (Gemma 2/3 `attn_logit_softcapping`)
+///     masked so query i (absolute position P + i) sees keys j with j ≤ P + i and, in a
+///     sliding-window layer of width W, P + i − j < W (transformers' `sliding_window_overlay`:
+///     `kv_idx > q_idx - sliding_window`)
 ///     A_h = softmax(S_h) (row-wise),   Z_h = A_h · V_g,   g = h / (H / G)
 ///
 /// Q holds the T new tokens, K and V hold all P + T tokens (the cache plus the new ones).
@@ -10,12 +14,35 @@ public struct AttentionShape: Sendable {
     public var queryHeads: Int  // H
     public var keyValueHeads: Int  // G
     public var headWidth: Int  // D
-    public init(queryHeads: Int, keyValueHeads: Int, headWidth: Int) {
+    /// α, the score scale; nil means 1/√D (Gemma: `query_pre_attn_scalar^(-1/2)`).
+    public var scale: Float?
+    /// c, the attention-logit soft-cap; nil means none.
+    public var softCap: Float?
+    /// W, the sliding window (keys at distance < W are visible); nil means full causal.
+    public var window: Int?
+    public init(
+        queryHeads: Int, keyValueHeads: Int, headWidth: Int, scale: Float? = nil,
+        softCap: Float? = nil, window: Int? = nil
+    ) {
+        precondition(window.map { $0 > 0 } ?? true, "attention window must be positive")
         self.queryHeads = queryHeads
         self.keyValueHeads = keyValueHeads
         self.headWidth = headWidth
+        self.scale = scale
+        self.softCap = softCap
+        self.window = window
     }
     public var groupSize: Int { queryHeads / keyValueHeads }
+    /// α as used: `scale`, or 1/√D.
+    public var effectiveScale: Float { scale ?? 1 / Float(headWidth).squareRoot() }
+
+    /// The visible keys of query i after P cached tokens: `first..<end`.
+    @inline(__always)
+    func visibleKeys(query i: Int, past: Int) -> (first: Int, end: Int) {
+        let end = past + i + 1
+        guard let window else { return (0, end) }
+        return (max(0, end - window), end)
+    }
 }
 
 public enum CausalAttention {
@@ -23,6 +50,9 @@ public enum CausalAttention {
     /// - keys, values: (P + T, G·D) at row stride `kvStride`
     /// - z: (T, H·D) at row stride `zStride`
     /// - probabilities: (H, T, P + T) scratch, receives A (zero where masked) for the backward pass
+    ///
+    /// The window is applied to absolute positions, so a cache may hold more than W tokens (the
+    /// masked keys are skipped, not dropped).
     public static func forward(
         q: UnsafePointer<Float>, qStride: Int,
         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
@@ -32,7 +62,7 @@ public enum CausalAttention {
     ) {
         let d = shape.headWidth
         let total = past + tokens
-        let scale = 1 / Float(d).squareRoot()
+        let scale = shape.effectiveScale
         for h in 0..<shape.queryHeads {
             let g = h / shape.groupSize
             let a = probabilities + h * tokens * total  // (T, P+T)
@@ -41,7 +71,12 @@ public enum CausalAttention {
                 a: q + h * d, lda: qStride, b: keys + g * d, ldb: kvStride,
                 c: a, ldc: total)
             for i in 0..<tokens {
-                softmaxRow(a + i * total, visible: past + i + 1, count: total)
+                let (first, end) = shape.visibleKeys(query: i, past: past)
+                let row = a + i * total
+                if let cap = shape.softCap {
+                    SoftCap.forward(row + first, cap: cap, count: end - first, into: row + first)
+                }
+                softmaxRow(row, first: first, end: end, count: total)
             }
             BLAS.gemm(
                 m: tokens, n: d, k: total, a: a, lda: total, b: values + g * d, ldb: kvStride,
@@ -60,7 +95,10 @@ public enum CausalAttention {
     /// - dz: (T, H·D) at `zStride`; probabilities: (H, T, P + T) as saved by `forward`
     /// - keys, values: (P + T, G·D) at `kvStride`, the same rows `forward` read
     /// - dq: (T, ·) at `dqStride`; dk, dv: (T, ·) at `dkvStride` (the new tokens' rows), accumulated
-    /// - scratch: (T, P + T)
+    /// With a soft-cap, dS is further multiplied by 1 − (S_capped/c)², the capped scores being
+    /// recomputed from Q and K (A does not keep them).
+    ///
+    /// - scratch: (T, P + T); 2·T·(P + T) when the shape has a soft-cap
     public static func backward(
         dz: UnsafePointer<Float>, zStride: Int,
         q: UnsafePointer<Float>, qStride: Int,
@@ -71,7 +109,7 @@ public enum CausalAttention {
         scratch: UnsafeMutablePointer<Float>
     ) {
         let d = shape.headWidth, t = tokens, total = past + tokens
-        let scale = 1 / Float(d).squareRoot()
+        let scale = shape.effectiveScale
         for h in 0..<shape.queryHeads {
             let g = h / shape.groupSize
             let a = probabilities + h * t * total  // (T, P+T)
@@ -79,13 +117,25 @@ public enum CausalAttention {
             BLAS.gemm(
                 transposeB: true, m: t, n: total, k: d, a: dz + h * d, lda: zStride,
                 b: values + g * d, ldb: kvStride, c: ds, ldc: total)
+            let capped = scratch + t * total  // (T, P+T), only with a soft-cap
+            if shape.softCap != nil {
+                BLAS.gemm(
+                    transposeB: true, m: t, n: total, k: d, alpha: scale,
+                    a: q + h * d, lda: qStride, b: keys + g * d, ldb: kvStride, c: capped, ldc: total)
+            }
             for i in 0..<t {
                 let ai = a + i * total, di = ds + i * total
-                let visible = past + i + 1
+                let (first, end) = shape.visibleKeys(query: i, past: past)
                 var dot: Float = 0
-                for j in 0..<visible { dot += ai[j] * di[j] }
-                for j in 0..<visible { di[j] = ai[j] * (di[j] - dot) }
-                for j in visible..<total { di[j] = 0 }
+                for j in first..<end { dot += ai[j] * di[j] }
+                for j in 0..<first { di[j] = 0 }
+                for j in first..<end { di[j] = ai[j] * (di[j] - dot) }
+                for j in end..<total { di[j] = 0 }
+                if let cap = shape.softCap {
+                    let si = capped + i * total
+                    SoftCap.forward(si + first, cap: cap, count: end - first, into: si + first)
+                    SoftCap.backward(di + first, output: si + first, cap: cap, count: end - first, into: di + first)
+                }
             }
             BLAS.gemm(
                 m: t, n: d, k: total, alpha: scale, a: ds, lda: total, b: keys + g * d, ldb: kvStride,
@@ -99,20 +149,22 @@ public enum CausalAttention {
         }
     }
 
-    /// In-place softmax of the first `visible` entries; the rest of the row becomes 0.
+    /// In-place softmax of the entries `first..<end`; the rest of the row becomes 0.
     @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, visible: Int, count: Int) {
+    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, first: Int = 0, end: Int, count: Int) {
         var m = -Float.infinity
-        for j in 0..<visible { m = max(m, row[j]) }
-        VectorExp.apply(row, shift: -m, count: visible, into: row)
+        for j in first..<end { m = max(m, row[j]) }
+        VectorExp.apply(row + first, shift: -m, count: end - first, into: row + first)
         var sum: Float = 0
-        for j in 0..<visible { sum += row[j] }
+        for j in first..<end { sum += row[j] }
         let inv = 1 / sum
-        for j in 0..<visible { row[j] *= inv }
-        for j in visible..<count { row[j] = 0 }
+        for j in 0..<first { row[j] = 0 }
+        for j in first..<end { row[j] *= inv }
+        for j in end..<count { row[j] = 0 }
     }
 
-    /// Naive twin for tests: explicit loops in `Double`, same layout as `forward` with packed strides.
+    /// Naive twin for tests: explicit loops in `Double`, same layout as `forward` with packed
+    /// strides; the shape's scale, soft-cap and window as the definition above states them.
     public static func naive(
         q: [Float], keys: [Float], values: [Float], past: Int, tokens: Int, shape: AttentionShape
     ) -> [Float] {
@@ -121,21 +173,26 @@ public enum CausalAttention {
         for head in 0..<h {
             let kv = head / shape.groupSize
             for i in 0..<tokens {
-                let visible = past + i + 1
-                var scores = [Double](repeating: 0, count: visible)
-                for j in 0..<visible {
+                let position = past + i
+                let visible = (0...position).filter { j in shape.window.map { position - j < $0 } ?? true }
+                var scores = [Double]()
+                for j in visible {
                     var s = 0.0
                     for c in 0..<d {
                         s += Double(q[i * h * d + head * d + c]) * Double(keys[j * g * d + kv * d + c])
                     }
-                    scores[j] = s / Double(d).squareRoot()
+                    s *= shape.scale.map(Double.init) ?? 1 / Double(d).squareRoot()
+                    if let cap = shape.softCap.map(Double.init) { s = cap * Foundation.tanh(s / cap) }
+                    scores.append(s)
                 }
                 let m = scores.max()!
                 let e = scores.map { Foundation.exp($0 - m) }
                 let total = e.reduce(0, +)
                 for c in 0..<d {
                     var s = 0.0
-                    for j in 0..<visible { s += e[j] / total * Double(values[j * g * d + kv * d + c]) }
+                    for (k, j) in visible.enumerated() {
+                        s += e[k] / total * Double(values[j * g * d + kv * d + c])
+                    }
                     z[i * h * d + head * d + c] = Float(s)
                 }
             }

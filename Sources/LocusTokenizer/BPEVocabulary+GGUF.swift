@@ -14,7 +14,9 @@ public extension BPEVocabulary {
     /// | `tokenizer.ggml.add_bos_token`, `…add_eos_token` | optional bools, default false (as
     /// transformers' `GPT2Tokenizer`, which adds neither) |
     ///
-    /// - Parameter file: names the GGUF file in errors.
+    /// - Parameters:
+    ///   - metadata: the GGUF file's key/value metadata (`tokenizer.ggml.*`).
+    ///   - file: names the GGUF file in errors.
     /// - Throws: `TokenizerError`: `.unsupportedModel` unless the model is `gpt2`,
     ///   `.unknownPreTokenizer` naming an unrecognised `tokenizer.ggml.pre`, `.missingKey`,
     ///   `.wrongType` or `.malformed`.

@@ -42,7 +42,19 @@ public struct BPEVocabulary: Sendable {
     let compiled: CompiledBPE
 
     /// Checks and indexes a vocabulary.
-    /// - Parameter source: names the origin (a file path) in errors.
+    /// - Parameters:
+    ///   - tokens: the token strings, indexed by id.
+    ///   - tokenTypes: one GGUF token type per token.
+    ///   - merges: `"left right"` merge rules, highest priority (lowest rank) first.
+    ///   - preTokenizer: how text is split before merging.
+    ///   - ignoresMerges: whether a piece that is itself a token skips merging.
+    ///   - bosID: the begin-of-sequence token, if any.
+    ///   - eosID: the end-of-sequence token, if any.
+    ///   - unknownID: the unknown token, if any.
+    ///   - paddingID: the padding token, if any.
+    ///   - addsBOS: whether model inputs start with BOS.
+    ///   - addsEOS: whether model inputs end with EOS.
+    ///   - source: names the origin (a file path) in errors.
     /// - Throws: `.malformed` when lengths differ, an id is out of range, a merge is not two
     ///   space-separated tokens, or a merge's parts or result are not in `tokens`.
     public init(

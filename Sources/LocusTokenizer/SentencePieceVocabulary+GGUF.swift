@@ -26,7 +26,9 @@ public extension SentencePieceVocabulary {
     ///   whitespace pieces last; for every other piece they fall with the id);
     /// - an absent `add_bos_token` means true (`get_gguf_tokenizer`, as llama.cpp).
     ///
-    /// - Parameter file: names the GGUF file in errors.
+    /// - Parameters:
+    ///   - metadata: the GGUF file's key/value metadata (`tokenizer.ggml.*`).
+    ///   - file: names the GGUF file in errors.
     /// - Throws: `TokenizerError`: `.unsupportedModel` unless the model is `llama`,
     ///   `.missingKey`, `.wrongType` or `.malformed`.
     init(ggufMetadata metadata: [String: GGUFValue], file: String) throws(TokenizerError) {

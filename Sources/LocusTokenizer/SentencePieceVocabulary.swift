@@ -67,7 +67,21 @@ public struct SentencePieceVocabulary: Sendable {
     let compiled: CompiledSentencePiece
 
     /// Checks and indexes a vocabulary.
-    /// - Parameter source: names the origin (a file path) in errors.
+    /// - Parameters:
+    ///   - tokens: the pieces, indexed by id.
+    ///   - tokenTypes: one GGUF token type per piece.
+    ///   - mergePriority: which adjacent pair merges first (piece scores or merge rules).
+    ///   - spacePrefix: where a `▁` is put in front of a stretch of text.
+    ///   - splitsAtSpaces: whether text is split at spaces before merging.
+    ///   - byteFallback: whether unknown characters become `<0xNN>` byte pieces.
+    ///   - stripsLeadingSpaceOnDecode: whether decoding drops the first space.
+    ///   - bosID: the begin-of-sequence token, if any.
+    ///   - eosID: the end-of-sequence token, if any.
+    ///   - unknownID: the unknown token, if any.
+    ///   - paddingID: the padding token, if any.
+    ///   - addsBOS: whether model inputs start with BOS.
+    ///   - addsEOS: whether model inputs end with EOS.
+    ///   - source: names the origin (a file path) in errors.
     /// - Throws: `.malformed` when lengths differ, an id is out of range, a merge is not two
     ///   known tokens making a known token, or `addsBOS` is set without a BOS id.
     public init(

@@ -3,14 +3,6 @@ import Foundation
 import LocusCheckpoint
 import LocusTensor
 
-/// Which decode kernel to run; tests force `.scalar` to cover the portable path.
-public enum KernelPath: Int32, Sendable {
-    case automatic = 0, scalar = 1, avx2 = 2
-
-    /// Whether this machine runs the AVX2 + FMA kernels under `.automatic`.
-    public static var hasAVX2: Bool { locus_cpu_has_avx2_fma() != 0 }
-}
-
 extension WeightMatrix {
     /// Rows of the fp32 panel a quantised product decodes at a time: about 1 MB of floats.
     var panelRows: Int { max(8, min(rows, (1 << 18) / max(columns, 1))) }

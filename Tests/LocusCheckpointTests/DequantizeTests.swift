@@ -1,8 +1,9 @@
 @testable import LocusCheckpoint
 import XCTest
 
-/// The fast kernels against their naive twin, bit for bit, on arbitrary bytes (NaN, infinity and
-/// subnormal scales included), and the size checks of the public entry point.
+/// The fast kernels (C, `CLocusKernels`) against their naive Swift twin, bit for bit, on arbitrary
+/// bytes (NaN, infinity and subnormal scales included) — on the portable scalar path and, where
+/// the CPU has it, the AVX2 + FMA + F16C path — and the size checks of the public entry point.
 final class DequantizeTests: XCTestCase {
     static let supported: [GGMLType] = [
         .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k,
@@ -21,30 +22,49 @@ final class DequantizeTests: XCTestCase {
     }
 
     func testFastMatchesNaiveBitForBit() throws {
+        XCTAssertEqual(KernelPath.available.contains(.avx2), KernelPath.hasAVX2)
         for type in Self.supported {
             XCTAssertTrue(type.canDequantize)
             let count = 256 * 37
             let byteCount = try XCTUnwrap(type.byteCount(elements: count))
             let bytes = Self.randomBytes(byteCount, seed: UInt64(type.id) + 1)
-            let fast = try bytes.withUnsafeBytes {
-                try dequantize(type: type, bytes: $0, count: count)
-            }
             let naive = try XCTUnwrap(Dequantizer.naive(type, bytes: bytes, count: count))
-            XCTAssertEqual(fast.count, count)
-            for i in 0..<count where fast[i].bitPattern != naive[i].bitPattern {
-                return XCTFail("\(type) element \(i): fast \(fast[i]) naive \(naive[i])")
+            for path in [KernelPath.automatic] + KernelPath.available {
+                let fast = try bytes.withUnsafeBytes {
+                    try dequantize(type: type, bytes: $0, count: count, path: path)
+                }
+                XCTAssertEqual(fast.count, count)
+                for i in 0..<count where fast[i].bitPattern != naive[i].bitPattern {
+                    return XCTFail("\(type) \(path) element \(i): fast \(fast[i]) naive \(naive[i])")
+                }
             }
         }
     }
 
-    func testEveryHalfConvertsExactly() {
+    /// Every one of the 65,536 halves through each path's F16 decoder (F16C `vcvtph2ps` eight at
+    /// a time plus a scalar tail; the portable bit-level conversion) and Swift's `Float16`.
+    func testEveryHalfConvertsExactly() throws {
+        let all = (0...UInt16.max).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let naive = (0...UInt16.max).map {
+            Dequantizer.naiveHalf(UInt8($0 & 0xFF), UInt8($0 >> 8))
+        }
+        for path in KernelPath.available {
+            // An odd count leaves a tail after the vector loop.
+            let count = 65_535
+            let fast = try all.withUnsafeBytes {
+                try dequantize(type: .f16, bytes: UnsafeRawBufferPointer(rebasing: $0[..<(2 * count)]),
+                               count: count, path: path)
+            }
+            for i in 0..<count where fast[i].bitPattern != naive[i].bitPattern {
+                return XCTFail("\(path) half 0x\(String(i, radix: 16)): \(fast[i]) vs naive \(naive[i])")
+            }
+        }
         for bits in 0...UInt16.max {
-            let fast = Float(Float16(bitPattern: bits))
-            let naive = Dequantizer.naiveHalf(UInt8(bits & 0xFF), UInt8(bits >> 8))
-            if fast.isNaN {
-                XCTAssertTrue(naive.isNaN, "half \(bits)")
-            } else if fast.bitPattern != naive.bitPattern {
-                return XCTFail("half 0x\(String(bits, radix: 16)): \(fast) vs naive \(naive)")
+            let swift = Float(Float16(bitPattern: bits))
+            if swift.isNaN {
+                XCTAssertTrue(naive[Int(bits)].isNaN, "half \(bits)")
+            } else if swift.bitPattern != naive[Int(bits)].bitPattern {
+                return XCTFail("half 0x\(String(bits, radix: 16)): \(swift) vs naive \(naive[Int(bits)])")
             }
         }
     }

@@ -79,4 +79,25 @@ final class SHA256Tests: XCTestCase {
         s.update(bytes.dropFirst(133))
         XCTAssertEqual(s.finalizeHex(), SHA256.hex(bytes))
     }
+
+    /// FIPS 180-4's long-message vector (one million "a"), written to a file and read back in
+    /// chunks whose size divides neither the file nor the 64-byte block, and in one chunk.
+    func testFileIsHashedInChunks() throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("locus-sha256-\(ProcessInfo.processInfo.processIdentifier).txt")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(repeating: UInt8(ascii: "a"), count: 1_000_000).write(to: url)
+        let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        XCTAssertEqual(try SHA256.hex(ofFile: url, chunkSize: 4099), expected)
+        XCTAssertEqual(try SHA256.hex(ofFile: url), expected)
+        // A finalised digest does not end the message: more updates continue it.
+        var s = SHA256()
+        s.update("ab")
+        _ = s.finalizeHex()
+        s.update("c")
+        XCTAssertEqual(s.finalizeHex(), SHA256.hex(Data("abc".utf8)))
+        XCTAssertThrowsError(try SHA256.hex(ofFile: url.appendingPathExtension("missing"))) {
+            XCTAssertTrue("\($0)".contains("missing"), "\($0)")
+        }
+    }
 }

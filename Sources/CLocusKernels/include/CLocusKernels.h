@@ -1,7 +1,8 @@
 // Quantised matrix-vector kernels: y = W·x with W stored in a ggml block type and x quantised to
-// 8 bits per 32-element block (as llama.cpp does for its vec_dot kernels). Plain C with an AVX2 +
-// FMA path selected at run time (function-level target attributes, no global -march) and a
-// portable scalar path that every platform has and the tests force.
+// 8 bits per 32-element block (as llama.cpp does for its vec_dot kernels), and the dequantisers
+// (ggml blocks, F16, BF16 → float32) used at load. Plain C with an AVX2 + FMA + F16C path selected
+// at run time (function-level target attributes, no global -march) and a portable scalar path
+// that every platform has and the tests force.
 #ifndef CLOCUS_KERNELS_H
 #define CLOCUS_KERNELS_H
 
@@ -12,15 +13,20 @@
 extern "C" {
 #endif
 
-/// Weight types the matrix-vector kernels accept; the values are ggml's type ids.
+/// Weight types of the kernels below; the values are ggml's type ids. The matrix-vector kernels
+/// take the block types except Q5_1; the dequantisers take all of them.
 enum LocusQuantType {
+    LOCUS_F32 = 0,
+    LOCUS_F16 = 1,
     LOCUS_Q4_0 = 2,
     LOCUS_Q4_1 = 3,
     LOCUS_Q5_0 = 6,
+    LOCUS_Q5_1 = 7,
     LOCUS_Q8_0 = 8,
     LOCUS_Q4_K = 12,
     LOCUS_Q5_K = 13,
     LOCUS_Q6_K = 14,
+    LOCUS_BF16 = 30,
 };
 
 /// Which implementation to run.
@@ -30,7 +36,7 @@ enum LocusKernelPath {
     LOCUS_PATH_AVX2 = 2,   ///< x86-64 AVX2 + FMA; falls back to scalar where unavailable
 };
 
-/// 1 when this build and CPU can run the AVX2 + FMA path.
+/// 1 when this build and CPU can run the AVX2 + FMA + F16C path.
 int locus_cpu_has_avx2_fma(void);
 
 /// 1 when the matrix-vector kernels accept ggml type `type`.
@@ -49,6 +55,16 @@ void locus_quantize_activation(
 int locus_matvec(
     int type, const void *weights, size_t rowBytes, int64_t rows, int64_t cols,
     const int8_t *q, const float *scale, const int32_t *sum, float *y, int path);
+
+/// 1 when `locus_dequantize` decodes ggml type `type`.
+int locus_dequantize_supports(int type);
+
+/// Decodes `count` elements of ggml type `type` from `src` (exactly the tensor's bytes, any
+/// alignment) into `dst`, bit for bit the float32 values of gguf-py's `dequantize` (every element
+/// one float32 multiply and at most one separate add, never fused). `count` must be a whole
+/// number of the type's blocks (32, or 256 for the k-quants). Returns 0, or -1 for an unsupported
+/// type or a partial block.
+int locus_dequantize(int type, const void *src, int64_t count, float *dst, int path);
 
 #ifdef __cplusplus
 }

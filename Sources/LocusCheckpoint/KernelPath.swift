@@ -1,0 +1,19 @@
+import CLocusKernels
+
+/// Which implementation of a C kernel in `CLocusKernels` to run (dequantisation here, quantised
+/// matrix-vector products in LocusWeights). Tests force `.scalar` to cover the portable path,
+/// and `.avx2` (where `hasAVX2`) for the vector path; everything else uses `.automatic`.
+public enum KernelPath: Int32, Sendable, CaseIterable {
+    /// AVX2 + FMA + F16C when the CPU has them (checked once at run time), else scalar.
+    case automatic = 0
+    /// Portable C, on every platform.
+    case scalar = 1
+    /// x86-64 AVX2 + FMA + F16C; the scalar code where unavailable.
+    case avx2 = 2
+
+    /// Whether this build and CPU run the AVX2 + FMA + F16C kernels under `.automatic`.
+    public static var hasAVX2: Bool { locus_cpu_has_avx2_fma() != 0 }
+
+    /// The paths this machine can run distinctly: `.scalar`, plus `.avx2` where `hasAVX2`.
+    public static var available: [KernelPath] { hasAVX2 ? [.scalar, .avx2] : [.scalar] }
+}
