@@ -45,7 +45,9 @@ struct EditSettings: ParsableArguments {
     @Option(help: "Layer to edit.") var layer: Int = 12
     @Option(help: "ROME: loss evaluations for δ (v_num_grad_steps; at most steps − 1 updates).") var steps: Int = 20
     @Option(help: "ROME: generated context prefixes for k* and v*.") var contexts: Int = 20
-    @Option(help: "ROME: seed of the context prefixes' opening words.") var contextSeed: UInt64 = 0
+    @Option(help: "ROME: seed of the context prefixes (sampled: the top-k draws; greedy: the opening words).") var contextSeed: UInt64 = 0
+    @Option(help: "ROME: context prefixes: sampled (ROME: top-5 sampling from <|endoftext|>, 4 and 9 new tokens) or greedy (Locus's earlier rule: opening words continued greedily).")
+    var contextPrefixes: String = ContextPrefixStyle.sampled.rawValue
     @Option(help: "ROME: learning rate of δ.") var learningRate: Double = 0.5
     @Option(help: "ROME: KL factor.") var klFactor: Double = 0.0625
     @Option(help: "ROME: early stop: total-loss (ROME: loss < 0.05) or never (belief-localization's ROME).")
@@ -63,16 +65,21 @@ struct EditSettings: ParsableArguments {
 
     /// The library's settings with these options.
     var configuration: EditConfiguration {
-        EditConfiguration(
+        var c = EditConfiguration(
             layer: layer, steps: steps, contexts: contexts, contextSeed: contextSeed, learningRate: learningRate,
             klFactor: klFactor, romeEarlyStop: romeEarlyStop, romeUpdateKey: romeUpdateKey, statsSplit: statsSplit,
             statsChunkTokens: statsChunkTokens, statsChunks: statsChunks, statsSeed: statsSeed,
             statsCache: statsCache, ftSteps: ftSteps, ftLearningRate: ftLearningRate, ftEpsilon: ftEpsilon)
+        c.contextPrefixes = contextPrefixes
+        return c
     }
 
     func validate() throws {
         guard ROMEEarlyStop(rawValue: romeEarlyStop) != nil else {
             throw ValidationError("--rome-early-stop: total-loss or never, not '\(romeEarlyStop)'")
+        }
+        guard ContextPrefixStyle(rawValue: contextPrefixes) != nil else {
+            throw ValidationError("--context-prefixes: sampled or greedy, not '\(contextPrefixes)'")
         }
         guard ROMEUpdateKey(rawValue: romeUpdateKey) != nil else {
             throw ValidationError("--rome-update-key: prompt or averaged, not '\(romeUpdateKey)'")

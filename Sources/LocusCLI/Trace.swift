@@ -19,7 +19,9 @@ struct Trace: ParsableCommand {
             collect_embedding_std, cached under runs/cache/noise-level; --noise-basis matrix for \
             the whole embedding matrix; --samples draws from --seed). The traced token is the \
             model's own top prediction (--traced-answer prediction, ROME) or the given answer's \
-            first token (--traced-answer given, Hase et al.); both are recorded. \
+            first token (--traced-answer given, Hase et al.); both are recorded. With \
+            --traced-answer given, --answer-score whole-answer scores p(the whole answer string) \
+            as belief-localization does instead of p(its first token). \
             --interchange PROMPT (or --interchange-auto for known facts: another fact of the same \
             template whose subject has as many tokens and a different answer) corrupts by \
             swapping the subject instead and adds logit differences. One JSON record per fact on \
@@ -33,6 +35,8 @@ struct Trace: ParsableCommand {
     @Option(help: "Expected answer (with --traced-answer given its first token is scored).") var answer: String?
     @Option(help: "Traced token: prediction (the model's top token, ROME) or given (the answer's first token, Hase).")
     var tracedAnswer: TracedAnswer = .prediction
+    @Option(help: "With --traced-answer given: first-token (p of the answer's first token) or whole-answer (p of the whole answer string, belief-localization).")
+    var answerScore: TraceAnswerScore = .firstToken
     @Option(help: "Noise unit: subjects (std of the known facts' subject embeddings, ROME) or matrix (whole embedding matrix).")
     var noiseBasis: NoiseBasis = .subjects
     @Option(help: "Known-fact ids (comma-separated) from knowns/known_1000.json.") var known: String?
@@ -99,6 +103,9 @@ struct Trace: ParsableCommand {
                     id: "prompt", prompt: prompt, subject: subject, answer: answer ?? "",
                     counterfactual: interchange, alternative: alternative))
         }
+        guard answerScore == .firstToken || tracedAnswer == .given else {
+            throw ValidationError("--answer-score whole-answer needs --traced-answer given (a prediction is one token)")
+        }
         let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: sha, basis: noiseBasis)
         let tracer = CausalTracer(model: lm.model)
         for job in jobs {
@@ -117,7 +124,9 @@ struct Trace: ParsableCommand {
             let request = TraceRequest(
                 tokens: located.tokens, subject: located.subject,
                 answer: answerToken,
-                alternative: job.alternative.map { lm.tokenizer.encodeContinuation(" " + $0)[0] })
+                alternative: job.alternative.map { lm.tokenizer.encodeContinuation(" " + $0)[0] },
+                continuation: tracedAnswer == .given
+                    ? answerContinuation(job.answer, score: answerScore, tokenizer: lm.tokenizer) : [])
             let corruption: Corruption
             if let cf = job.counterfactual {
                 corruption = .interchange(tokens: lm.tokenizer.encodePrompt(cf))
@@ -183,7 +192,9 @@ struct Trace: ParsableCommand {
             ("answer", .string(job.answer)),
             ("traced_answer_rule", .string(tracedAnswer.rawValue)),
             ("traced_answer_token", .int(result.answer)),
-            ("traced_answer_text", .string(tokenizer.decode([result.answer]))),
+            ("traced_answer_text", .string(tokenizer.decode([result.answer] + (result.continuation ?? [])))),
+            ("answer_score", .string(answerScore.rawValue)),
+            ("answer_score_tokens", .int(1 + (result.continuation ?? []).count)),
             ("prediction", .string(topText)),
             // ROME's check (causal_trace.py L318): answer.strip() == expect.
             ("prediction_matches_expected",
@@ -262,3 +273,4 @@ func vector(_ v: [Double]) -> JSONValue { .rounded(v) }
 
 extension NoiseBasis: ExpressibleByArgument {}
 extension TracedAnswer: ExpressibleByArgument {}
+extension TraceAnswerScore: ExpressibleByArgument {}

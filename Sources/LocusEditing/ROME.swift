@@ -34,7 +34,10 @@ public struct ROMEHyperparameters: Sendable, Equatable, Codable {
     /// Generated context prefixes (the unprefixed prompt is always added). ROME uses 20
     /// (`context_template_length_params` [[5, 10], [10, 10]]).
     public var contextCount: Int = 20
+    /// Seed of the prefixes' random choices (sampled: the top-k draws; greedy: the words).
     public var contextSeed: UInt64 = 0
+    /// How the prefixes are made: sampled as ROME does (default) or Locus's greedy rule.
+    public var contextStyle: ContextPrefixStyle = .sampled
     /// `v_num_grad_steps`: loss evaluations. As in ROME (`compute_v.py` L96, L153–154) the
     /// last evaluation takes no step, so at most `steps − 1` Adam updates are made.
     public var steps: Int = 20
@@ -105,9 +108,9 @@ public struct DeltaOptimization: Sendable {
 /// clampFactor·‖v_init‖ (L160–164).
 /// Update (`ROMEUpdateKey.prompt`, ROME): W += δ (C⁻¹k̄)ᵀ / ((C⁻¹k̄)ᵀ k₀), so W′k₀ = W k₀ + δ.
 ///
-/// Departures from ROME (each listed in docs/results/editing.md): the context prefixes are
-/// generated greedily from fixed opening words (`ContextPrefixes`) instead of sampled from
-/// "<|endoftext|>"; C is estimated on wikitext-2 (not 100k Wikipedia samples) and solved by
+/// Context prefixes: sampled from "<|endoftext|>" as ROME does (`ContextPrefixStyle.sampled`,
+/// seeded), or Locus's earlier greedy rule (`.greedy`).
+/// Departures from ROME (each listed in docs/results/editing.md): C is estimated on wikitext-2 (not 100k Wikipedia samples) and solved by
 /// Cholesky instead of `torch.inverse`; the NLL is taken from the model's own logits (ROME's
 /// `v_loss_layer` is the last layer, so the same).
 ///
@@ -123,10 +126,14 @@ public final class ROMEEditor {
 
     public init(languageModel: LanguageModel) { self.languageModel = languageModel }
 
-    public func contexts(count: Int, seed: UInt64) throws -> [String] {
-        let key = "\(count):\(seed)"
+    /// The context prefixes (generated once per count, seed and style, with the model as it
+    /// is at the first call).
+    public func contexts(
+        count: Int, seed: UInt64, style: ContextPrefixStyle = .sampled
+    ) throws -> [String] {
+        let key = "\(style.rawValue):\(count):\(seed)"
         if let cached = contextCache[key] { return cached }
-        let made = try ContextPrefixes.generate(languageModel, count: count, seed: seed)
+        let made = try ContextPrefixes.generate(languageModel, count: count, seed: seed, style: style)
         contextCache[key] = made
         return made
     }
@@ -303,7 +310,8 @@ public final class ROMEEditor {
     ) throws -> (backup: WeightBackup, result: ROMEResult) {
         precondition(statistics.layer == hyper.layer, "statistics of another layer")
         let start = Date()
-        let contexts = try self.contexts(count: hyper.contextCount, seed: hyper.contextSeed)
+        let contexts = try self.contexts(
+            count: hyper.contextCount, seed: hyper.contextSeed, style: hyper.contextStyle)
         let (key, promptKey) = try self.keys(request, layer: hyper.layer, contexts: contexts)
         let optimized = try self.delta(request, hyper: hyper, contexts: contexts)
         let inverseKey = try solve(statistics, key)

@@ -20,6 +20,8 @@ public struct EditConfiguration: Sendable {
     public var romeEarlyStop: String
     /// ROME: key in the update's denominator, a `ROMEUpdateKey` raw value.
     public var romeUpdateKey: String
+    /// ROME's context prefixes: "sampled" (ROME, default) or "greedy" (`ContextPrefixStyle`).
+    public var contextPrefixes: String = ContextPrefixStyle.sampled.rawValue
     /// Key statistics: wikitext-2 split, tokens per chunk, chunks, seed of the chunk sample.
     public var statsSplit: String
     public var statsChunkTokens: Int
@@ -70,6 +72,7 @@ public struct EditConfiguration: Sendable {
         h.steps = steps
         h.contextCount = contexts
         h.contextSeed = contextSeed
+        h.contextStyle = ContextPrefixStyle(rawValue: contextPrefixes) ?? .sampled
         h.learningRate = learningRate
         h.klFactor = klFactor
         h.earlyStop = ROMEEarlyStop(rawValue: romeEarlyStop) ?? .totalLoss

@@ -65,6 +65,8 @@ public final class EditSession {
             return (backup, .object([
                 ("losses", JSONValue.rounded(r.losses)), ("total_losses", JSONValue.rounded(r.totalLosses)),
                 ("updates", .int(r.updates)), ("kl", .double(r.klLast)), ("delta_norm", .float(norm)),
+                ("context_prefixes", .string(settings.contextPrefixes)),
+                ("context_texts", .array(r.contexts.map(JSONValue.string))),
                 ("seconds", .double(r.seconds)),
             ]))
         case "ft":
@@ -94,6 +96,7 @@ public final class EditSession {
         return .object([
             ("method", .string(method)), layerField, ("steps", .int(s.steps)),
             ("contexts", .int(s.contexts)), ("context_seed", .int(Int(s.contextSeed))),
+            ("context_prefixes", .string(s.contextPrefixes)),
             ("learning_rate", .double(s.learningRate)), ("kl_factor", .double(s.klFactor)),
             ("weight_decay", .double(0.5)), ("weight_decay_form", .string("norm")),
             ("kl", .string("KL(p_delta || p_0)")), ("clamp_factor", .double(4)),

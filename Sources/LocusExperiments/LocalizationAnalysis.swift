@@ -34,6 +34,8 @@ public struct AnalysisSettings: Sendable {
     public var edit: EditConfiguration
     /// Seeds the tracing noise (the run's seed).
     public var seed: Int
+    /// The traced score: p(first object token) (ROME) or p(whole object) (belief-localization).
+    public var answerScore: TraceAnswerScore = .firstToken
 
     /// A run's settings; `layerCount` checks the layers against the model.
     public init(run: RunSpec, layerCount: Int) throws {
@@ -59,12 +61,20 @@ public struct AnalysisSettings: Sendable {
         e.contextSeed = run.number("contextSeed").map(UInt64.init) ?? e.contextSeed
         e.romeEarlyStop = run.string("earlyStop") ?? e.romeEarlyStop
         e.romeUpdateKey = run.string("updateKey") ?? e.romeUpdateKey
+        e.contextPrefixes = run.string("contextPrefixes") ?? e.contextPrefixes
         e.statsSplit = run.string("statsSplit") ?? e.statsSplit
         e.statsChunkTokens = run.number("statsChunkTokens").map(Int.init) ?? e.statsChunkTokens
         e.statsChunks = run.number("statsChunks").map(Int.init) ?? e.statsChunks
         e.statsSeed = run.number("statsSeed").map(UInt64.init) ?? e.statsSeed
         guard ROMEEarlyStop(rawValue: e.romeEarlyStop) != nil else { throw ExperimentError("earlyStop: total-loss or never") }
         guard ROMEUpdateKey(rawValue: e.romeUpdateKey) != nil else { throw ExperimentError("updateKey: prompt or averaged") }
+        guard ContextPrefixStyle(rawValue: e.contextPrefixes) != nil else {
+            throw ExperimentError("contextPrefixes: sampled or greedy")
+        }
+        guard let score = TraceAnswerScore(rawValue: run.string("answerScore") ?? "first-token") else {
+            throw ExperimentError("answerScore: first-token or whole-answer")
+        }
+        answerScore = score
         edit = e
         seed = run.seed
     }
@@ -72,7 +82,7 @@ public struct AnalysisSettings: Sendable {
     /// What the edit session depends on (runs sharing it share key statistics and the editor).
     var sessionKey: String {
         let e = edit
-        return "\(e.steps)|\(e.contexts)|\(e.contextSeed)|\(e.romeEarlyStop)|\(e.romeUpdateKey)|\(e.sample.description)"
+        return "\(e.steps)|\(e.contexts)|\(e.contextSeed)|\(e.contextPrefixes)|\(e.romeEarlyStop)|\(e.romeUpdateKey)|\(e.sample.description)"
     }
     /// What the fact list depends on.
     var factsKey: String { "\(method)|\(file)|\(offset)|\(facts)" }
@@ -199,7 +209,8 @@ public final class LocalizationExecutor: RunExecutor {
         let (std, noiseRecord) = try noiseUnit(lm, modelSHA256: session.sha, basis: basis, data: session.data)
         let trace = try CausalTracer(model: lm.model).trace(
             TraceRequest(tokens: located.tokens, subject: located.subject,
-                         answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0]),
+                         answer: lm.tokenizer.encodeContinuation(" " + fact.answer)[0],
+                         continuation: answerContinuation(fact.answer, score: recipe.answerScore, tokenizer: lm.tokenizer)),
             corruption: .noise(scale: Float(recipe.tracing.noise) * std, samples: recipe.tracing.samples, seed: UInt64(recipe.seed)),
             configuration: TraceConfiguration(kinds: [kind], layers: recipe.layers, window: recipe.tracing.window))
         let generation = try session.generation(fact.prompt, tokens: 36)
@@ -232,6 +243,7 @@ public final class LocalizationExecutor: RunExecutor {
             ("tracing_effect_unfloored_max", JSONValue.rounded(trace.layerEffects(kind) ?? [])),
             ("tracing_effect_last_subject", JSONValue.rounded(trace.lastSubjectTokenEffects(kind) ?? [])),
             ("traced_answer_rule", .string("given")),
+            ("answer_score", .string(recipe.answerScore.rawValue)),
             ("clean_probability", .double(trace.clean.probability)),
             ("corrupt_probability", .double(trace.corrupt.probability)),
             ("noise_unit", noiseRecord), ("noise_scale", .float(Float(recipe.tracing.noise) * std)),

@@ -2,6 +2,7 @@ import LocusCore
 import Foundation
 import LocusData
 import LocusModel
+import LocusTokenizer
 import LocusTracing
 
 /// What ν (the tracing noise's std) is a multiple of.
@@ -20,6 +21,12 @@ public enum TracedAnswer: String, CaseIterable, Sendable {
     /// Hase et al. (`tracing.py` L365–366, `explain_quantity='label'`): the given answer's
     /// first token, whatever the model predicts.
     case given
+}
+
+/// The tokens after the first of " answer" when `score` is `.wholeAnswer` (belief-localization's
+/// `make_inputs` appends `tokenizer.encode(" " + target)`), else none.
+public func answerContinuation(_ answer: String, score: TraceAnswerScore, tokenizer: any Tokenizer) -> [Int] {
+    score == .wholeAnswer ? Array(tokenizer.encodeContinuation(" " + answer).dropFirst()) : []
 }
 
 /// The noise unit for `basis`, with a JSON record of how it was obtained (`override`: the data

@@ -12,6 +12,10 @@ import LocusTensor
 /// t..<T continuing a copy of that sample's cached prefix 0..<t. Tokens before the first
 /// corrupted position cannot change anything: their cells equal the corrupted score exactly
 /// and are filled without running.
+///
+/// With `TraceRequest.continuation` (Hase et al.'s whole-answer score) every run is the prompt
+/// followed by the answer's tokens after the first, with logits at every position, and a score
+/// is the product of the answer tokens' probabilities; restorations stay at prompt positions.
 public final class CausalTracer {
     public let model: LlamaModel
 
@@ -56,6 +60,9 @@ public final class CausalTracer {
     ) throws -> TraceResult {
         let config = model.config, c = config.hiddenSize
         let tokens = request.tokens, t = tokens.count
+        // The answer's later tokens follow the prompt in every run (none: the first-token score).
+        let continuation = request.continuation, extra = continuation.count
+        let rows: Logits.Rows = extra == 0 ? .last : .all
         precondition(request.subject.lowerBound >= 0 && request.subject.upperBound <= t)
         let layers = configuration.layers ?? Array(0..<config.layerCount)
 
@@ -67,7 +74,7 @@ public final class CausalTracer {
             }
         }
         let recorder = ActivationRecorder(sites: needed, positions: .all)
-        let cleanLogits = try model.forward([tokens], hooks: [recorder], logits: .last)
+        let cleanLogits = try model.forward([tokens + continuation], hooks: [recorder], logits: rows)
         let cleanScore = score(cleanLogits, sequence: 0, request)
         var clean: [ActivationSite: [Float]] = [:]
         for site in needed { clean[site] = recorder.recorded[site]![0] }
@@ -79,7 +86,7 @@ public final class CausalTracer {
         case .noise(let s, let n, let sd):
             noise = Self.noise(
                 scale: s, samples: n, seed: sd, subjectLength: request.subject.count, width: c)
-            corruptTokens = tokens
+            corruptTokens = tokens + continuation
             samples = n
             firstChanged = request.subject.lowerBound
             scale = s
@@ -89,20 +96,24 @@ public final class CausalTracer {
                 throw TraceError("interchange prompt has \(other.count) tokens, the clean one \(t)")
             }
             noise = []
-            corruptTokens = other
+            corruptTokens = other + continuation
             samples = 1
             firstChanged = tokens.indices.first { tokens[$0] != other[$0] } ?? t
         }
         let noiseSample: (Int) -> Int? = { j in noise.isEmpty ? nil : j }
 
         // Corrupted runs, one KV-cache snapshot per prefix length firstChanged..<t.
-        let run = KVCache(config: config, sequences: samples, capacity: t)
+        let run = KVCache(config: config, sequences: samples, capacity: t + extra)
         var snapshots: [Int: KVCache] = [:]
         var position = 0
         var corruptLogits: Logits? = nil
         let start = max(firstChanged, 1)
         var chunks: [Range<Int>] = [0..<min(start, t)]
         for p in min(start, t)..<t { chunks.append(p..<(p + 1)) }
+        // The last prompt token's chunk carries the continuation too.
+        if let last = chunks.indices.last(where: { !chunks[$0].isEmpty }) {
+            chunks[last] = chunks[last].lowerBound..<(t + extra)
+        }
         for chunk in chunks where !chunk.isEmpty {
             if chunk.lowerBound >= firstChanged {
                 let snap = KVCache(
@@ -115,10 +126,10 @@ public final class CausalTracer {
                 noiseSample: (0..<samples).map(noiseSample), restorations: [], clean: [:])
             corruptLogits = try model.forward(
                 Array(repeating: Array(corruptTokens[chunk]), count: samples), cache: run,
-                hooks: [hook], logits: .last)
+                hooks: [hook], logits: chunk.upperBound > t ? rows : .last)
             position = chunk.upperBound
         }
-        precondition(position == t)
+        precondition(position == t + extra)
         let corruptScore = mean((0..<samples).map { score(corruptLogits!, sequence: $0, request) })
 
         // Restoration jobs: (kind, token, layer column); cells before firstChanged = corrupt.
@@ -133,17 +144,23 @@ public final class CausalTracer {
             Array(repeating: Array(repeating: TraceScore(probability: 0, logitDifference: 0),
                 count: layers.count), count: t)
         }
-        let perBatch = max(1, configuration.batchSequences / samples)
+        // With the continuation every position gets a logit row: keep a batch's rows near
+        // 4 × batchSequences (each row is V floats).
+        let sequencesPerBatch =
+            extra == 0
+            ? configuration.batchSequences
+            : max(1, min(configuration.batchSequences, 4 * configuration.batchSequences / (t + extra)))
+        let perBatch = max(1, sequencesPerBatch / samples)
         var done = 0
         let cache = KVCache(
-            config: config, sequences: min(jobs.count, perBatch) * samples, capacity: t)
+            config: config, sequences: min(jobs.count, perBatch) * samples, capacity: t + extra)
         for first in stride(from: 0, to: jobs.count, by: perBatch) {
             let batch = jobs[first..<min(jobs.count, first + perBatch)]
             var inputs: [[Int]] = [], restorations: [[(site: ActivationSite, position: Int)]] = []
             var samplesOf: [Int?] = []
             let cache =
                 batch.count * samples == cache.sequenceCount
-                ? cache : KVCache(config: config, sequences: batch.count * samples, capacity: t)
+                ? cache : KVCache(config: config, sequences: batch.count * samples, capacity: t + extra)
             cache.reset()
             for job in batch {
                 let sites = configuration.sites(
@@ -160,7 +177,7 @@ public final class CausalTracer {
             let hook = TraceHook(
                 noise: noise, subject: request.subject, noiseSample: samplesOf,
                 restorations: restorations, clean: clean)
-            let logits = try model.forward(inputs, cache: cache, hooks: [hook], logits: .last)
+            let logits = try model.forward(inputs, cache: cache, hooks: [hook], logits: rows)
             for (k, job) in batch.enumerated() {
                 let scores = (0..<samples).map { score(logits, sequence: k * samples + $0, request) }
                 sums[job.grid][job.token][job.column] = mean(scores)
@@ -182,13 +199,24 @@ public final class CausalTracer {
             tokens: tokens, subjectStart: request.subject.lowerBound,
             subjectEnd: request.subject.upperBound, answer: request.answer,
             alternative: request.alternative, clean: cleanScore, corrupt: corruptScore,
-            grids: grids, noiseScale: scale, samples: samples, seed: seed)
+            grids: grids, noiseScale: scale, samples: samples, seed: seed,
+            continuation: continuation)
     }
 
+    /// p(answer) at the prompt's last position (times p(continuation) when there is one: the
+    /// logits then hold every position and are read at absolute positions T − 1, T, …), and
+    /// logit(o) − logit(o′) of the first answer token.
     func score(_ logits: Logits, sequence s: Int, _ request: TraceRequest) -> TraceScore {
-        let row = logits.last(sequence: s)
+        let t = request.tokens.count
+        let row =
+            request.continuation.isEmpty
+            ? logits.last(sequence: s) : logits.row(sequence: s, position: t - 1)
         let lse = LogSoftmax.logSumExp(row.baseAddress!, count: row.count)
-        let p = Foundation.exp(Double(row[request.answer] - lse))
+        var later = 0.0
+        for (k, token) in request.continuation.enumerated() {
+            later += Double(logits.logProbability(of: token, sequence: s, position: t + k))
+        }
+        let p = Foundation.exp(Double(row[request.answer] - lse) + later)
         let diff = request.alternative.map { Double(row[request.answer] - row[$0]) }
         return TraceScore(probability: p, logitDifference: diff)
     }

@@ -31,13 +31,35 @@ public struct TraceRequest: Sendable, Equatable {
     public var answer: Int
     /// A competing answer o′ (the counterfactual prompt's answer); enables logit differences.
     public var alternative: Int?
+    /// The answer's tokens after `answer` (`TraceAnswerScore.wholeAnswer`); empty = score
+    /// p(`answer`) alone. When non-empty every run is continued with them (never restored or
+    /// noised: restorations stay at prompt positions) and its score is p(whole answer) =
+    /// p(answer | prompt) · Π_k p(continuation[k] | prompt, answer, continuation[..<k]).
+    public var continuation: [Int]
 
-    public init(tokens: [Int], subject: Range<Int>, answer: Int, alternative: Int? = nil) {
+    public init(
+        tokens: [Int], subject: Range<Int>, answer: Int, alternative: Int? = nil,
+        continuation: [Int] = []
+    ) {
         self.tokens = tokens
         self.subject = subject
         self.answer = answer
         self.alternative = alternative
+        self.continuation = continuation
     }
+}
+
+/// Which probability of the answer a trace scores.
+public enum TraceAnswerScore: String, Codable, Sendable, CaseIterable {
+    /// p(the answer's first token) at the prompt's last position (ROME's `causal_trace.py`
+    /// L314–319 traces one predicted token; Locus's default for given answers too).
+    case firstToken = "first-token"
+    /// p(the whole " answer" string): google/belief-localization scores the target sequence
+    /// under every restoration (`third_party/experiments/causal_trace.py` L289–299
+    /// `trace_with_patch` → `score_from_batch`, `third_party/util/fewshot_utils.py` L65–86:
+    /// exp of the summed log-probs of the target tokens appended to the prompt by
+    /// `make_inputs`, L662–694; restorations only over the prompt tokens, L309–331).
+    case wholeAnswer = "whole-answer"
 }
 
 /// Settings of one trace.
@@ -121,6 +143,10 @@ public struct TraceResult: Sendable, Equatable, Codable {
     public var noiseScale: Float?
     public var samples: Int
     public var seed: UInt64?
+    /// The answer's tokens after `answer` that every score included (`TraceRequest
+    /// .continuation`); nil or empty = p(first token) only.
+    /// (A one-token answer scores the same under either `TraceAnswerScore`.)
+    public var continuation: [Int]? = nil
 
     public var subject: Range<Int> { subjectStart..<subjectEnd }
 

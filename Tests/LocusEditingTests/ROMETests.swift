@@ -48,6 +48,7 @@ final class ROMETests: XCTestCase {
         let editor = ROMEEditor(languageModel: lm)
         var hyper = ROMEHyperparameters(layer: layer)
         hyper.contextCount = 3
+        hyper.contextStyle = .greedy  // the byte tokenizer has no start token to sample from
         hyper.steps = 10
         let request = EditRequest(prompt: "ab cd ef", subject: "cd", target: "zq")
         let stats = try tinyStatistics(lm, layer: layer)
@@ -80,6 +81,7 @@ final class ROMETests: XCTestCase {
         let before = downProjection(lm, layer)
         var hyper = ROMEHyperparameters(layer: layer)
         hyper.contextCount = 3
+        hyper.contextStyle = .greedy  // the byte tokenizer has no start token to sample from
         hyper.steps = 4
         hyper.updateKey = .averaged
         let request = EditRequest(prompt: "ab cd ef", subject: "cd", target: "zq")

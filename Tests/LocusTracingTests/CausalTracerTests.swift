@@ -67,6 +67,76 @@ final class CausalTracerTests: XCTestCase {
         XCTAssertEqual(effects[1], 1, accuracy: 1e-4)
     }
 
+    /// Hase et al.'s whole-answer score (`TraceAnswerScore.wholeAnswer`): every cell equals
+    /// running (prompt + the answer's later tokens) as its own forward with the same noise and
+    /// restoration and multiplying the answer tokens' probabilities; with no continuation the
+    /// grid is the first-token one.
+    func testWholeAnswerScoreMatchesOneRunPerCell() throws {
+        let model = try TracingTestSupport.tiny()
+        let answer = 9, continuation = [33, 71], samples = 2, scale: Float = 0.5, seed: UInt64 = 7
+        let tracer = CausalTracer(model: model)
+        let configuration = TraceConfiguration(kinds: [.hidden, .mlp], window: 2, batchSequences: 5)
+        let result = try tracer.trace(
+            TraceRequest(tokens: tokens, subject: subject, answer: answer, continuation: continuation),
+            corruption: .noise(scale: scale, samples: samples, seed: seed),
+            configuration: configuration)
+        XCTAssertEqual(result.continuation, continuation)
+        let noise = CausalTracer.noise(
+            scale: scale, samples: samples, seed: seed, subjectLength: subject.count,
+            width: model.config.hiddenSize)
+        let sites = Set([TraceKind.hidden, .mlp].flatMap { kind in
+            (0..<2).flatMap { configuration.sites(kind: kind, layer: $0, layerCount: 2) }
+        })
+        let recorder = LocusInterventionsRecorder(sites: sites)
+        _ = try model.forward([tokens], hooks: [recorder.hook], logits: .none)
+        let full = tokens + continuation, t = tokens.count
+        func wholeProbability(_ hooks: [ActivationHook]) throws -> Double {
+            let logits = try model.forward([full], hooks: hooks, logits: .all)
+            var total = 0.0
+            for (k, token) in ([answer] + continuation).enumerated() {
+                total += Double(logits.logProbability(of: token, sequence: 0, position: t - 1 + k))
+            }
+            return Foundation.exp(total)
+        }
+        XCTAssertEqual(result.clean.probability, try wholeProbability([]), accuracy: 1e-7)
+        let first = try lastProbability(model, tokens, hooks: [], answer: answer)
+        XCTAssertLessThan(result.clean.probability, first)  // a product with two more factors
+        var corrupt = 0.0
+        for j in 0..<samples {
+            corrupt += try wholeProbability([
+                TraceHook(noise: noise, subject: subject, noiseSample: [j], restorations: [[]], clean: [:])
+            ])
+        }
+        XCTAssertEqual(result.corrupt.probability, corrupt / Double(samples), accuracy: 1e-7)
+        for (g, kind) in [TraceKind.hidden, .mlp].enumerated() {
+            for t in 0..<tokens.count {
+                for l in 0..<2 {
+                    let restore = configuration.sites(kind: kind, layer: l, layerCount: 2).map { ($0, t) }
+                    var total = 0.0
+                    for j in 0..<samples {
+                        total += try wholeProbability([
+                            TraceHook(
+                                noise: noise, subject: subject, noiseSample: [j],
+                                restorations: [restore], clean: recorder.clean)
+                        ])
+                    }
+                    XCTAssertEqual(
+                        result.grids[g].probability[t][l], total / Double(samples), accuracy: 1e-6,
+                        "\(kind) t=\(t) l=\(l)")
+                }
+            }
+        }
+        // No continuation: bit-identical to the first-token trace.
+        let plain = try tracer.trace(
+            TraceRequest(tokens: tokens, subject: subject, answer: answer),
+            corruption: .noise(scale: scale, samples: samples, seed: seed), configuration: configuration)
+        let empty = try tracer.trace(
+            TraceRequest(tokens: tokens, subject: subject, answer: answer, continuation: []),
+            corruption: .noise(scale: scale, samples: samples, seed: seed), configuration: configuration)
+        XCTAssertEqual(plain.grids, empty.grids)
+        XCTAssertEqual(plain.clean.probability, first, accuracy: 1e-7)
+    }
+
     func testNoiseIsSeededAndScaleIsThreeStd() throws {
         let model = try TracingTestSupport.tiny()
         let a = CausalTracer.noise(scale: 1, samples: 2, seed: 3, subjectLength: 2, width: 4)
