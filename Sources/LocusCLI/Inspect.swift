@@ -40,7 +40,7 @@ struct Inspect: ParsableCommand {
                 for name in source.tensorNames { print("  \(name)  \(source.shape(of: name) ?? [])") }
             }
         }
-        let model = try LlamaModel.load(from: source, directory: url, weights: options.weights)
+        let model = try DecoderModel.load(from: source, directory: url, weights: options.weights)
         let c = model.config
         print(
             "model: \(c.family.rawValue) [\(c.family.displayName)], \(c.layerCount) layers, width \(c.hiddenSize), FFN \(c.intermediateSize), "
@@ -57,7 +57,7 @@ struct Inspect: ParsableCommand {
 
     /// The memory the model needs resident: its weights as kept (`--weights`), their fp32 size
     /// for comparison, and the KV cache per 1,024 positions of one sequence (K and V in fp32).
-    private func printResidentMemory(_ model: LlamaModel) {
+    private func printResidentMemory(_ model: DecoderModel) {
         let c = model.config, w = model.weights
         let parameters =
             c.vocabularySize * c.hiddenSize * (c.tiedEmbeddings ? 1 : 2)

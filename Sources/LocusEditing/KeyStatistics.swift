@@ -94,7 +94,7 @@ extension KeyStatistics {
 
     /// Computes the statistics of `layers` in one pass over `chunks`, `batch` chunks per call.
     public static func compute(
-        model: LlamaModel, layers: [Int], chunks: [[Int]], batch: Int = 8,
+        model: DecoderModel, layers: [Int], chunks: [[Int]], batch: Int = 8,
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> [Int: KeyStatistics] {
         let hook = SecondMomentHook(layers: layers)

@@ -120,7 +120,7 @@ public struct DeltaOptimization: Sendable {
 /// λ·p_i(log p_i − log p₀_i − KL) on the logits.
 public final class ROMEEditor {
     public let languageModel: LanguageModel
-    public var model: LlamaModel { languageModel.model }
+    public var model: DecoderModel { languageModel.model }
     private var contextCache: [String: [String]] = [:]
     private var choleskyCache: [Int: [Double]] = [:]
 

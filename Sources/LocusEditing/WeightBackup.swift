@@ -6,7 +6,7 @@ public final class WeightBackup: @unchecked Sendable {
     /// layer → the (C, F) matrix before the edit.
     public let original: [Int: [Float]]
 
-    public init(model: LlamaModel, layers: [Int]) {
+    public init(model: DecoderModel, layers: [Int]) {
         var copy: [Int: [Float]] = [:]
         for l in layers where copy[l] == nil {
             let down = model.weights.layers[l].down
@@ -15,7 +15,7 @@ public final class WeightBackup: @unchecked Sendable {
         original = copy
     }
 
-    public func restore(into model: LlamaModel) {
+    public func restore(into model: DecoderModel) {
         for (l, values) in original {
             let down = model.weights.layers[l].down
             values.withUnsafeBufferPointer { down.pointer.update(from: $0.baseAddress!, count: $0.count) }

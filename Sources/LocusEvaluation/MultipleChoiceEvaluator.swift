@@ -228,7 +228,7 @@ public final class MultipleChoiceEvaluator {
 public enum KeyValueBudget {
     public static let bytes = 1 << 30
 
-    public static func sequences(_ requested: Int, capacity: Int, config: LlamaConfig) -> Int {
+    public static func sequences(_ requested: Int, capacity: Int, config: ModelConfig) -> Int {
         let perSequence = max(1, capacity * config.layerCount * 2 * config.keyValueWidth * MemoryLayout<Float>.size)
         return min(max(1, requested), max(1, bytes / perSequence))
     }

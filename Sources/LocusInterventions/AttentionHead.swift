@@ -7,17 +7,17 @@ import LocusModel
 
 extension ModelShape {
     /// The head grid of a model: `layerCount` × `headCount` query heads.
-    public init(_ config: LlamaConfig) {
+    public init(_ config: ModelConfig) {
         self.init(layerCount: config.layerCount, headCount: config.headCount)
     }
 }
 
 extension AttentionHead {
     /// Every head of a model, layer-major.
-    public static func all(in config: LlamaConfig) -> [AttentionHead] { all(in: ModelShape(config)) }
+    public static func all(in config: ModelConfig) -> [AttentionHead] { all(in: ModelShape(config)) }
 }
 
 extension HeadSetSelection {
     /// The heads, sorted, checked against the model's shape.
-    public func resolve(in config: LlamaConfig) throws -> [AttentionHead] { try resolve(in: ModelShape(config)) }
+    public func resolve(in config: ModelConfig) throws -> [AttentionHead] { try resolve(in: ModelShape(config)) }
 }

@@ -36,7 +36,7 @@ public enum ActivationSite: Hashable, Sendable, Codable, CustomStringConvertible
     }
 
     /// Activation width at this site for `config`.
-    public func width(in config: LlamaConfig) -> Int {
+    public func width(in config: ModelConfig) -> Int {
         switch self {
         case .headOutput: config.attentionWidth
         case .mlpHidden: config.intermediateSize

@@ -26,7 +26,7 @@ public final class ForwardTape: @unchecked Sendable {
         let mlpPostInverseRMS = FloatBuffer(count: 0)  // (N)
         var architecture = Architecture.llama
 
-        func reserve(rows n: Int, probabilityCount: Int, config: LlamaConfig) {
+        func reserve(rows n: Int, probabilityCount: Int, config: ModelConfig) {
             architecture = config.architecture
             if architecture.norm == .layerNorm {
                 attentionMean.reserve(n)
@@ -103,7 +103,7 @@ public final class ForwardTape: @unchecked Sendable {
 
     public init() {}
 
-    func reserve(rows n: Int, probabilityCount: Int, targetRows r: Int, config: LlamaConfig) {
+    func reserve(rows n: Int, probabilityCount: Int, targetRows r: Int, config: ModelConfig) {
         while layers.count < config.layerCount { layers.append(LayerTape()) }
         for layer in layers {
             layer.reserve(rows: n, probabilityCount: probabilityCount, config: config)
@@ -148,7 +148,7 @@ final class BackwardBuffers {
     let postNorm = FloatBuffer(count: 0)  // (N, C) ∂ of a sandwich norm's input
     let queryKey = FloatBuffer(count: 0)  // (H·D + G·D) ∂ of one token's Q, K before their norms
 
-    func reserve(rows n: Int, longest: Int, targetRows r: Int, config: LlamaConfig) {
+    func reserve(rows n: Int, longest: Int, targetRows r: Int, config: ModelConfig) {
         let c = config.hiddenSize
         residual.reserve(n * c)
         normed.reserve(max(n, r) * c)

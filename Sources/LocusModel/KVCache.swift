@@ -15,13 +15,13 @@ public final class KVCache: @unchecked Sendable {
     /// For a sequence that continues another sequence of the same batch (its rows
     /// `0..<firstPosition` are that sequence's, computed in the same pass): the index of that
     /// sequence. Each block copies the source's keys and values of its layer before the
-    /// continuing sequence attends (`LlamaModel.forwardForTraining(continuing:)`); cleared by
+    /// continuing sequence attends (`DecoderModel.forwardForTraining(continuing:)`); cleared by
     /// `reset()`.
     var continuations: [Int: Int] = [:]
     let keys: FloatBuffer  // (L, S, capacity, G·D)
     let values: FloatBuffer  // (L, S, capacity, G·D)
 
-    public init(config: LlamaConfig, sequences: Int, capacity: Int) {
+    public init(config: ModelConfig, sequences: Int, capacity: Int) {
         layerCount = config.layerCount
         sequenceCount = sequences
         self.capacity = capacity
@@ -33,7 +33,7 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// Whether this cache has the same geometry and can be reused for `sequences`/`capacity`.
-    func fits(sequences: Int, capacity needed: Int, config: LlamaConfig) -> Bool {
+    func fits(sequences: Int, capacity needed: Int, config: ModelConfig) -> Bool {
         sequenceCount == sequences && capacity >= needed && layerCount == config.layerCount
             && rowWidth == config.keyValueWidth
     }

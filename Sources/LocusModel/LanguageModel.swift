@@ -5,14 +5,14 @@ import LocusTokenizer
 /// A model with its tokenizer, loaded from one checkpoint (a GGUF file, or a Hugging Face
 /// directory with config.json, safetensors and tokenizer.json).
 public final class LanguageModel: @unchecked Sendable {
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let tokenizer: any Tokenizer
     /// The checkpoint path as given.
     public let url: URL
 
-    public var config: LlamaConfig { model.config }
+    public var config: ModelConfig { model.config }
 
-    public init(model: LlamaModel, tokenizer: any Tokenizer, url: URL) {
+    public init(model: DecoderModel, tokenizer: any Tokenizer, url: URL) {
         self.model = model
         self.tokenizer = tokenizer
         self.url = url
@@ -22,7 +22,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// matrices in their stored type (see `WeightStorage`).
     public static func load(from url: URL, weights: WeightStorage = .f32) throws -> LanguageModel {
         let source = try openCheckpoint(url)
-        let model = try LlamaModel.load(from: source, directory: url, weights: weights)
+        let model = try DecoderModel.load(from: source, directory: url, weights: weights)
         let tokenizer: any Tokenizer
         if let gguf = source as? GGUFFile {
             tokenizer = try TokenizerLoader.tokenizer(

@@ -16,7 +16,7 @@ final class Workspace {
     private var logits = FloatBuffer(count: 0)
     private var cache: KVCache?
 
-    func reserve(rows n: Int, longest: Int, config: LlamaConfig) {
+    func reserve(rows n: Int, longest: Int, config: ModelConfig) {
         residual.reserve(n * config.hiddenSize)
         normed.reserve(n * config.hiddenSize)
         qkv.reserve(n * (config.attentionWidth + 2 * config.keyValueWidth))
@@ -37,7 +37,7 @@ final class Workspace {
     }
 
     /// A cache for stateless calls, reused when its geometry fits.
-    func scratchCache(config: LlamaConfig, sequences: Int, capacity: Int) -> KVCache {
+    func scratchCache(config: ModelConfig, sequences: Int, capacity: Int) -> KVCache {
         if let cache, cache.fits(sequences: sequences, capacity: capacity, config: config) {
             return cache
         }
@@ -58,9 +58,9 @@ final class Workspace {
 struct HookDispatch {
     private var bySite: [ActivationSite: [ActivationHook]] = [:]
     let spans: [SequenceSpan]
-    let config: LlamaConfig
+    let config: ModelConfig
 
-    init(hooks: [ActivationHook], spans: [SequenceSpan], config: LlamaConfig) {
+    init(hooks: [ActivationHook], spans: [SequenceSpan], config: ModelConfig) {
         self.spans = spans
         self.config = config
         for hook in hooks {

@@ -23,7 +23,7 @@ public struct AttentionOutputBias: Codable, Equatable, Sendable {
     public init(layers: [Layer]) { self.layers = layers }
 
     /// Projects each touched layer's head displacement through that layer's o_proj.
-    public init(edit: ITIEdit, model: LlamaModel) {
+    public init(edit: ITIEdit, model: DecoderModel) {
         let config = model.config
         let c = config.hiddenSize, hd = config.attentionWidth
         layers = edit.layers.map { l in

@@ -14,13 +14,13 @@ public enum AblationKind: String, Codable, Sendable, CaseIterable {
 /// group so groups are compared on equal draws; positions aligned by `alignment`. Mean ablation
 /// uses `means[site]` (full-width vectors, see `MeanActivations`).
 public struct AblationScan {
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let items: [ScrubItem]
     public var alignment: PositionAlignment = .start
     public var seed: UInt64 = 0
     public var tokensPerCall: Int = 1024
 
-    public init(model: LlamaModel, items: [ScrubItem]) {
+    public init(model: DecoderModel, items: [ScrubItem]) {
         self.model = model
         self.items = items
     }

@@ -23,11 +23,11 @@ public struct RunUnit: Sendable {
 /// item. Unedited sequences with the same tokens are computed once per call (clean resampling
 /// sources shared between units).
 public struct BatchExecutor {
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let alignment: PositionAlignment
     public let tokensPerCall: Int
 
-    public init(model: LlamaModel, alignment: PositionAlignment = .start, tokensPerCall: Int = 1024) {
+    public init(model: DecoderModel, alignment: PositionAlignment = .start, tokensPerCall: Int = 1024) {
         self.model = model
         self.alignment = alignment
         self.tokensPerCall = tokensPerCall

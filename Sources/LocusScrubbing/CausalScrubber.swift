@@ -43,11 +43,11 @@ public struct ScrubSettings: Sendable, Equatable {
 /// With the empty hypothesis and R = 1 every component comes from one random input r, so the
 /// scrubbed logits are exactly the model's logits on r (scored against x's tokens).
 public struct CausalScrubber {
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let items: [ScrubItem]
     public let settings: ScrubSettings
 
-    public init(model: LlamaModel, items: [ScrubItem], settings: ScrubSettings) {
+    public init(model: DecoderModel, items: [ScrubItem], settings: ScrubSettings) {
         self.model = model
         self.items = items
         self.settings = settings

@@ -65,7 +65,7 @@ public enum Component: Hashable, Codable, Sendable, CustomStringConvertible {
 
     /// Where the component's output lives: the embeddings are the residual entering block 0, a
     /// head its columns of z (its contribution is W_o of them), an MLP its output.
-    public func slice(config: LlamaConfig) -> ComponentSlice {
+    public func slice(config: ModelConfig) -> ComponentSlice {
         switch self {
         case .embedding: return ComponentSlice(site: .residualPre(layer: 0))
         case .head(let h): return .head(h, config: config)
@@ -89,7 +89,7 @@ public enum Component: Hashable, Codable, Sendable, CustomStringConvertible {
         }
     }
 
-    public func check(config: LlamaConfig) throws {
+    public func check(config: ModelConfig) throws {
         let ok: Bool
         switch self {
         case .embedding: ok = true
@@ -103,7 +103,7 @@ public enum Component: Hashable, Codable, Sendable, CustomStringConvertible {
     /// The graph the scrubber resamples by default: embeddings, every head, every MLP. Their
     /// outputs sum to the final residual stream, so resampling all of them from one input gives
     /// that input's logits.
-    public static func all(in config: LlamaConfig) -> [Component] {
+    public static func all(in config: ModelConfig) -> [Component] {
         [.embedding]
             + (0..<config.layerCount).flatMap { l in
                 (0..<config.headCount).map { Component.head(AttentionHead(layer: l, head: $0)) }

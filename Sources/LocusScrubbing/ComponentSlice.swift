@@ -17,7 +17,7 @@ public struct ComponentSlice: Hashable, Codable, Sendable, CustomStringConvertib
     }
 
     /// Head h of layer l (columns of `.headOutput`).
-    public static func head(_ head: AttentionHead, config: LlamaConfig) -> ComponentSlice {
+    public static func head(_ head: AttentionHead, config: ModelConfig) -> ComponentSlice {
         let d = config.headWidth
         return ComponentSlice(
             site: .headOutput(layer: head.layer), columns: (head.head * d)..<((head.head + 1) * d))

@@ -60,7 +60,7 @@ extension ScrubBaseline {
 /// reused: a sweep over N head sets costs N + 2 scrubbing passes, not 3N.
 public final class HeadSetScrubbing {
     public let scrubber: CausalScrubber
-    public let config: LlamaConfig
+    public let config: ModelConfig
     /// The components every hypothesis keeps on the input besides its heads (e.g. embeddings and
     /// all MLPs).
     public let keptEntries: [JSONValue]
@@ -72,7 +72,7 @@ public final class HeadSetScrubbing {
     private var cachedBaselineScores: [Double]?
 
     public init(
-        model: LlamaModel, items: [ScrubItem], settings: ScrubSettings, keptEntries: [JSONValue],
+        model: DecoderModel, items: [ScrubItem], settings: ScrubSettings, keptEntries: [JSONValue],
         baseline: ScrubBaseline = .random
     ) throws {
         scrubber = CausalScrubber(model: model, items: items, settings: settings)

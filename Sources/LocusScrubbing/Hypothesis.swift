@@ -39,11 +39,11 @@ public struct Hypothesis: Sendable, Equatable {
     public static let empty = Hypothesis(name: "none", important: [])
 
     /// Everything matters as a function of the whole input: the unchanged model.
-    public static func everything(in config: LlamaConfig) -> Hypothesis {
+    public static func everything(in config: ModelConfig) -> Hypothesis {
         Hypothesis(name: "all", important: Component.all(in: config).map { ($0, .input) })
     }
 
-    public static func load(_ url: URL, config: LlamaConfig) throws -> Hypothesis {
+    public static func load(_ url: URL, config: ModelConfig) throws -> Hypothesis {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw ScrubError("cannot read hypothesis \(url.path): \(error.localizedDescription)")
@@ -54,7 +54,7 @@ public struct Hypothesis: Sendable, Equatable {
         return try parse(root, config: config, defaultName: url.deletingPathExtension().lastPathComponent)
     }
 
-    public static func parse(_ root: JSONValue, config: LlamaConfig, defaultName: String = "hypothesis")
+    public static func parse(_ root: JSONValue, config: ModelConfig, defaultName: String = "hypothesis")
         throws -> Hypothesis
     {
         guard let entries = root["components"]?.array, entries.allSatisfy({ $0.fields != nil }) else {

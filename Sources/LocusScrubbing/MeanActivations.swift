@@ -11,7 +11,7 @@ import LocusModel
 public enum MeanActivations {
     /// Computes the mean, in forward calls of at most `tokensPerCall` tokens.
     public static func compute(
-        model: LlamaModel, site: ActivationSite, inputs: [[Int]], tokensPerCall: Int = 2048
+        model: DecoderModel, site: ActivationSite, inputs: [[Int]], tokensPerCall: Int = 2048
     ) throws -> [Float] {
         let width = site.width(in: model.config)
         var sum = [Double](repeating: 0, count: width)
@@ -28,7 +28,7 @@ public enum MeanActivations {
 
     /// The cached mean when present, else computes and stores it under `directory`.
     public static func cached(
-        model: LlamaModel, modelSHA256: String, site: ActivationSite, inputs: [[Int]],
+        model: DecoderModel, modelSHA256: String, site: ActivationSite, inputs: [[Int]],
         directory: URL
     ) throws -> (mean: [Float], key: String, fromCache: Bool) {
         var key = "\(modelSHA256)|\(site)|\(inputs.count)|"

@@ -47,14 +47,14 @@ public final class PathPatch: ActivationHook {
     public let sources: [Int?]
     public let alignment: PositionAlignment
     public let sites: Set<ActivationSite>
-    let config: LlamaConfig
-    let weights: LlamaWeights
+    let config: ModelConfig
+    let weights: ModelWeights
     /// Per target sequence, Δ rows (rowCount, C); per receiver layer, the residual rows (N, C).
     var deltas: [Int: [Float]] = [:]
     var residuals: [Int: [Float]] = [:]
 
     public init(
-        model: LlamaModel, sender: AttentionHead, receivers: [PathReceiver], sources: [Int?],
+        model: DecoderModel, sender: AttentionHead, receivers: [PathReceiver], sources: [Int?],
         alignment: PositionAlignment = .start
     ) {
         precondition(receivers.allSatisfy { $0.head.layer > sender.layer }, "receivers must be downstream")
@@ -78,7 +78,7 @@ public final class PathPatch: ActivationHook {
     }
 
     /// The KV head of query head h.
-    public static func keyValueHead(of h: Int, config: LlamaConfig) -> Int {
+    public static func keyValueHead(of h: Int, config: ModelConfig) -> Int {
         h / (config.headCount / config.keyValueHeadCount)
     }
 

@@ -51,7 +51,7 @@ public struct PreferenceScore: Codable, Equatable, Sendable {
 /// Scores preference pairs under a model with and without a steering edit, with the edit's own
 /// positions rule and answer scoring (library side of `locus eval preferences`).
 public struct PreferenceEvaluator {
-    public let model: LlamaModel
+    public let model: DecoderModel
     /// Tokens every pair starts with (`SteeringPromptTemplate.tokenize`).
     public var sharedPrefix: [Int]
     public var lengthNormalized: Bool
@@ -60,7 +60,7 @@ public struct PreferenceEvaluator {
     /// Which pass a progress report is about.
     public enum Pass: String, Sendable { case reference = "π₀", steered = "π" }
 
-    public init(model: LlamaModel, sharedPrefix: [Int], lengthNormalized: Bool = false, batchSize: Int = 4) {
+    public init(model: DecoderModel, sharedPrefix: [Int], lengthNormalized: Bool = false, batchSize: Int = 4) {
         self.model = model
         self.sharedPrefix = sharedPrefix
         self.lengthNormalized = lengthNormalized

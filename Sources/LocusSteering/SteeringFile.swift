@@ -157,7 +157,7 @@ public struct SteeringFile: Equatable, Sendable {
     }
 
     /// Reads a steering file and checks it against the model it will edit (see `check(against:)`).
-    public static func load(_ url: URL, for config: LlamaConfig) throws -> SteeringFile {
+    public static func load(_ url: URL, for config: ModelConfig) throws -> SteeringFile {
         let file = try load(url)
         try file.check(against: config, file: url.path)
         return file
@@ -165,7 +165,7 @@ public struct SteeringFile: Equatable, Sendable {
 
     /// Checks that the edit fits a model: its head width is the model's, and every head exists
     /// (layer < L, head < H), so no hook can write past a row. Throws naming the file.
-    public func check(against config: LlamaConfig, file: String) throws {
+    public func check(against config: ModelConfig, file: String) throws {
         func fail(_ why: String) -> CheckpointError {
             CheckpointError(file: file, problem: .malformed("steering file does not fit this model: \(why)"))
         }

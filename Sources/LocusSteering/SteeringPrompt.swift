@@ -6,7 +6,7 @@ import LocusData
 ///
 /// The shared prefix is the same for every pair. Under the default positions (`SteeringPositions
 /// .afterPrefix`) the edit never fires on it, so its keys and values are computed once, unedited,
-/// and every training step continues them (`LlamaModel.forwardForTraining(prefix:)`); only the
+/// and every training step continues them (`DecoderModel.forwardForTraining(prefix:)`); only the
 /// question and answer tokens are run forward and backward.
 ///
 /// For a preference file (`locus steer --data F.csv`): `bare` (the CLI's `plain`) is the prompt as

@@ -138,7 +138,7 @@ public final class SteeringTrainer {
     /// used to "complete" with |θ| ≈ 2e9).
     public static let maximumMagnitude: Float = 1e4
 
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let configuration: SteeringConfiguration
     public internal(set) var parameters: SteeringParameters
     public internal(set) var optimizer: AdamW
@@ -158,7 +158,7 @@ public final class SteeringTrainer {
     public var reusesPrefixCache = true
     private var prefixCache: KVCache?
     /// Whether each pair's prompt is run once, with both answers continuing it in the same pass
-    /// (`LlamaModel.forwardForTraining(continuing:)`; the gradient of the answers' attention to
+    /// (`DecoderModel.forwardForTraining(continuing:)`; the gradient of the answers' attention to
     /// the prompt flows back into the prompt's rows), instead of once with each answer. Setting
     /// it to false gives the same numbers (up to float rounding) at the cost of the prompt's
     /// length per pair; tests compare the two.
@@ -167,7 +167,7 @@ public final class SteeringTrainer {
     /// - sharedPrefix: the template's shared prefix tokens (`configuration.promptTemplate`'s
     ///   `sharedPrefix` through the model's tokenizer; empty for the bare template).
     public init(
-        model: LlamaModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil,
+        model: DecoderModel, configuration: SteeringConfiguration, parameters: SteeringParameters? = nil,
         sharedPrefix: [Int] = []
     ) {
         self.model = model

@@ -17,12 +17,12 @@ import LocusTensor
 /// followed by the answer's tokens after the first, with logits at every position, and a score
 /// is the product of the answer tokens' probabilities; restorations stay at prompt positions.
 public final class CausalTracer {
-    public let model: LlamaModel
+    public let model: DecoderModel
 
-    public init(model: LlamaModel) { self.model = model }
+    public init(model: DecoderModel) { self.model = model }
 
     /// The standard deviation of every entry of the embedding matrix (ROME's noise unit).
-    public static func embeddingStandardDeviation(_ model: LlamaModel) -> Float {
+    public static func embeddingStandardDeviation(_ model: DecoderModel) -> Float {
         // Read in row panels: the embedding stays in its stored type.
         let matrix = model.weights.embeddingMatrix
         let n = model.config.vocabularySize * model.config.hiddenSize

@@ -19,7 +19,7 @@ public enum NoiseLevel {
     /// tokenized alone with `tokenizer.encode` (duplicates counted as often as they occur, as
     /// ROME does). Accumulated in Double, two passes.
     public static func subjectEmbeddingStandardDeviation(
-        model: LlamaModel, tokenizer: any Tokenizer, subjects: [String]
+        model: DecoderModel, tokenizer: any Tokenizer, subjects: [String]
     ) throws -> SubjectEmbeddingStatistics {
         let c = model.config.hiddenSize, v = model.config.vocabularySize
         let e = model.weights.embedding.pointer  // (V, C)

@@ -186,7 +186,7 @@ final class RuntimeValidationTests: XCTestCase {
     }
 
     /// A checkpoint with a NaN weight makes `logits` an error naming the model file, not
-    /// `"logit": null` with exit 0 (the loader's finite-weight check; `LlamaModel.forward` also
+    /// `"logit": null` with exit 0 (the loader's finite-weight check; `DecoderModel.forward` also
     /// refuses non-finite logits).
     func testNonFiniteLogitsAreAnError() throws {
         let weights = model.appendingPathComponent("model.safetensors")

@@ -201,7 +201,7 @@ final class LoaderFuzzTests: XCTestCase {
     /// decodes text with ids inside the vocabulary.
     static func loadGGUFHeader(_ url: URL) throws {
         let file = try GGUFFile(url: url)
-        let config = try LlamaConfig(ggufMetadata: file.metadata, tensors: file)
+        let config = try ModelConfig(ggufMetadata: file.metadata, tensors: file)
         try config.validate(file: url.path)
         let tokenizer = BPETokenizer(vocabulary: try BPEVocabulary(gguf: file))
         try checkTokenizer(tokenizer)
@@ -216,7 +216,7 @@ final class LoaderFuzzTests: XCTestCase {
             try check(end < 0 || info.offset == end, "tensor \(info.name) does not start where the last ended")
             end = info.offset + info.byteCount
         }
-        let model = try LlamaModel.load(from: url)
+        let model = try DecoderModel.load(from: url)
         try model.config.validate(file: url.path)
         let n = min(3, model.config.contextLength)  // a valid config may allow fewer positions
         let logits = try model.forward([Array(1...n)], logits: .all)

@@ -9,7 +9,7 @@ import XCTest
 
 final class HeadSelectionTests: XCTestCase {
     /// SmolLM2-135M's shape: 30 layers × 9 query heads.
-    let config = LlamaConfig(
+    let config = ModelConfig(
         vocabularySize: 49152, hiddenSize: 576, intermediateSize: 1536, layerCount: 30,
         headCount: 9, keyValueHeadCount: 3, ropeBase: 100_000, rmsNormEpsilon: 1e-5,
         contextLength: 8192, tiedEmbeddings: true)

@@ -20,12 +20,12 @@ final class BackwardTests: XCTestCase {
     ]
     let weights: [Float] = [1.0, -0.5, 0.7, 1.3, 0.4]
 
-    func model() throws -> LlamaModel {
+    func model() throws -> DecoderModel {
         BLAS.setThreadCount(1)
-        return try LlamaModel.load(from: TestSupport.fixtures.appendingPathComponent("tiny-llama"))
+        return try DecoderModel.load(from: TestSupport.fixtures.appendingPathComponent("tiny-llama"))
     }
 
-    func loss(_ model: LlamaModel, hooks: [ActivationHook] = []) throws -> Double {
+    func loss(_ model: DecoderModel, hooks: [ActivationHook] = []) throws -> Double {
         let lp = try model.forwardForTraining(tokens, targets: targets, hooks: hooks, tape: ForwardTape())
         return zip(lp, weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }

@@ -31,7 +31,7 @@ final class ConfigValidationTests: XCTestCase {
     ) throws {
         let dir = try tinyCopy(name, changes: changes)
         defer { try? FileManager.default.removeItem(at: dir) }
-        XCTAssertThrowsError(try LlamaModel.load(from: dir), name, line: line) { error in
+        XCTAssertThrowsError(try DecoderModel.load(from: dir), name, line: line) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("config.json"), "\(name): \(text)", line: line)
             for fragment in fragments {
@@ -44,7 +44,7 @@ final class ConfigValidationTests: XCTestCase {
     func testTheUnchangedCopyLoads() throws {
         let dir = try tinyCopy("unchanged")
         defer { try? FileManager.default.removeItem(at: dir) }
-        XCTAssertEqual(try LlamaModel.load(from: dir).config.layerCount, 2)
+        XCTAssertEqual(try DecoderModel.load(from: dir).config.layerCount, 2)
     }
 
     func testLayerCountMustMatchTheCheckpoint() throws {
@@ -81,7 +81,7 @@ final class ConfigValidationTests: XCTestCase {
     func testHeadDimensionMustMatchTheTensors() throws {
         let dir = try tinyCopy("head-dim", changes: ["head_dim": 32])
         defer { try? FileManager.default.removeItem(at: dir) }
-        XCTAssertThrowsError(try LlamaModel.load(from: dir)) { error in
+        XCTAssertThrowsError(try DecoderModel.load(from: dir)) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("model.layers.0.self_attn.q_proj.weight"), text)
             XCTAssertTrue(text.contains("128") && text.contains("64"), text)
@@ -104,7 +104,7 @@ final class ConfigValidationTests: XCTestCase {
             var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
             for (key, value) in changes { json[key] = value }
             try JSONSerialization.data(withJSONObject: json).write(to: url)
-            XCTAssertThrowsError(try LlamaModel.load(from: dir), family, line: line) { error in
+            XCTAssertThrowsError(try DecoderModel.load(from: dir), family, line: line) { error in
                 let text = String(describing: error)
                 for fragment in ["config.json"] + fragments {
                     XCTAssertTrue(text.contains(fragment), "'\(fragment)' not in: \(text)", line: line)
@@ -127,7 +127,7 @@ final class ConfigValidationTests: XCTestCase {
         let dir = try tinyCopy("invalid-json")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data("{\"vocab_size\": 256,".utf8).write(to: dir.appendingPathComponent("config.json"))
-        XCTAssertThrowsError(try LlamaModel.load(from: dir)) { error in
+        XCTAssertThrowsError(try DecoderModel.load(from: dir)) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("config.json") && text.contains("not valid JSON"), text)
             XCTAssertFalse(text.contains("Error Domain"), text)
@@ -156,7 +156,7 @@ final class ConfigValidationTests: XCTestCase {
                 bytes.replaceSubrange((info.offset + 12)..<(info.offset + 16), with: $0)
             }
             try bytes.write(to: url)
-            XCTAssertThrowsError(try LlamaModel.load(from: dir)) { error in
+            XCTAssertThrowsError(try DecoderModel.load(from: dir)) { error in
                 let text = String(describing: error)
                 XCTAssertTrue(text.contains("'model.norm.weight'") && text.contains("element 3"), text)
             }

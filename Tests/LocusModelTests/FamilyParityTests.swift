@@ -18,10 +18,10 @@ final class FamilyParityTests: XCTestCase {
         TestSupport.fixtures.appendingPathComponent("families/\(family)", isDirectory: true)
     }
 
-    func load(_ family: String, gguf: Bool = false) throws -> (LlamaModel, [String: Any]) {
+    func load(_ family: String, gguf: Bool = false) throws -> (DecoderModel, [String: Any]) {
         BLAS.setThreadCount(1)
         let url = gguf ? folder(family).appendingPathComponent("\(family)-f16.gguf") : folder(family)
-        let model = try LlamaModel.load(from: url)
+        let model = try DecoderModel.load(from: url)
         let reference = try TestSupport.json("families/\(family)/reference.json")
         return (model, reference)
     }
@@ -205,7 +205,7 @@ final class FamilyBackwardTests: XCTestCase {
     func check(_ family: String) throws {
         BLAS.setThreadCount(1)
         let folder = TestSupport.fixtures.appendingPathComponent("families/\(family)")
-        let model = try LlamaModel.load(from: folder)
+        let model = try DecoderModel.load(from: folder)
         let reference = try TestSupport.json("families/\(family)/reference.json").dict("backward")
         let ids = reference.list("ids").ints
         let targets = reference.list("targets").map { item -> TokenTarget in
@@ -269,7 +269,7 @@ final class FamilyBackwardTests: XCTestCase {
         for family in FamilyParityTests.families {
             BLAS.setThreadCount(1)
             let folder = TestSupport.fixtures.appendingPathComponent("families/\(family)")
-            let model = try LlamaModel.load(from: folder)
+            let model = try DecoderModel.load(from: folder)
             let steering = try TestSupport.json("families/\(family)/reference.json").dict("steering")
             let prefix = steering.list("prefix").ints, continuation = steering.list("continuation").ints
             let ids = prefix + continuation

@@ -85,7 +85,7 @@ final class Gemma3RealModelTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw XCTSkipFailure("missing \(url.path): run scripts/fetch-model.sh gemma3")
         }
-        let stored = try LlamaModel.load(from: url, weights: .stored)
+        let stored = try DecoderModel.load(from: url, weights: .stored)
         let fixture = try TestSupport.json("gemma3_270m_reference.json")
         for case let prompt as [String: Any] in fixture.list("prompts") {
             let ids = prompt.list("ids").ints

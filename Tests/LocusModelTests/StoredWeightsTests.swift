@@ -14,12 +14,12 @@ import XCTest
 /// the 49,152 logits, less on the top 10; bounds below are KL(fp32 ‖ stored) < 0.01, top-10
 /// |Δ| < 0.5, any |Δ| < 1.5, and the greedy token must not change.
 final class StoredWeightsTests: XCTestCase {
-    nonisolated(unsafe) static var stored: LlamaModel?
+    nonisolated(unsafe) static var stored: DecoderModel?
 
-    func storedModel() throws -> LlamaModel {
+    func storedModel() throws -> DecoderModel {
         BLAS.setThreadCount(1)
         if let stored = Self.stored { return stored }
-        let model = try LlamaModel.load(from: try TestSupport.modelURL(), weights: .stored)
+        let model = try DecoderModel.load(from: try TestSupport.modelURL(), weights: .stored)
         Self.stored = model
         return model
     }
@@ -102,7 +102,7 @@ final class StoredWeightsTests: XCTestCase {
 
     /// An edit's fp32 view converts only that matrix, to the exact dequantised values.
     func testEditViewMaterialisesOneMatrix() throws {
-        let model = try LlamaModel.load(from: try TestSupport.modelURL(), weights: .stored)
+        let model = try DecoderModel.load(from: try TestSupport.modelURL(), weights: .stored)
         let reference = try TestSupport.smolLM().model
         let before = model.weights.residentBytes
         let down = model.weights.layers[4].down

@@ -15,7 +15,7 @@ final class TinyLlamaTests: XCTestCase {
     func check(_ name: String, weights: WeightStorage = .f32) throws {
         BLAS.setThreadCount(1)
         let folder = TestSupport.fixtures.appendingPathComponent(name, isDirectory: true)
-        let model = try LlamaModel.load(from: folder, weights: weights)
+        let model = try DecoderModel.load(from: folder, weights: weights)
         let reference = try TestSupport.json("\(name)/reference.json")
         for case let sequence as [String: Any] in reference.list("sequences") {
             let ids = sequence.list("ids").ints
@@ -47,8 +47,8 @@ final class TinyLlamaTests: XCTestCase {
         for (name, type) in [("tiny-llama-f16", GGMLType.f16), ("tiny-llama-bf16", .bf16)] {
             try check(name, weights: .stored)
             let folder = TestSupport.fixtures.appendingPathComponent(name, isDirectory: true)
-            let stored = try LlamaModel.load(from: folder, weights: .stored)
-            let dense = try LlamaModel.load(from: folder, weights: .f32)
+            let stored = try DecoderModel.load(from: folder, weights: .stored)
+            let dense = try DecoderModel.load(from: folder, weights: .f32)
             let layer = stored.weights.layers[1], reference = dense.weights.layers[1]
             XCTAssertEqual(layer.qkvMatrix.storedTypes, [type, type, type], name)
             XCTAssertEqual(layer.downMatrix.type, type, name)
@@ -62,7 +62,7 @@ final class TinyLlamaTests: XCTestCase {
             layer.qkvMatrix.readRows(0..<rows, into: &values)
             XCTAssertEqual(values, Array(UnsafeBufferPointer(start: reference.qkv.pointer, count: rows * columns)), name)
         }
-        let f32 = try LlamaModel.load(
+        let f32 = try DecoderModel.load(
             from: TestSupport.fixtures.appendingPathComponent("tiny-llama", isDirectory: true), weights: .stored)
         XCTAssertEqual(f32.weights.layers[0].qkvMatrix.type, .f32)
     }
@@ -83,7 +83,7 @@ final class TinyLlamaTests: XCTestCase {
 
     func testQueryKeyValueSites() throws {
         BLAS.setThreadCount(1)
-        let model = try LlamaModel.load(from: TestSupport.fixtures.appendingPathComponent("tiny-llama"))
+        let model = try DecoderModel.load(from: TestSupport.fixtures.appendingPathComponent("tiny-llama"))
         let tokens = [[5, 17, 200, 33, 9], [7, 8]]
         let plain = try model.forward(tokens, logits: .all)
         let plainRow = Array(plain.row(sequence: 0, position: 4))
@@ -107,7 +107,7 @@ final class TinyLlamaTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: empty) }
         let source = TestSupport.fixtures.appendingPathComponent("tiny-llama/model.safetensors")
         try FileManager.default.copyItem(at: source, to: empty.appendingPathComponent("model.safetensors"))
-        XCTAssertThrowsError(try LlamaModel.load(from: empty)) { error in
+        XCTAssertThrowsError(try DecoderModel.load(from: empty)) { error in
             XCTAssertTrue("\(error)".contains("config.json"), "\(error)")
         }
     }

@@ -12,7 +12,7 @@ import XCTest
 final class HeadSetScrubbingTests: XCTestCase {
     let baseline: [JSONValue] = [["component": "embed", "feature": "input"], ["mlps": "all", "feature": "input"]]
 
-    func study(_ model: LlamaModel, baseline kind: ScrubBaseline = .headsOnly) throws -> HeadSetScrubbing {
+    func study(_ model: DecoderModel, baseline kind: ScrubBaseline = .headsOnly) throws -> HeadSetScrubbing {
         var settings = ScrubSettings()
         settings.seed = 9
         settings.tokensPerCall = 64

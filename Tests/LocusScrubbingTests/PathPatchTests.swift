@@ -7,7 +7,7 @@ import XCTest
 final class PathPatchTests: XCTestCase {
     let sender = AttentionHead(layer: 0, head: 1)
 
-    func everyInput(of layer: Int, config: LlamaConfig) -> [PathReceiver] {
+    func everyInput(of layer: Int, config: ModelConfig) -> [PathReceiver] {
         (0..<config.headCount).flatMap { h in
             HeadInput.allCases.map { PathReceiver(head: AttentionHead(layer: layer, head: h), input: $0) }
         }

@@ -6,7 +6,7 @@ import LocusScrubbing
 import XCTest
 
 final class ScrubbingTests: XCTestCase {
-    func items(_ model: LlamaModel, count: Int = 12) -> [ScrubItem] {
+    func items(_ model: DecoderModel, count: Int = 12) -> [ScrubItem] {
         InductionTask.items(count: count, length: 6, seed: 21, tokenRange: 3..<250, bos: 1)
     }
 

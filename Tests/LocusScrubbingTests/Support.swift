@@ -9,7 +9,7 @@ enum TestSupport {
 
     /// The 2-layer tiny llama (C 64, 4 heads of 16, 2 KV heads) of the model tests: a fresh
     /// load each time (a few ms), so no test sees weights another test changed.
-    static func tiny() throws -> LlamaModel {
+    static func tiny() throws -> DecoderModel {
         try TestEnvironment.tinyLlama()
     }
 

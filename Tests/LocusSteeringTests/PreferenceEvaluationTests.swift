@@ -16,7 +16,7 @@ final class PreferenceEvaluationTests: XCTestCase {
         TokenizedPair(prompt: [8, 8], chosen: [1, 2, 3], rejected: [4], group: 2),
     ]
 
-    func edit(_ kind: SteeringParameterization, model: LlamaModel) -> SteeringParameters {
+    func edit(_ kind: SteeringParameterization, model: DecoderModel) -> SteeringParameters {
         var p =
             kind == .residual
             ? SteeringParameters(residualLayer: 0, width: model.config.hiddenSize)
@@ -28,7 +28,7 @@ final class PreferenceEvaluationTests: XCTestCase {
 
     func testUneditedScoreHasZeroMarginAndTheReferenceAccuracy() throws {
         BLAS.setThreadCount(1)
-        let model = try LlamaModel.load(from: TestEnvironment.tinyLlamaURL)
+        let model = try DecoderModel.load(from: TestEnvironment.tinyLlamaURL)
         let evaluator = PreferenceEvaluator(model: model, sharedPrefix: [], batchSize: 2)
         var passes: [PreferenceEvaluator.Pass] = []
         let score = try evaluator.score(pairs, edit: nil, objective: .ipo(tau: 0.25)) { pass, done, total in
@@ -61,7 +61,7 @@ final class PreferenceEvaluationTests: XCTestCase {
 
     func testEditedScoreMatchesTheTrainersMetricsAndScaleZeroIsUnedited() throws {
         BLAS.setThreadCount(1)
-        let model = try LlamaModel.load(from: TestEnvironment.tinyLlamaURL)
+        let model = try DecoderModel.load(from: TestEnvironment.tinyLlamaURL)
         for kind in SteeringParameterization.allCases {
             let p = edit(kind, model: model)
             let evaluator = PreferenceEvaluator(model: model, sharedPrefix: [], lengthNormalized: true, batchSize: 2)
@@ -81,7 +81,7 @@ final class PreferenceEvaluationTests: XCTestCase {
     }
 
     func testEmptyAnswersAndEmptySetsAreErrors() throws {
-        let model = try LlamaModel.load(from: TestEnvironment.tinyLlamaURL)
+        let model = try DecoderModel.load(from: TestEnvironment.tinyLlamaURL)
         let evaluator = PreferenceEvaluator(model: model, sharedPrefix: [1, 2])
         XCTAssertThrowsError(try evaluator.score([], edit: nil, objective: nil))
         let bad = [TokenizedPair(prompt: [3], chosen: [], rejected: [4], group: 0)]

@@ -18,13 +18,13 @@ final class SteeringTests: XCTestCase {
         TokenizedPair(prompt: [77, 3, 140, 12], chosen: [60], rejected: [61, 90], group: 1),
     ]
 
-    func model() throws -> LlamaModel {
+    func model() throws -> DecoderModel {
         BLAS.setThreadCount(1)
-        return try LlamaModel.load(from: Self.tiny)
+        return try DecoderModel.load(from: Self.tiny)
     }
 
     func trainer(
-        _ model: LlamaModel, _ kind: SteeringParameterization, positions: SteeringPositions,
+        _ model: DecoderModel, _ kind: SteeringParameterization, positions: SteeringPositions,
         objective: PreferenceObjective = .ipo(tau: 0.2), normalized: Bool = false
     ) -> SteeringTrainer {
         let heads = [AttentionHead(layer: 0, head: 1), AttentionHead(layer: 1, head: 3), AttentionHead(layer: 1, head: 0)]

@@ -100,7 +100,7 @@ final class SteeringValidationTests: XCTestCase {
         XCTAssertThrowsError(try HeadSetSelection(parsing: "L99999999999999999999999H0"))
     }
 
-    func trainer(_ model: LlamaModel, lr: Double) -> SteeringTrainer {
+    func trainer(_ model: DecoderModel, lr: Double) -> SteeringTrainer {
         let config = SteeringConfiguration(
             headSelection: "L0H1,L1H2", heads: [AttentionHead(layer: 0, head: 1), AttentionHead(layer: 1, head: 2)],
             learningRate: lr, epochs: 3, batchSize: 2, gradientClipNorm: nil, seed: 1)

@@ -54,7 +54,7 @@ public enum TestEnvironment {
     /// A hash of every weight's bits (FNV-1a over 64-bit words in four interleaved lanes, folded
     /// in order), to detect a shared model that a test edited in place. Each step is a bijection
     /// of the lane, so one changed word always changes its lane.
-    public static func weightFingerprint(_ model: LlamaModel) -> UInt64 {
+    public static func weightFingerprint(_ model: DecoderModel) -> UInt64 {
         let w = model.weights
         var buffers = [w.embedding, w.finalNorm, w.unembedding]
         for layer in w.layers {
@@ -95,9 +95,9 @@ public enum TestEnvironment {
     }
 
     /// A fresh load of the tiny llama (callers may edit its weights), one BLAS thread.
-    public static func tinyLlama() throws -> LlamaModel {
+    public static func tinyLlama() throws -> DecoderModel {
         BLAS.setThreadCount(1)
-        return try LlamaModel.load(from: tinyLlamaURL)
+        return try DecoderModel.load(from: tinyLlamaURL)
     }
 
     /// The tiny llama with a byte tokenizer, for methods that take text.

@@ -9,7 +9,7 @@ final class CausalTracerTests: XCTestCase {
     let tokens = [5, 17, 42, 99, 7, 3, 200, 11]
     let subject = 2..<4
 
-    func lastProbability(_ model: LlamaModel, _ tokens: [Int], hooks: [ActivationHook], answer: Int)
+    func lastProbability(_ model: DecoderModel, _ tokens: [Int], hooks: [ActivationHook], answer: Int)
         throws -> Double
     {
         let logits = try model.forward([tokens], hooks: hooks, logits: .last)

@@ -6,6 +6,6 @@ typealias TestFailure = LocusTestSupport.TestFailure
 
 enum TracingTestSupport {
     static var packageRoot: URL { TestEnvironment.packageRoot }
-    static func tiny() throws -> LlamaModel { try TestEnvironment.tinyLlama() }
+    static func tiny() throws -> DecoderModel { try TestEnvironment.tinyLlama() }
     static func smolLM() throws -> LanguageModel { try TestEnvironment.smolLM() }
 }

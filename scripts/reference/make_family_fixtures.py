@@ -76,7 +76,7 @@ reference.json:
 GGUF (llama, qwen2, gemma3), written with the ``gguf`` package: tensor names from its
 ``get_tensor_name_map`` (llama.cpp's converter names), metadata keys as the converter writes
 them, 2-D weights F16 and 1-D tensors F32 (the converter's ``--outtype f16``), tied heads without
-``output.weight``. llama: Q and K rows permuted as ``LlamaModel.permute`` does (adjacent-pair
+``output.weight``. llama: Q and K rows permuted as ``DecoderModel.permute`` does (adjacent-pair
 RoPE); qwen2, gemma3: not permuted (NeoX rotation in llama.cpp). gemma3: every ``*norm.weight``
 stored as 1 + w (the converter's norm shift; transformers' ``Gemma2TensorProcessor`` subtracts
 it back). Two gemma3 keys go beyond what llama.cpp's gemma3 converter writes, because it cannot
@@ -220,7 +220,7 @@ def make_config(family: str):
             hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
             bos_token_id=1, eos_token_id=2, pad_token_id=0, attn_implementation="eager")
     if family == "llama":
-        return tf.LlamaConfig(
+        return tf.ModelConfig(
             vocab_size=sentencepiece_vocab_size(), hidden_size=64, intermediate_size=64,
             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=20,
             max_position_embeddings=32, rms_norm_eps=1e-5, rope_theta=10000.0,
@@ -393,7 +393,7 @@ def greedy(model, prompt: list[int], new_tokens: int) -> dict:
 
 
 def permute_rows(w: np.ndarray, heads: int) -> np.ndarray:
-    """llama.cpp's `LlamaModel.permute`: each head's rows from NeoX half-split order to
+    """llama.cpp's `DecoderModel.permute`: each head's rows from NeoX half-split order to
     interleaved pairs (row 2i ← i, row 2i+1 ← D/2 + i)."""
     return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 

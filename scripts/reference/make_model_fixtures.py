@@ -469,9 +469,9 @@ def make_smollm2(args) -> None:
 
 
 def tiny_config(tied: bool):
-    from transformers import LlamaConfig
+    from transformers import ModelConfig
 
-    return LlamaConfig(
+    return ModelConfig(
         vocab_size=256,
         hidden_size=64,
         intermediate_size=96,

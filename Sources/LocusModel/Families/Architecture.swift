@@ -1,7 +1,7 @@
 import Foundation
 import LocusTensor
 
-/// What a decoder block computes, beyond the sizes in `LlamaConfig`: the small vocabulary every
+/// What a decoder block computes, beyond the sizes in `ModelConfig`: the small vocabulary every
 /// family file describes its block with. One model class and one block function read it, so a
 /// llama runs exactly the code it ran before the seam (every flag at its llama value).
 ///

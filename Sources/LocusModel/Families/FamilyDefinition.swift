@@ -2,7 +2,7 @@ import Foundation
 import LocusCheckpoint
 
 /// What one family file declares: which checkpoints it claims (config.json `model_type`, GGUF
-/// `general.architecture`), how their config decodes into `LlamaConfig` (sizes plus the
+/// `general.architecture`), how their config decodes into `ModelConfig` (sizes plus the
 /// `Architecture` of its block), and how its tensors are named.
 ///
 /// Adding a family is one file conforming to this and one line in `FamilyRegistry.all`
@@ -13,19 +13,19 @@ protocol FamilyDefinition {
     static var modelTypes: Set<String> { get }
     /// GGUF `general.architecture` values this family loads (empty: no GGUF support).
     static var ggufArchitectures: Set<String> { get }
-    static func config(huggingFace fields: ConfigFields, tensors: TensorSource) throws -> LlamaConfig
-    static func config(gguf fields: GGUFFields, tensors: TensorSource) throws -> LlamaConfig
-    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames
+    static func config(huggingFace fields: ConfigFields, tensors: TensorSource) throws -> ModelConfig
+    static func config(gguf fields: GGUFFields, tensors: TensorSource) throws -> ModelConfig
+    static func huggingFaceNames(_ config: ModelConfig, tensors: TensorSource) -> TensorNames
     /// Tensor names in a GGUF of this family (nil: no GGUF support).
-    static func ggufNames(_ config: LlamaConfig) -> TensorNames?
+    static func ggufNames(_ config: ModelConfig) -> TensorNames?
 }
 
 extension FamilyDefinition {
     static var ggufArchitectures: Set<String> { [] }
-    static func config(gguf fields: GGUFFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(gguf fields: GGUFFields, tensors: TensorSource) throws -> ModelConfig {
         throw fields.fail("architecture '\(fields.architecture)' has no GGUF loader")
     }
-    static func ggufNames(_ config: LlamaConfig) -> TensorNames? { nil }
+    static func ggufNames(_ config: ModelConfig) -> TensorNames? { nil }
 }
 
 /// The families, one line each.

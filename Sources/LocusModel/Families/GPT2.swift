@@ -9,7 +9,7 @@ enum GPT2Family: FamilyDefinition {
     static let family = ModelFamily.gpt2
     static let modelTypes: Set<String> = ["gpt2"]
 
-    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         guard let act = try f.activation("activation_function") else {
             throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
         }
@@ -21,7 +21,7 @@ enum GPT2Family: FamilyDefinition {
         }
         let c = try f.int("n_embd")
         let heads = try f.int("n_head")
-        var config = LlamaConfig(
+        var config = ModelConfig(
             vocabularySize: try f.int("vocab_size"), hiddenSize: c,
             intermediateSize: try f.optionalInt("n_inner") ?? 4 * c,
             layerCount: try f.int("n_layer"), headCount: heads, keyValueHeadCount: heads,
@@ -40,7 +40,7 @@ enum GPT2Family: FamilyDefinition {
         return config
     }
 
-    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames {
+    static func huggingFaceNames(_ config: ModelConfig, tensors: TensorSource) -> TensorNames {
         // GPT2LMHeadModel saves `transformer.`-prefixed names; GPT2Model (e.g. the hub's gpt2)
         // saves them bare.
         let p = tensors.contains("transformer.wte.weight") ? "transformer." : ""

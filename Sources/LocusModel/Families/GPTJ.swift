@@ -10,13 +10,13 @@ enum GPTJFamily: FamilyDefinition {
     static let family = ModelFamily.gptj
     static let modelTypes: Set<String> = ["gptj"]
 
-    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         guard let act = try f.activation("activation_function") else {
             throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
         }
         let c = try f.int("n_embd")
         let heads = try f.int("n_head")
-        var config = LlamaConfig(
+        var config = ModelConfig(
             vocabularySize: try f.int("vocab_size"), hiddenSize: c,
             intermediateSize: try f.optionalInt("n_inner") ?? 4 * c,
             layerCount: try f.int("n_layer"), headCount: heads, keyValueHeadCount: heads,
@@ -35,7 +35,7 @@ enum GPTJFamily: FamilyDefinition {
         return config
     }
 
-    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames {
+    static func huggingFaceNames(_ config: ModelConfig, tensors: TensorSource) -> TensorNames {
         TensorNames(
             embedding: "transformer.wte.weight", finalNorm: "transformer.ln_f.weight",
             finalNormBias: "transformer.ln_f.bias", unembedding: "lm_head.weight",

@@ -35,7 +35,7 @@ enum Gemma3Family: FamilyDefinition {
         return a
     }
 
-    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         if let act = try f.activation("hidden_activation") {
             guard act == .tanh else {
                 throw f.fail("hidden_activation exact gelu is not supported (gelu_pytorch_tanh)")
@@ -74,7 +74,7 @@ enum Gemma3Family: FamilyDefinition {
         }
         let window = try f.optionalInt("sliding_window")
         let hidden = try f.int("hidden_size")
-        var config = LlamaConfig(
+        var config = ModelConfig(
             vocabularySize: try f.int("vocab_size"), hiddenSize: hidden,
             intermediateSize: try f.int("intermediate_size"), layerCount: layers, headCount: heads,
             keyValueHeadCount: try f.optionalInt("num_key_value_heads") ?? heads,
@@ -91,7 +91,7 @@ enum Gemma3Family: FamilyDefinition {
         return config
     }
 
-    static func config(gguf g: GGUFFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(gguf g: GGUFFields, tensors: TensorSource) throws -> ModelConfig {
         var config = try LlamaFamily.ggufSizes(g, tensors: tensors, epsilon: 1e-6)
         let headWidth = g.optionalInt("attention.key_length") ?? 256
         config.headDimension = headWidth
@@ -114,7 +114,7 @@ enum Gemma3Family: FamilyDefinition {
         return config
     }
 
-    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames {
+    static func huggingFaceNames(_ config: ModelConfig, tensors: TensorSource) -> TensorNames {
         var names = LlamaFamily.huggingFaceNames(config, tensors: tensors)
         names.layer = { l, t in
             let name: String? =
@@ -130,7 +130,7 @@ enum Gemma3Family: FamilyDefinition {
         return names
     }
 
-    static func ggufNames(_ config: LlamaConfig) -> TensorNames? {
+    static func ggufNames(_ config: ModelConfig) -> TensorNames? {
         LlamaFamily.ggufNames(rotaryLayout: .halfSplit)
     }
 }

@@ -3,22 +3,22 @@ import LocusCheckpoint
 
 /// llama: LLaMA-1/2/3, SmolLM2, TinyLlama. RMSNorm → RoPE → grouped-query attention → SwiGLU, no
 /// biases. Hugging Face stores Q/K for rotate-half RoPE; llama.cpp's converter permutes them to
-/// adjacent pairs (`convert_hf_to_gguf.py`, `LlamaModel.permute`).
+/// adjacent pairs (`convert_hf_to_gguf.py`, `DecoderModel.permute`).
 enum LlamaFamily: FamilyDefinition {
     static let family = ModelFamily.llama
     static let modelTypes: Set<String> = ["llama"]
     static let ggufArchitectures: Set<String> = ["llama"]
 
-    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         let fail = { (why: String) in CheckpointError(file: f.file, problem: .malformed(why)) }
-        try LlamaModel.checkSupportedFeatures(f.raw, fail: fail)
-        try LlamaModel.checkNumberFields(f.raw, fail: fail)
-        var config: LlamaConfig
+        try DecoderModel.checkSupportedFeatures(f.raw, fail: fail)
+        try DecoderModel.checkNumberFields(f.raw, fail: fail)
+        var config: ModelConfig
         do {
             let data = try JSONSerialization.data(withJSONObject: f.raw)
-            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
+            config = try JSONDecoder().decode(ModelConfig.self, from: data)
         } catch {
-            throw fail("config.json: \(LlamaModel.briefDecodingError(error))")
+            throw fail("config.json: \(DecoderModel.briefDecodingError(error))")
         }
         if !f.has("rope_theta") { config.ropeBase = try f.ropeBase(default: 10_000) }
         if let d = try f.optionalInt("head_dim"), d != config.hiddenSize / max(config.headCount, 1) {
@@ -27,7 +27,7 @@ enum LlamaFamily: FamilyDefinition {
         return config
     }
 
-    static func config(gguf g: GGUFFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(gguf g: GGUFFields, tensors: TensorSource) throws -> ModelConfig {
         var config = try ggufSizes(g, tensors: tensors, epsilon: 1e-5)
         let heads = config.headCount
         if let d = g.optionalInt("attention.key_length"), d != config.hiddenSize / max(heads, 1) {
@@ -36,14 +36,14 @@ enum LlamaFamily: FamilyDefinition {
         return config
     }
 
-    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames {
+    static func huggingFaceNames(_ config: ModelConfig, tensors: TensorSource) -> TensorNames {
         TensorNames(
             embedding: "model.embed_tokens.weight", finalNorm: "model.norm.weight",
             unembedding: "lm_head.weight", layer: huggingFaceLayerName,
             layerPrefix: "model.layers.", rotaryLayout: .halfSplit)
     }
 
-    static func ggufNames(_ config: LlamaConfig) -> TensorNames? {
+    static func ggufNames(_ config: ModelConfig) -> TensorNames? {
         ggufNames(rotaryLayout: .adjacentPairs)
     }
 
@@ -103,9 +103,9 @@ enum LlamaFamily: FamilyDefinition {
     }
 
     /// Sizes from llama-style GGUF keys (`{arch}.embedding_length`, …), shared with qwen2/gemma3.
-    static func ggufSizes(_ g: GGUFFields, tensors: TensorSource, epsilon: Float) throws -> LlamaConfig {
+    static func ggufSizes(_ g: GGUFFields, tensors: TensorSource, epsilon: Float) throws -> ModelConfig {
         let heads = try g.int("attention.head_count")
-        return LlamaConfig(
+        return ModelConfig(
             vocabularySize: g.vocabularySize(tensors: tensors),
             hiddenSize: try g.int("embedding_length"),
             intermediateSize: try g.int("feed_forward_length"),

@@ -14,7 +14,7 @@ enum Qwen2Family: FamilyDefinition {
         return a
     }
 
-    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         if let act = try f.string("hidden_act"), act != "silu" {
             throw f.fail("hidden_act '\(act)' is not supported (silu)")
         }
@@ -22,7 +22,7 @@ enum Qwen2Family: FamilyDefinition {
             throw f.fail("use_sliding_window true is not supported (full attention only)")
         }
         let heads = try f.int("num_attention_heads")
-        var config = LlamaConfig(
+        var config = ModelConfig(
             vocabularySize: try f.int("vocab_size"), hiddenSize: try f.int("hidden_size"),
             intermediateSize: try f.int("intermediate_size"),
             layerCount: try f.int("num_hidden_layers"), headCount: heads,
@@ -36,17 +36,17 @@ enum Qwen2Family: FamilyDefinition {
         return config
     }
 
-    static func config(gguf g: GGUFFields, tensors: TensorSource) throws -> LlamaConfig {
+    static func config(gguf g: GGUFFields, tensors: TensorSource) throws -> ModelConfig {
         var config = try LlamaFamily.ggufSizes(g, tensors: tensors, epsilon: 1e-6)
         config.architecture = architecture
         return config
     }
 
-    static func huggingFaceNames(_ config: LlamaConfig, tensors: TensorSource) -> TensorNames {
+    static func huggingFaceNames(_ config: ModelConfig, tensors: TensorSource) -> TensorNames {
         LlamaFamily.huggingFaceNames(config, tensors: tensors)
     }
 
-    static func ggufNames(_ config: LlamaConfig) -> TensorNames? {
+    static func ggufNames(_ config: ModelConfig) -> TensorNames? {
         LlamaFamily.ggufNames(rotaryLayout: .halfSplit)
     }
 }

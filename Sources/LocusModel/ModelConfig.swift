@@ -6,9 +6,9 @@ import LocusCheckpoint
 /// config decodes directly; other families decode in their file under `Families/`, and GGUF
 /// metadata maps onto the same fields.
 ///
-/// (The neutral name is `ModelConfig`; `LlamaConfig` stays the type's name until the lead's
+/// (The neutral name is `ModelConfig`; `ModelConfig` stays the type's name until the lead's
 /// rename, so other modules need no edit.)
-public struct LlamaConfig: Codable, Equatable, Sendable {
+public struct ModelConfig: Codable, Equatable, Sendable {
     public var vocabularySize: Int  // V
     public var hiddenSize: Int  // C
     public var intermediateSize: Int  // F
@@ -93,7 +93,7 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
     /// width must be even (RoPE rotates pairs), `rope_theta` and `rms_norm_eps` must be positive
     /// and finite (a zero or negative ε makes RMSNorm divide by zero or take the root of a
     /// negative number: NaN logits), and `max_position_embeddings` positive. That the sizes
-    /// agree with the tensors is checked by `LlamaWeights.load`.
+    /// agree with the tensors is checked by `ModelWeights.load`.
     public func validate(file: String) throws {
         func fail(_ why: String) -> CheckpointError {
             CheckpointError(file: file, problem: .malformed("config: \(why)"))
@@ -139,7 +139,7 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
     }
 }
 
-extension LlamaConfig {
+extension ModelConfig {
     /// Reads `{arch}.*` GGUF metadata (llama.cpp's key names) through the family that claims
     /// `general.architecture`.
     public init(ggufMetadata m: [String: GGUFValue], tensors: TensorSource) throws {

@@ -8,19 +8,19 @@ import LocusWeights
 /// attention, SwiGLU; the other families' variants are documented on `Architecture`). Every
 /// family has the same sites (`ActivationSite`); a parallel block (GPT-J) has no `resid_mid`.
 ///
-/// (The neutral name is `DecoderModel`; `LlamaModel` stays the type's name until the lead's
+/// (The neutral name is `DecoderModel`; `DecoderModel` stays the type's name until the lead's
 /// rename, so other modules need no edit.)
 ///
 /// Not thread-safe: one forward call at a time (work buffers are reused between calls).
-public final class LlamaModel: @unchecked Sendable {
-    public let config: LlamaConfig
-    public let weights: LlamaWeights
+public final class DecoderModel: @unchecked Sendable {
+    public let config: ModelConfig
+    public let weights: ModelWeights
     /// RoPE angles of the global layers, and of the sliding-window ones when their base differs.
     let rope: RoPETable
     let localRope: RoPETable?
     let work = Workspace()
 
-    public init(config: LlamaConfig, weights: LlamaWeights) {
+    public init(config: ModelConfig, weights: ModelWeights) {
         self.config = config
         self.weights = weights
         let d = config.headWidth, rotary = config.architecture.rotaryWidth

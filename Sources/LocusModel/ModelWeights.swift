@@ -15,7 +15,7 @@ import LocusWeights
 /// edit and read: the first access converts that one matrix to dense fp32 in place
 /// (`WeightMatrix.makeDense()`), so ROME or FT-L on a quantised model materialise only the
 /// matrix they edit. Forward and backward passes use the `…Matrix` properties and never convert.
-public final class LlamaLayerWeights: @unchecked Sendable {
+public final class LayerWeights: @unchecked Sendable {
     /// The block input's norm (GPT-J: the only one, read by attention and MLP).
     public let attentionNorm: FloatBuffer  // (C)
     public let attentionNormBias: FloatBuffer?  // (C), LayerNorm families
@@ -98,11 +98,11 @@ public final class LlamaLayerWeights: @unchecked Sendable {
 }
 
 /// All parameters of a model.
-public final class LlamaWeights: @unchecked Sendable {
+public final class ModelWeights: @unchecked Sendable {
     public let embeddingMatrix: WeightMatrix  // (V, C)
     /// Learned absolute positions (GPT-2).
     public let positionEmbedding: FloatBuffer?  // (context, C)
-    public let layers: [LlamaLayerWeights]
+    public let layers: [LayerWeights]
     public let finalNorm: FloatBuffer  // (C)
     public let finalNormBias: FloatBuffer?  // (C)
     /// The unembedding; the same object as `embeddingMatrix` when tied.
@@ -110,7 +110,7 @@ public final class LlamaWeights: @unchecked Sendable {
     public let unembeddingBias: FloatBuffer?  // (V), GPT-J
 
     init(
-        embedding: WeightMatrix, positionEmbedding: FloatBuffer? = nil, layers: [LlamaLayerWeights],
+        embedding: WeightMatrix, positionEmbedding: FloatBuffer? = nil, layers: [LayerWeights],
         finalNorm: FloatBuffer, finalNormBias: FloatBuffer? = nil, unembedding: WeightMatrix,
         unembeddingBias: FloatBuffer? = nil
     ) {
@@ -161,14 +161,14 @@ public enum WeightStorage: String, Sendable, CaseIterable {
     case f32
 }
 
-extension LlamaWeights {
+extension ModelWeights {
     /// Reads every tensor of `source` named by `names` that `config.architecture` needs,
     /// checking each shape: dequantised to fp32, or (`.stored`, GGUF or safetensors) kept as slices of the
     /// mapped file. Matrices come out (out, in) with Q/K rows in the adjacent-pair RoPE layout.
     static func load(
-        from source: TensorSource, names: TensorNames, config: LlamaConfig,
+        from source: TensorSource, names: TensorNames, config: ModelConfig,
         storage: WeightStorage = .f32
-    ) throws -> LlamaWeights {
+    ) throws -> ModelWeights {
         let file = source.url.path
         let arch = config.architecture
         let c = config.hiddenSize, f = config.intermediateSize, d = config.headWidth
@@ -267,7 +267,7 @@ extension LlamaWeights {
             return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
         }
 
-        var layers: [LlamaLayerWeights] = []
+        var layers: [LayerWeights] = []
         for l in 0..<config.layerCount {
             let name = { try layerName(l, $0) }
             let qkv: WeightMatrix
@@ -300,7 +300,7 @@ extension LlamaWeights {
             let attentionNorm = try norm(name(.attentionNorm))
             let normBias = arch.norm == .layerNorm
             layers.append(
-                LlamaLayerWeights(
+                LayerWeights(
                     attentionNorm: attentionNorm,
                     attentionNormBias: normBias ? try vector(name(.attentionNormBias), c) : nil,
                     qkv: qkv, qkvBias: qkvBias,
@@ -348,7 +348,7 @@ extension LlamaWeights {
             try checkShape(name, [config.contextLength, c])
             positions = FloatBuffer(try finite(name, source.floats(named: name)))
         }
-        return LlamaWeights(
+        return ModelWeights(
             embedding: embedding, positionEmbedding: positions, layers: layers,
             finalNorm: try norm(names.finalNorm),
             finalNormBias: arch.norm == .layerNorm

@@ -1,12 +1,12 @@
 import Foundation
 import LocusCheckpoint
 
-extension LlamaModel {
+extension DecoderModel {
     /// Loads a llama checkpoint: a GGUF file, or a Hugging Face directory (config.json +
     /// safetensors). With `.f32` (the default here, and the parity reference) every tensor is
     /// dequantised to `Float` once, here; with `.stored` a GGUF's matrices stay in their stored
     /// type, as slices of the memory-mapped file.
-    public static func load(from url: URL, weights storage: WeightStorage = .f32) throws -> LlamaModel {
+    public static func load(from url: URL, weights storage: WeightStorage = .f32) throws -> DecoderModel {
         let source = try openCheckpoint(url)
         return try load(from: source, directory: url, weights: storage)
     }
@@ -16,13 +16,13 @@ extension LlamaModel {
     /// names it in `general.architecture`.
     public static func load(
         from source: TensorSource, directory: URL, weights storage: WeightStorage = .f32
-    ) throws -> LlamaModel {
-        let config: LlamaConfig
+    ) throws -> DecoderModel {
+        let config: ModelConfig
         let names: TensorNames
         let configFile: String
         let layerField: String
         if let gguf = source as? GGUFFile {
-            config = try LlamaConfig(ggufMetadata: gguf.metadata, tensors: gguf)
+            config = try ModelConfig(ggufMetadata: gguf.metadata, tensors: gguf)
             let arch = gguf.metadata["general.architecture"]?.string ?? "?"
             guard let found = FamilyRegistry.definition(config.family).ggufNames(config) else {
                 throw CheckpointError(
@@ -40,9 +40,9 @@ extension LlamaModel {
         try config.validate(file: configFile)
         try checkLayerCount(
             config, source: source, layerKey: (names.layerPrefix, layerField), configFile: configFile)
-        let weights = try LlamaWeights.load(
+        let weights = try ModelWeights.load(
             from: source, names: names, config: config, storage: storage)
-        return LlamaModel(config: config, weights: weights)
+        return DecoderModel(config: config, weights: weights)
     }
 
     /// `config.json` beside (or inside) the checkpoint `directory`.
@@ -53,7 +53,7 @@ extension LlamaModel {
         return folder.appendingPathComponent("config.json")
     }
 
-    static func readHuggingFaceConfig(directory: URL, tensors: TensorSource) throws -> LlamaConfig {
+    static func readHuggingFaceConfig(directory: URL, tensors: TensorSource) throws -> ModelConfig {
         let file = huggingFaceConfigURL(directory: directory)
         func fail(_ why: String) -> CheckpointError {
             CheckpointError(file: file.path, problem: .malformed(why))
@@ -93,7 +93,7 @@ extension LlamaModel {
     }
 }
 
-extension LlamaModel {
+extension DecoderModel {
     /// Refuses config.json settings that change the computation in ways Locus does not
     /// implement (the weights would load and give silently different logits).
     static func checkSupportedFeatures(
@@ -136,7 +136,7 @@ extension LlamaModel {
     /// The layers the checkpoint holds tensors for must be exactly 0..<`num_hidden_layers`: a
     /// smaller config would silently drop layers, a larger one fails on a missing tensor.
     static func checkLayerCount(
-        _ config: LlamaConfig, source: TensorSource, layerKey: (prefix: String, field: String),
+        _ config: ModelConfig, source: TensorSource, layerKey: (prefix: String, field: String),
         configFile: String
     ) throws {
         let prefix = layerKey.prefix

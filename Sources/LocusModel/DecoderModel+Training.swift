@@ -24,7 +24,7 @@ public struct Gradients: @unchecked Sendable {
     public let sequences: [SequenceSpan]
 }
 
-extension LlamaModel {
+extension DecoderModel {
     /// A forward pass that keeps what `backward` needs, returning log p(target) for each target.
     ///
     /// Without `prefix` every sequence starts at position 0. With `prefix` (a one-sequence cache

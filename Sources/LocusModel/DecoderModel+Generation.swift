@@ -1,6 +1,6 @@
 import LocusTensor
 
-extension LlamaModel {
+extension DecoderModel {
     /// Greedy decoding with a KV cache: the prompt is computed once, then one token per step.
     ///
     /// - Parameters:
