@@ -31,7 +31,7 @@ public struct PathReceiver: Hashable, Codable, Sendable, CustomStringConvertible
 /// z_A the run's own head output and z_A′ the source sequence's (aligned position by position):
 ///
 ///     Δ = W_{o,A} · (z_A′ − z_A)                                   (T, C)
-///     q_B ← RMSNorm(x_B + Δ) · W_{q,B}ᵀ   (likewise k, v with KV head g = h_B / (H/G))
+///     q_B ← norm(x_B + Δ) · W_{q,B}ᵀ (+ b_{q,B})   (likewise k, v with KV head g = h_B / (H/G))
 ///
 /// where x_B is the residual entering B's layer (`.residualPre(layer: l_B)`), the norm is the
 /// family's attention-input norm (RMSNorm, or LayerNorm with bias: `normalizeAttentionInput`),

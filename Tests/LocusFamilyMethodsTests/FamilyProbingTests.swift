@@ -81,7 +81,8 @@ final class FamilyProbingTests: XCTestCase {
 
         // The same edit as a bias at every position: the hook on z, and the bake into o_proj's
         // bias, score the same.
-        let everywhere = Intervention(name: "ITI at every position", positions: [:]) { _ in
+        // editsPrompt: the question rows are computed with the hook too, as the bias acts there.
+        let everywhere = Intervention(name: "ITI at every position", editsPrompt: true, positions: [:]) { _ in
             [edit.hook(positions: .all)]
         }
         let hooked = try evaluator.evaluate(mcQuestions, intervention: everywhere)
