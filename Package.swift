@@ -190,7 +190,7 @@ let package = Package(
             name: "LocusFamilyMethodsTests",
             dependencies: [
                 "LocusModel", "LocusInterventions", "LocusTracing", "LocusEditing", "LocusProbing",
-                "LocusEvaluation", "LocusSteering", "LocusScrubbing", "LocusData", "LocusTensor",
+                "LocusEvaluation", "LocusSteering", "LocusScrubbing", "LocusData", "LocusTensor", "LocusWeights", "LocusCore",
                 "LocusTestSupport",
             ],
             swiftSettings: cpuFlags),

@@ -17,14 +17,20 @@ final class FamilyEditingTests: XCTestCase {
         return try KeyStatistics.compute(model: lm.model, layers: [layer], chunks: chunks)[layer]!
     }
 
-    func targetScore(_ lm: LanguageModel) throws -> Double {
+    func targetScore(_ lm: LanguageModel, _ request: EditRequest? = nil) throws -> Double {
+        let request = request ?? self.request
         let prompt = lm.tokenizer.encodePrompt(request.prompt)
         return try lm.model.scoreContinuations(
             prompt: prompt, continuations: [request.targetTokens(lm.tokenizer)])[0].total
     }
 
+    /// At the last layer only the subject's own position reads the MLP output it changes, so
+    /// there the subject ends the prompt.
     func checkROME(_ family: FamilyFixture, layer: Int) throws {
         let lm = try family.languageModel()
+        let request =
+            layer == lm.config.layerCount - 1
+            ? EditRequest(prompt: "ef ab cd", subject: "cd", target: "zq") : self.request
         let before = WeightSnapshot(lm.model)
         var hyper = ROMEHyperparameters(layer: layer)
         // The fixtures have 32 positions: no generated context prefixes, the prompt alone.
@@ -40,7 +46,7 @@ final class FamilyEditingTests: XCTestCase {
             return recorder.vector(at: site, position: subject.lastSubjectToken)!
         }
         let outputBefore = try mlpOutput()
-        let scoreBefore = try targetScore(lm)
+        let scoreBefore = try targetScore(lm, request)
 
         let (backup, result) = try ROMEEditor(languageModel: lm).edit(request, hyper: hyper, statistics: stats)
         XCTAssertLessThan(result.losses.last!, result.losses.first!, "\(family)")
@@ -53,13 +59,13 @@ final class FamilyEditingTests: XCTestCase {
         for i in 0..<lm.config.hiddenSize {
             XCTAssertEqual(outputAfter[i] - outputBefore[i], result.delta[i], accuracy: 2e-3 * scale, "\(family) [\(i)]")
         }
-        XCTAssertGreaterThan(try targetScore(lm), scoreBefore, "\(family): the target got no likelier")
+        XCTAssertGreaterThan(try targetScore(lm, request), scoreBefore, "\(family): the target got no likelier")
         let edited = WeightSnapshot(lm.model)
         XCTAssertEqual(edited.differences(from: before), ["\(layer).down"], "only the MLP output projection changes")
 
         backup.restore(into: lm.model)
         XCTAssertEqual(WeightSnapshot(lm.model).differences(from: before), [], "\(family) undo")
-        XCTAssertEqual(try targetScore(lm), scoreBefore)
+        XCTAssertEqual(try targetScore(lm, request), scoreBefore)
     }
 
     func testROMEOnGPT2() throws {

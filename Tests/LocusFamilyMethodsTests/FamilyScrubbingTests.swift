@@ -1,4 +1,5 @@
 import Foundation
+import LocusCore
 import LocusInterventions
 import LocusModel
 import LocusScrubbing

@@ -3,6 +3,7 @@ import LocusCore
 import LocusModel
 import LocusTensor
 import LocusTestSupport
+import LocusWeights
 import XCTest
 
 /// The parity fixtures of `scripts/reference/make_family_fixtures.py` (random weights made by
