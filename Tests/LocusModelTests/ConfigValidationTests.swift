@@ -126,10 +126,11 @@ final class ConfigValidationTests: XCTestCase {
     func testInvalidJSONNamesTheFile() throws {
         let dir = try tinyCopy("invalid-json")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data("{\"vocab_size\": 256,".utf8).write(to: dir.appendingPathComponent("config.json"))
+        try Data("{\"vocab_size\": 256,\n\"hidden_size\": 64,\n".utf8).write(to: dir.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try DecoderModel.load(from: dir)) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("config.json") && text.contains("not valid JSON"), text)
+            XCTAssertTrue(text.contains("config.json:3: "), "the line is named: \(text)")
             XCTAssertFalse(text.contains("Error Domain"), text)
         }
     }

@@ -11,7 +11,7 @@ enum GPT2Family: FamilyDefinition {
 
     static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         guard let act = try f.activation("activation_function") else {
-            throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
+            throw f.fail("activation_function '\(f.raw["activation_function"]?.string ?? "?")' is not supported (gelu, gelu_new)")
         }
         if try f.bool("scale_attn_by_inverse_layer_idx", default: false) {
             throw f.fail("scale_attn_by_inverse_layer_idx true is not supported")

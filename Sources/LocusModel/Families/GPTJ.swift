@@ -12,7 +12,7 @@ enum GPTJFamily: FamilyDefinition {
 
     static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
         guard let act = try f.activation("activation_function") else {
-            throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
+            throw f.fail("activation_function '\(f.raw["activation_function"]?.string ?? "?")' is not supported (gelu, gelu_new)")
         }
         let c = try f.int("n_embd")
         let heads = try f.int("n_head")
