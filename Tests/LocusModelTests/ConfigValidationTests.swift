@@ -123,6 +123,40 @@ final class ConfigValidationTests: XCTestCase {
                   ["rope_type 'linear'"])
     }
 
+    /// GPT-2 and GPT-J read the same GPT-style size fields and differ only in the defaults of
+    /// `n_positions` (1024 / 2048) and `tie_word_embeddings` (true / false).
+    func testGPTStyleSizeDefaults() throws {
+        func copy(_ family: String, removing keys: [String]) throws -> URL {
+            let dir = try TestEnvironment.temporaryDirectory("config-defaults-\(family)")
+            let source = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+                .appendingPathComponent("families/\(family)")
+            for file in ["model.safetensors", "config.json"] {
+                try FileManager.default.copyItem(
+                    at: source.appendingPathComponent(file), to: dir.appendingPathComponent(file))
+            }
+            let url = dir.appendingPathComponent("config.json")
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            for key in keys { json[key] = nil }
+            try JSONSerialization.data(withJSONObject: json).write(to: url)
+            return dir
+        }
+        let gptj = try copy("gptj", removing: ["n_positions", "tie_word_embeddings", "layer_norm_epsilon"])
+        defer { try? FileManager.default.removeItem(at: gptj) }
+        let j = try DecoderModel.load(from: gptj).config
+        XCTAssertEqual(j.contextLength, 2048)
+        XCTAssertFalse(j.tiedEmbeddings)
+        XCTAssertEqual(j.rmsNormEpsilon, 1e-5)
+        XCTAssertEqual(j.intermediateSize, 128)
+        XCTAssertEqual(j.headCount, 4)
+        XCTAssertEqual(j.keyValueHeadCount, 4)
+        let gpt2 = try copy("gpt2", removing: ["n_positions", "tie_word_embeddings"])
+        defer { try? FileManager.default.removeItem(at: gpt2) }
+        XCTAssertThrowsError(try DecoderModel.load(from: gpt2)) { error in
+            // The fixture's position table has 32 rows; the default context is 1024.
+            XCTAssertTrue("\(error)".contains("1024"), "\(error)")
+        }
+    }
+
     func testInvalidJSONNamesTheFile() throws {
         let dir = try tinyCopy("invalid-json")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -153,6 +153,34 @@ struct ConfigFields {
         return try float("rope_theta", default: fallback)
     }
 
+    /// The sizes of a GPT-style config.json (GPT-2, GPT-J): `n_embd`, `n_head` (as many key/value
+    /// heads), `n_layer`, `n_inner` (4·`n_embd` when absent), `layer_norm_epsilon` (1e-5),
+    /// `n_positions`, `tie_word_embeddings`, BOS/EOS. The families differ only in the defaults
+    /// of the context length (GPT-2 1024, GPT-J 2048) and of tying (GPT-2 tied, GPT-J not);
+    /// the RoPE base is 10 000 (used by GPT-J's rotary dimensions only).
+    func gptSizes(contextLength: Int, tiedEmbeddings: Bool) throws -> ModelConfig {
+        let c = try int("n_embd")
+        let heads = try int("n_head")
+        return ModelConfig(
+            vocabularySize: try int("vocab_size"), hiddenSize: c,
+            intermediateSize: try optionalInt("n_inner") ?? 4 * c,
+            layerCount: try int("n_layer"), headCount: heads, keyValueHeadCount: heads,
+            ropeBase: 10_000, rmsNormEpsilon: try float("layer_norm_epsilon", default: 1e-5),
+            contextLength: try optionalInt("n_positions") ?? contextLength,
+            tiedEmbeddings: try bool("tie_word_embeddings", default: tiedEmbeddings),
+            bosTokenID: tokenID("bos_token_id"), eosTokenID: tokenID("eos_token_id"))
+    }
+
+    /// A GPT-style `activation_function`, refused naming its value unless it is a GELU.
+    func gptActivation() throws -> Architecture.GELUApproximation {
+        guard let act = try activation("activation_function") else {
+            throw fail(
+                "activation_function '\(raw["activation_function"]?.string ?? "?")' is not supported"
+                    + " (gelu, gelu_new)")
+        }
+        return act
+    }
+
     func activation(_ key: String) throws -> Architecture.GELUApproximation? {
         switch try string(key) {
         case "gelu", "gelu_python": .exact
