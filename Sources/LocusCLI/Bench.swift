@@ -22,6 +22,9 @@ struct Bench: ParsableCommand {
         let threads: Int
         let peakRSSMegabytes: Double
         let loadSeconds: Double
+        /// Median CPU seconds (every thread) of the timed runs: less sensitive than wall time to a
+        /// shared machine (scripts/bench/llamacpp.sh compares these with llama.cpp's).
+        var cpuSeconds: Double? = nil
         let impl = "locus"
     }
 
@@ -45,11 +48,12 @@ struct Bench: ParsableCommand {
                 (0..<tokens).map { _ in Int(rng.next() % UInt64(vocabulary)) }
             }
             _ = try lm.model.forward(ids, logits: .all)
-            var times: [Double] = []
+            var times: [Double] = [], cpu: [Double] = []
             for _ in 0..<runs {
-                let t = Date()
+                let t = Date(), c = processCPUSeconds()
                 _ = try lm.model.forward(ids, logits: .all)
                 times.append(Date().timeIntervalSince(t))
+                cpu.append(processCPUSeconds() - c)
             }
             let median = times.sorted()[times.count / 2]
             try Bench.report(
@@ -57,7 +61,7 @@ struct Bench: ParsableCommand {
                     benchmark: "forward", tokensPerSecond: Double(batch * tokens) / median,
                     seconds: median, runs: times, batch: batch, tokens: tokens,
                     threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
-                    loadSeconds: loadSeconds), json: json)
+                    loadSeconds: loadSeconds, cpuSeconds: cpu.sorted()[cpu.count / 2]), json: json)
         }
     }
 
@@ -75,21 +79,22 @@ struct Bench: ParsableCommand {
             let lm = try options.load()
             let loadSeconds = Date().timeIntervalSince(start)
             let ids = lm.tokenizer.encodePrompt(prompt)
-            func once() throws -> Double {
-                let t = Date()
+            func once() throws -> (wall: Double, cpu: Double) {
+                let t = Date(), c = processCPUSeconds()
                 let out = try lm.model.generateGreedy(prompt: ids, maxTokens: tokens, stopTokens: [])
                 precondition(out.count == tokens)
-                return Date().timeIntervalSince(t)
+                return (Date().timeIntervalSince(t), processCPUSeconds() - c)
             }
             _ = try once()
-            let times = try (0..<runs).map { _ in try once() }
+            let measured = try (0..<runs).map { _ in try once() }
+            let times = measured.map(\.wall), cpu = measured.map(\.cpu).sorted()
             let median = times.sorted()[times.count / 2]
             try Bench.report(
                 Result(
                     benchmark: "decode", tokensPerSecond: Double(tokens) / median,
                     seconds: median, runs: times, batch: 1, tokens: tokens,
                     threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
-                    loadSeconds: loadSeconds), json: json)
+                    loadSeconds: loadSeconds, cpuSeconds: cpu[cpu.count / 2]), json: json)
         }
     }
 
@@ -159,15 +164,16 @@ struct Bench: ParsableCommand {
 
     static func report(_ result: Result, json: Bool) throws {
         if json {
-            printJSON(
-                .object([
-                    ("tokens_per_second", .double(result.tokensPerSecond)),
-                    ("benchmark", .string(result.benchmark)), ("impl", .string(result.impl)),
-                    ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSONValue.double))),
-                    ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
-                    ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
-                    ("load_seconds", .double(result.loadSeconds)),
-                ]))
+            var fields: [(String, JSONValue)] = [
+                ("tokens_per_second", .double(result.tokensPerSecond)),
+                ("benchmark", .string(result.benchmark)), ("impl", .string(result.impl)),
+                ("seconds", .double(result.seconds)), ("runs", .array(result.runs.map(JSONValue.double))),
+                ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
+                ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
+                ("load_seconds", .double(result.loadSeconds)),
+            ]
+            if let cpu = result.cpuSeconds { fields.append(("cpu_seconds", .double(cpu))) }
+            printJSON(.object(fields))
             return
         }
         print(
