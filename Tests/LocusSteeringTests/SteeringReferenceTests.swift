@@ -4,6 +4,7 @@ import LocusData
 import LocusInterventions
 @testable import LocusModel
 @testable import LocusSteering
+import LocusTensor
 import LocusTestSupport
 import XCTest
 
