@@ -21,6 +21,10 @@ public final class PreferenceExecutor: RunExecutor {
     private var trainingRankings: [String: ProbeRanking] = [:]
     public init(evaluation: TruthfulQARunEvaluator) { self.evaluation = evaluation }
 
+    /// Where π₀'s log-probs of each training and validation pair list are kept, relative to the
+    /// work directory (`SteeringReferenceCache`).
+    public static let referenceCacheDirectory = "runs/cache/ipo-reference"
+
     /// The heads of a run and how they were chosen: a `top:K:FILE` set is re-ranked on the
     /// training questions; other sets are used as expanded.
     public func heads(of headSet: HeadSet, trainQuestions: [Int], splitSeed: Int) throws -> (heads: [String], ranking: JSONValue?) {
@@ -86,7 +90,11 @@ public final class PreferenceExecutor: RunExecutor {
         let trainer = SteeringTrainer(
             model: lm.model, configuration: configuration,
             sharedPrefix: lm.tokenizer.encode(template.sharedPrefix))
-        var state = try trainer.initialState(train: train, validation: validation)
+        // π₀'s log-probs depend on the model and the pairs only: every run of a sweep on the same
+        // split reads them from the work directory's cache (computed by the first run).
+        let references = SteeringReferenceCache(
+            directory: URL(fileURLWithPath: Self.referenceCacheDirectory), modelSHA256: evaluation.modelSHA)
+        var state = try trainer.initialState(train: train, validation: validation, referenceCache: references)
         state = try trainer.train(from: state, train: train, validation: validation)
         let trainingSeconds = Date().timeIntervalSince(t0)
         let intervention = steeringIntervention(

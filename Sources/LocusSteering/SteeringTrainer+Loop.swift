@@ -44,8 +44,15 @@ extension SteeringTrainer {
     /// A fresh state: reference log-probs of both sets under the unsteered model.
     /// `progress(done, total)` counts pairs over the three passes (π₀ on train and validation,
     /// then the initial validation metrics).
+    ///
+    /// With `referenceCache`, π₀'s log-probs are read from it when an earlier run computed them
+    /// for the same model, pairs and settings (and stored there otherwise). When the initial edit
+    /// is the identity (`SteeringParameters.isIdentity`, every fresh edit), the initial
+    /// validation metrics are those of π₀ against itself (h = 0 for every pair; accuracy the
+    /// share of pairs π₀ already prefers) and are not recomputed.
     public func initialState(
-        train: [TokenizedPair], validation: [TokenizedPair], progress: (Int, Int) -> Void = { _, _ in }
+        train: [TokenizedPair], validation: [TokenizedPair], referenceCache: SteeringReferenceCache? = nil,
+        progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> SteeringState {
         guard !train.isEmpty else { throw SteeringError.noPairs }
         guard !validation.isEmpty else { throw SteeringError.noValidationPairs }
@@ -54,12 +61,24 @@ extension SteeringTrainer {
             if pair.prompt.isEmpty && !sharedPrefix.isEmpty { throw SteeringError.emptyPrompt(pair: i) }
         }
         let total = train.count + 2 * validation.count
-        let trainReference = try logProbabilities(train, steered: false) { done, _ in progress(done, total) }
-        let validationReference = try logProbabilities(validation, steered: false) { done, _ in
-            progress(train.count + done, total)
+        func reference(_ pairs: [TokenizedPair], offset: Int) throws -> [PairLogProbabilities] {
+            let report: (Int, Int) -> Void = { done, _ in progress(offset + done, total) }
+            if let referenceCache {
+                return try referenceCache.referenceLogProbabilities(pairs, trainer: self, progress: report).logProbabilities
+            }
+            return try logProbabilities(pairs, steered: false, progress: report)
         }
-        let initial = try evaluate(validation, reference: validationReference) { done, _ in
-            progress(train.count + validation.count + done, total)
+        let trainReference = try reference(train, offset: 0)
+        let validationReference = try reference(validation, offset: train.count)
+        let initial: PreferenceMetrics
+        if parameters.isIdentity {
+            initial = Self.metrics(
+                steered: validationReference, reference: validationReference, objective: configuration.objective)
+            progress(total, total)
+        } else {
+            initial = try evaluate(validation, reference: validationReference) { done, _ in
+                progress(train.count + validation.count + done, total)
+            }
         }
         return SteeringState(
             configuration: configuration, parameters: parameters, optimizer: optimizer,
