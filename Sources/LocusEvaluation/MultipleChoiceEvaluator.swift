@@ -32,10 +32,15 @@ public struct MultipleChoiceRun: Codable, Equatable, Sendable {
 ///
 /// Reuse and packing: the shared prefix (instruction + primer) is computed once per evaluator.
 /// Questions go `questionsPerBatch` at a time: their question tokens run as one packed batch,
-/// each on a copy of the prefix's keys and values; then the answers of all those questions run
-/// packed `answersPerBatch` to a forward call, each on a copy of its question's keys and values
-/// (a short last chunk is padded with one-token filler sequences, so one KV cache serves every
-/// call). Packing answers of different questions needs per-sequence edit positions, so an
+/// each on a copy of the prefix's keys and values (a single question runs in the prefix's own
+/// cache, after its last question's rows are dropped: no copy); then the answers of all those
+/// questions run packed `answersPerBatch` to a forward call, in a one-layer cache
+/// (`KVCache.Storage.oneLayer`) into which each block copies its question's keys and values of
+/// that layer (a short last chunk is padded with one-token filler sequences, so one KV cache
+/// serves every call). Memory of keys and values, per position of a prompt of P + Q tokens
+/// (7B: 1 MB per position at every layer, 32 KB at one): (P + Q) at every layer for a single
+/// question, plus answersPerBatch × (P + Q + A) at one layer — 0.8 GB on the 7B shape instead of
+/// the 11 GB of one full copy per answer (issue 13). Packing answers of different questions needs per-sequence edit positions, so an
 /// intervention without `multipleChoiceHooks` is scored one question at a time. An intervention
 /// that edits the prompt (`editsPrompt`) gets whole prompts computed with it, unless its prefix
 /// edit is the same for every question (`prefixEditShared`, every steering rule): then the
@@ -46,8 +51,11 @@ public final class MultipleChoiceEvaluator {
     public let answersPerBatch: Int
     public let questionsPerBatch: Int
     let prefix: [Int]
-    let prefixCache: KVCache
-    private var questionCaches: [Int: KVCache] = [:]
+    /// The prefix's keys and values, with room after them for one question
+    /// (`questionCapacity`, once known).
+    private(set) var prefixCache: KVCache
+    /// The packed question group's keys and values (groups of more than one question).
+    private var questionCache: KVCache?
     private var answerCache: KVCache?
     private var questionCapacity = 0
     private var answerCapacity = 0
@@ -55,7 +63,7 @@ public final class MultipleChoiceEvaluator {
     /// Answers per forward call: `answersPerBatch`, or fewer to keep their keys and values
     /// within `KeyValueBudget.bytes`.
     var answerWidth: Int {
-        KeyValueBudget.sequences(answersPerBatch, capacity: answerCapacity, config: model.config)
+        KeyValueBudget.sequences(answersPerBatch, capacity: answerCapacity, config: model.config, storage: .oneLayer)
     }
 
     public init(
@@ -105,8 +113,14 @@ public final class MultipleChoiceEvaluator {
         let longestQuestion = prepared.map(\.question.count).max() ?? 0
         let longestAnswer = prepared.flatMap { $0.answers.map(\.count) }.max() ?? 0
         if prefix.count + longestQuestion > questionCapacity {
-            questionCaches = [:]
+            questionCache = nil
             questionCapacity = prefix.count + longestQuestion
+            if !prefix.isEmpty {  // room for one question after the prefix
+                prefixCache.truncate(sequence: 0, to: prefix.count)
+                let grown = KVCache(config: model.config, sequences: 1, capacity: questionCapacity)
+                grown.copyPrefix(from: prefixCache, sequence: 0, to: 0)
+                prefixCache = grown
+            }
         }
         if prefix.count + longestQuestion + longestAnswer > answerCapacity {
             answerCache = nil
@@ -161,7 +175,7 @@ public final class MultipleChoiceEvaluator {
         guard let intervention, intervention.editsPrompt, intervention.prefixEditShared, !prefix.isEmpty else {
             return nil
         }
-        let cache = KVCache(config: model.config, sequences: 1, capacity: prefix.count)
+        let cache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, questionCapacity))
         _ = try model.model.forward(
             [prefix], cache: cache, hooks: hooks(intervention, promptLengths: [prefix.count]), logits: .none)
         return cache
@@ -172,11 +186,23 @@ public final class MultipleChoiceEvaluator {
     func score(_ group: [Prepared], intervention: Intervention?, prefixCache: KVCache) throws -> [[Double]] {
         let n = group.count
         let promptLengths = group.map { prefix.count + $0.question.count }
-        let questionCache = questionCaches[n] ?? KVCache(config: model.config, sequences: n, capacity: questionCapacity)
-        questionCaches[n] = questionCache
-        questionCache.reset()
         let reuse = !prefix.isEmpty && (intervention?.editsPrompt != true || intervention?.prefixEditShared == true)
-        if reuse { for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) } }
+        let questionCache: KVCache
+        if reuse && n == 1 && prefixCache.capacity >= promptLengths[0] {
+            // One question: in the prefix's own cache, after the previous question's rows.
+            questionCache = prefixCache
+            questionCache.truncate(sequence: 0, to: prefix.count)
+        } else {
+            if let kept = self.questionCache, kept.sequenceCount == n {
+                questionCache = kept
+            } else {
+                self.questionCache = nil  // released before its replacement is allocated
+                questionCache = KVCache(config: model.config, sequences: n, capacity: questionCapacity)
+                self.questionCache = questionCache
+            }
+            questionCache.reset()
+            if reuse { for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) } }
+        }
         let last = try model.model.forward(
             group.map { reuse ? $0.question : prefix + $0.question }, cache: questionCache,
             hooks: hooks(intervention, promptLengths: promptLengths), logits: .last)
@@ -190,7 +216,8 @@ public final class MultipleChoiceEvaluator {
         let items = group.indices.flatMap { g in
             group[g].answers.indices.filter { group[g].answers[$0].count > 1 }.map { (g, $0) }
         }
-        let cache = answerCache ?? KVCache(config: model.config, sequences: answerWidth, capacity: answerCapacity)
+        let cache = answerCache
+            ?? KVCache(config: model.config, sequences: answerWidth, capacity: answerCapacity, storage: .oneLayer)
         let width = cache.sequenceCount
         answerCache = cache
         let unreachable = Int.max / 2
@@ -199,7 +226,7 @@ public final class MultipleChoiceEvaluator {
             let chunk = Array(items[chunkStart..<min(chunkStart + width, items.count)])
             chunkStart += chunk.count
             cache.reset()
-            for (s, (g, _)) in chunk.enumerated() { cache.copyPrefix(from: questionCache, sequence: g, to: s) }
+            for (s, (g, _)) in chunk.enumerated() { cache.continue(questionCache, sequence: g, at: s) }
             var inputs = chunk.map { g, a in Array(group[g].answers[a].dropLast()) }
             var lengths = chunk.map { g, _ in promptLengths[g] }
             while inputs.count < width {  // filler: one token at position 0, never edited, ignored
@@ -221,15 +248,19 @@ public final class MultipleChoiceEvaluator {
 
 /// How many sequences of KV cache an evaluator packs into one forward call: the requested number,
 /// or fewer when their fp32 keys and values would take more than `bytes`. A 7B model keeps 1 MB
-/// per position per sequence (32 layers × 2 × 4096 × 4 B), so the default 32 MC answers after a
-/// 350-token prompt would take 11 GB (measured: peak RSS 15.7 GB for `eval truthfulqa` on the
-/// 7B-shaped Q8_0 file); SmolLM2-135M keeps 46 KB per position, so its packing is unchanged.
-/// Packing changes only float rounding, not results.
+/// per position per sequence at every layer (32 layers × 2 × 4096 × 4 B), so the default 32 MC
+/// answers after a 350-token prompt, each with its own copy, took 11 GB (measured: peak RSS
+/// 15.7 GB for `eval truthfulqa` on the 7B-shaped Q8_0 file); a one-layer cache keeps 32 KB.
+/// 512 MiB keeps one question's or one generated answer's full cache on the 7B shape (~0.4 GB
+/// each) beside the mapped weights under the issue's 8.5 GB; SmolLM2-135M keeps 46 KB per
+/// position, so its packing is unchanged. Packing changes only float rounding, not results.
 public enum KeyValueBudget {
-    public static let bytes = 1 << 30
+    public static let bytes = 1 << 29
 
-    public static func sequences(_ requested: Int, capacity: Int, config: ModelConfig) -> Int {
-        let perSequence = max(1, capacity * config.layerCount * 2 * config.keyValueWidth * MemoryLayout<Float>.size)
+    public static func sequences(
+        _ requested: Int, capacity: Int, config: ModelConfig, storage: KVCache.Storage = .everyLayer
+    ) -> Int {
+        let perSequence = max(1, KVCache.bytes(config: config, sequences: 1, capacity: capacity, storage: storage))
         return min(max(1, requested), max(1, bytes / perSequence))
     }
 }
