@@ -8,6 +8,13 @@ public struct ProbeFoldSizes: Equatable, Sendable {
     public var train: Int
     public var validation: Int
     public var heldOut: Int
+
+    public init(fold: Int, train: Int, validation: Int, heldOut: Int) {
+        self.fold = fold
+        self.train = train
+        self.validation = validation
+        self.heldOut = heldOut
+    }
 }
 
 /// Why a probe run cannot rank heads with the given question count and settings.
