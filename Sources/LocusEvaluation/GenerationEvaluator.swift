@@ -137,7 +137,10 @@ public final class GenerationEvaluator {
                     kept = cache
                 }
                 cache.reset()
-                if reusePrefix { for s in 0..<n { cache.copyPrefix(from: sharedPrefix, sequence: 0, to: s) } }
+                if reusePrefix {
+                    sharedPrefix.truncate(sequence: 0, to: prefix.count)  // drop an in-place answer's rows
+                    for s in 0..<n { cache.copyPrefix(from: sharedPrefix, sequence: 0, to: s) }
+                }
             }
             var produced = [[Int]](repeating: [], count: n)
             var done = [Bool](repeating: false, count: n)

@@ -201,7 +201,10 @@ public final class MultipleChoiceEvaluator {
                 self.questionCache = questionCache
             }
             questionCache.reset()
-            if reuse { for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) } }
+            if reuse {
+                prefixCache.truncate(sequence: 0, to: prefix.count)  // drop an in-place question's rows
+                for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) }
+            }
         }
         let last = try model.model.forward(
             group.map { reuse ? $0.question : prefix + $0.question }, cache: questionCache,

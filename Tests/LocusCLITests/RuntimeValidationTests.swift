@@ -167,6 +167,10 @@ final class RuntimeValidationTests: XCTestCase {
     /// Now an error naming the counts and the fixes, before any activation is collected (no cache
     /// written); with the suggested --validation-fraction the same 4 questions run.
     func testProbeWithTooFewQuestionsIsAClearErrorBeforeCollecting() throws {
+        let config = model.appendingPathComponent("config.json")  // room for the longest choice
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as! [String: Any]
+        json["max_position_embeddings"] = 4096
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
         let cache = dir.appendingPathComponent("cache")
         let ranking = dir.appendingPathComponent("r.json").path
         let few = try CLI.run(
