@@ -59,6 +59,9 @@ public final class MultipleChoiceEvaluator {
     private var answerCache: KVCache?
     private var questionCapacity = 0
     private var answerCapacity = 0
+    /// Most answer rows per forward call (`RowBudget`; at least one answer per call). Packing
+    /// changes only float rounding; tests lower it to check that.
+    public var answerRowLimit: Int
 
     /// Answers per forward call: `answersPerBatch`, or fewer to keep their keys and values
     /// within `KeyValueBudget.bytes`.
@@ -75,6 +78,7 @@ public final class MultipleChoiceEvaluator {
         self.answersPerBatch = max(1, answersPerBatch)
         self.questionsPerBatch = max(1, questionsPerBatch)
         prefix = model.tokenizer.encodePrompt(prompt.sharedPrefix)
+        answerRowLimit = RowBudget.rows(config: model.config)
         prefixCache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, 1))
         if !prefix.isEmpty { _ = try model.model.forward([prefix], cache: prefixCache, logits: .none) }
     }
@@ -224,10 +228,20 @@ public final class MultipleChoiceEvaluator {
         let width = cache.sequenceCount
         answerCache = cache
         let unreachable = Int.max / 2
+        let rowLimit = answerRowLimit
         var chunkStart = 0
         while chunkStart < items.count {
-            let chunk = Array(items[chunkStart..<min(chunkStart + width, items.count)])
-            chunkStart += chunk.count
+            // Up to `width` answers, and no more answer rows than `RowBudget` (at least one).
+            var chunkEnd = chunkStart, rows = 0
+            while chunkEnd < items.count && chunkEnd - chunkStart < width {
+                let (g, a) = items[chunkEnd]
+                let length = group[g].answers[a].count - 1
+                if chunkEnd > chunkStart && rows + length > rowLimit { break }
+                rows += length
+                chunkEnd += 1
+            }
+            let chunk = Array(items[chunkStart..<chunkEnd])
+            chunkStart = chunkEnd
             cache.reset()
             for (s, (g, _)) in chunk.enumerated() { cache.continue(questionCache, sequence: g, at: s) }
             var inputs = chunk.map { g, a in Array(group[g].answers[a].dropLast()) }
@@ -249,16 +263,32 @@ public final class MultipleChoiceEvaluator {
     }
 }
 
+/// How many rows (token positions) an evaluator runs in one forward call with logits at every
+/// row: each row holds its logits (V floats) and the forward's work buffers (≈ 4C + QKV + H·D +
+/// 3F floats), so on the 7B shape (V = 49,152, C = 4096, F = 11,008) a row costs 460 KB and the
+/// 32 MC answers of a question (~1,000 rows) took ~0.4 GB beside the weights; 256 MiB keeps ~580
+/// rows there and ~1,160 on SmolLM2-135M (230 KB per row), whose packing is unchanged.
+public enum RowBudget {
+    public static let bytes = 1 << 28
+
+    public static func rows(config: ModelConfig) -> Int {
+        let floats = 4 * config.hiddenSize + config.attentionWidth + 2 * config.keyValueWidth
+            + config.attentionWidth + 3 * config.intermediateSize + config.vocabularySize
+        return max(1, bytes / (floats * MemoryLayout<Float>.size))
+    }
+}
+
 /// How many sequences of KV cache an evaluator packs into one forward call: the requested number,
 /// or fewer when their fp32 keys and values would take more than `bytes`. A 7B model keeps 1 MB
 /// per position per sequence at every layer (32 layers × 2 × 4096 × 4 B), so the default 32 MC
 /// answers after a 350-token prompt, each with its own copy, took 11 GB (measured: peak RSS
 /// 15.7 GB for `eval truthfulqa` on the 7B-shaped Q8_0 file); a one-layer cache keeps 32 KB.
-/// 512 MiB keeps one question's or one generated answer's full cache on the 7B shape (~0.4 GB
-/// each) beside the mapped weights under the 8.5 GB; SmolLM2-135M keeps 46 KB per
-/// position, so its packing is unchanged. Packing changes only float rounding, not results.
+/// 256 MiB keeps a single question (or generated answer) at a time on the 7B shape, in the
+/// prefix's own cache (0.25–0.3 GB: measured with 512 MiB, two questions' copies beside the
+/// prefix took the MC evaluation to 8.2 GB peak RSS); SmolLM2-135M keeps 46 KB per position,
+/// so its packing is unchanged. Packing changes only float rounding, not results.
 public enum KeyValueBudget {
-    public static let bytes = 1 << 29
+    public static let bytes = 1 << 28
 
     public static func sequences(
         _ requested: Int, capacity: Int, config: ModelConfig, storage: KVCache.Storage = .everyLayer
