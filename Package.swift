@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "LocusTokenizer", dependencies: ["LocusCheckpoint"], swiftSettings: cpuFlags),
         .target(
             name: "LocusModel",
-            dependencies: ["LocusTensor", "LocusCheckpoint", "LocusTokenizer", "LocusWeights"],
+            dependencies: ["LocusTensor", "LocusCore", "LocusCheckpoint", "LocusTokenizer", "LocusWeights"],
             swiftSettings: cpuFlags),
         .target(
             name: "LocusInterventions", dependencies: ["LocusModel", "LocusCore"], swiftSettings: cpuFlags),

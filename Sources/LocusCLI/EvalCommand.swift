@@ -366,8 +366,11 @@ struct EvalTruthfulQA: ParsableCommand {
         let allTruth = allJudged?.truth ?? (generation ? genSummary.truth : nil)
         let allInfo = allJudged?.info ?? (generation ? genSummary.info : nil)
         let allTruthInfo = allJudged?.truthTimesInfo ?? (generation ? genSummary.truthTimesInfo : nil)
-        printError(
-            "\("all".padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%4d", totalQuestions)) \(cell(mc ? mcMean.mc1 : nil)) \(cell(mc ? mcMean.mc2 : nil)) \(cell(mc ? mcMean.mc3 : nil)) \(cell(allTruth)) \(cell(allInfo))    \(cell(allTruthInfo)) \(cell(meanCE)) \(cell(meanKL))")
+        // One group's row is already the total (the unedited run's group is itself named "all").
+        if groups.count > 1 {
+            printError(
+                "\("all".padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%4d", totalQuestions)) \(cell(mc ? mcMean.mc1 : nil)) \(cell(mc ? mcMean.mc2 : nil)) \(cell(mc ? mcMean.mc3 : nil)) \(cell(allTruth)) \(cell(allInfo))    \(cell(allTruthInfo)) \(cell(meanCE)) \(cell(meanKL))")
+        }
         if let judges, let allJudged {
             printError("† judges: \(JudgeSummary.truthLabel(judge: judges.truth.lastPathComponent)); \(JudgeSummary.infoLabel(judge: judges.info.lastPathComponent)); True×Info = mean(truth) × mean(info)")
             printError(String(format: "  mean p(yes): truth judge %.4f, info judge %.4f; %d verdicts where p(yes) ≥ 0.5 and p(yes) > p(no) disagree; judges %.1f s",

@@ -44,11 +44,8 @@ struct Generate: ParsableCommand {
             FileHandle.standardOutput.write(Data(String(text).utf8))
             printedScalars = scalars.count
         }
-        var hooks: [ActivationHook] = []
-        if let file {
-            hooks = file.scaled(by: scale).hooks(
-                prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
-        }
+        let hooks: [ActivationHook] =
+            file?.scaled(by: scale).hooks(forPrompt: text, tokenCount: ids.count, tokenizer: lm.tokenizer) ?? []
         _ = try lm.model.generateGreedy(prompt: ids, maxTokens: maxTokens, hooks: hooks) { token in
             produced.append(token)
             flush(final: false)

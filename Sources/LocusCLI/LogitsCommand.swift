@@ -34,11 +34,8 @@ struct LogitsCommand: ParsableCommand {
         let text = file?.promptTemplate.apply(to: prompt) ?? prompt
         let ids = lm.tokenizer.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
-        var hooks: [ActivationHook] = []
-        if let file {
-            hooks = file.scaled(by: scale).hooks(
-                prefixLength: file.sharedPrefixLength(in: text, tokenizer: lm.tokenizer), promptLengths: [ids.count])
-        }
+        let hooks: [ActivationHook] =
+            file?.scaled(by: scale).hooks(forPrompt: text, tokenCount: ids.count, tokenizer: lm.tokenizer) ?? []
         let logits = try lm.model.forward([ids], hooks: hooks, logits: .last)
         let row = logits.last(sequence: 0)
         let lse = LogSoftmax.logSumExp(row.baseAddress!, count: row.count)

@@ -22,15 +22,18 @@ public enum SafetensorsWriter {
     }
 
     public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL) throws {
-        var header: [String: Any] = [:]
+        var header: [String: JSONValue] = [:]
         var offset = 0
         for t in tensors {
             let bytes = t.values.count * 4
-            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + bytes]]
+            header[t.name] = [
+                "dtype": "F32", "shape": .array(t.shape.map(JSONValue.integer)),
+                "data_offsets": [.integer(offset), .integer(offset + bytes)],
+            ]
             offset += bytes
         }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        if !metadata.isEmpty { header["__metadata__"] = JSONValue(metadata.mapValues(JSONValue.string)) }
+        var json = Data(JSONValue(header).canonicalText.utf8)
         while json.count % 8 != 0 { json.append(0x20) }
         var data = Data()
         var length = UInt64(json.count).littleEndian

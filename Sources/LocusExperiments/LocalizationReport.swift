@@ -112,12 +112,11 @@ public struct LocalizationReport: ReportSectionProvider {
             xLabel: "layer", yLabel: "over facts")
         return ReportSection(
             title: "Hase et al.: does localization inform editing? (\(spec.methodName))",
-            markdown: ReportWriter.markdownTable(header, rows) + "\n" + note + "\n",
-            html: ReportWriter.htmlTable(header, rows) + "<p class=\"note\">\(ReportWriter.escape(note))</p>\n",
-            figures: [ReportFigure(
+            header: header, rows: rows, note: note,
+            figure: ReportFigure(
                 file: "\(slug)-hase.svg",
                 caption: "Median tracing effect and mean ROME rewrite score per layer over all facts (Hase et al.).",
-                svg: chart.svg())],
+                svg: chart.svg()),
             summary: summary)
     }
 
@@ -166,12 +165,11 @@ public struct LocalizationReport: ReportSectionProvider {
         ])
         return ReportSection(
             title: "Interchange agreement: ROME flips vs patch flips (\(records[0].spec.methodName))",
-            markdown: ReportWriter.markdownTable(header, cells) + "\n" + note + "\n",
-            html: ReportWriter.htmlTable(header, cells) + "<p class=\"note\">\(ReportWriter.escape(note))</p>\n",
-            figures: [ReportFigure(
+            header: header, rows: cells, note: note,
+            figure: ReportFigure(
                 file: "\(slug)-interchange.svg",
                 caption: "Per layer: how often ROME and each interchange patch flip the answer, and how often they agree.",
-                svg: chart.svg())],
+                svg: chart.svg()),
             summary: summary)
     }
 }

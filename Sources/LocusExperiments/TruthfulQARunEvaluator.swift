@@ -2,6 +2,7 @@ import LocusCore
 import Foundation
 import LocusData
 import LocusEvaluation
+import LocusInterventions
 import LocusModel
 import LocusRecipes
 

@@ -1,5 +1,6 @@
 import Foundation
 import LocusCheckpoint
+import LocusCore
 
 extension DecoderModel {
     /// Loads a llama checkpoint: a GGUF file, or a Hugging Face directory (config.json +
@@ -68,18 +69,14 @@ extension DecoderModel {
         guard let data = try? Data(contentsOf: file) else {
             throw CheckpointError(file: file.path, problem: .cannotOpen("config.json cannot be read"))
         }
-        let raw: [String: Any]
+        let raw: JSONValue
         do {
-            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw fail("config.json is not a JSON object")
-            }
-            raw = object
-        } catch let error as CheckpointError {
-            throw error
+            raw = try JSONValue.parse(String(decoding: data, as: UTF8.self), file: file.lastPathComponent)
         } catch {
-            throw fail("config.json is not valid JSON (\(briefJSONError(error)))")
+            throw fail("config.json is not valid JSON (\(error))")
         }
-        let type = (raw["model_type"] as? String) ?? "llama"
+        guard raw.fields != nil else { throw fail("config.json is not a JSON object") }
+        let type = raw["model_type"]?.string ?? "llama"
         guard let definition = FamilyRegistry.definition(modelType: type) else {
             throw fail(
                 "model_type '\(type)' is not supported (\(FamilyRegistry.knownModelTypes))")
@@ -97,37 +94,35 @@ extension DecoderModel {
     /// Refuses config.json settings that change the computation in ways Locus does not
     /// implement (the weights would load and give silently different logits).
     static func checkSupportedFeatures(
-        _ raw: [String: Any], fail: (String) -> CheckpointError
+        _ raw: JSONValue, fail: (String) -> CheckpointError
     ) throws {
-        if let act = raw["hidden_act"] as? String, act != "silu" {
+        if let act = raw["hidden_act"]?.string, act != "silu" {
             throw fail("config: hidden_act '\(act)' is not supported (silu)")
         }
-        for key in ["attention_bias", "mlp_bias"] where (raw[key] as? Bool) == true {
+        for key in ["attention_bias", "mlp_bias"] where raw[key]?.bool == true {
             throw fail("config: \(key) true is not supported (llama layers have no biases here)")
         }
-        if let scaling = raw["rope_scaling"], !(scaling is NSNull) {
+        if let scaling = raw["rope_scaling"], !scaling.isNull {
             throw fail("config: rope_scaling \(scaling) is not supported (plain RoPE only)")
         }
     }
 
     /// Numeric fields must be JSON numbers (whole ones for sizes), so an out-of-range or
     /// textual value is reported with its name rather than as a decoder message.
-    static func checkNumberFields(_ raw: [String: Any], fail: (String) -> CheckpointError) throws {
+    static func checkNumberFields(_ raw: JSONValue, fail: (String) -> CheckpointError) throws {
         let whole = [
             "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
             "num_attention_heads", "num_key_value_heads", "max_position_embeddings",
         ]
         for key in whole {
             guard let value = raw[key] else { continue }
-            guard let number = value as? NSNumber,
-                let exact = Int(exactly: number.doubleValue), exact.magnitude < 1 << 53
-            else {
+            guard ConfigFields.wholeNumber(value) != nil else {
                 throw fail("config: \(key) must be a whole number, found \(value)")
             }
         }
         for key in ["rope_theta", "rms_norm_eps"] {
             guard let value = raw[key] else { continue }
-            guard value is NSNumber else {
+            guard value.number != nil else {
                 throw fail("config: \(key) must be a number, found \(value)")
             }
         }
@@ -162,12 +157,6 @@ extension DecoderModel {
     static func isDirectory(_ url: URL) -> Bool {
         var flag: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &flag) && flag.boolValue
-    }
-
-    /// One line for a JSONSerialization failure (not the whole Cocoa error).
-    static func briefJSONError(_ error: any Error) -> String {
-        let ns = error as NSError
-        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
     }
 
     /// One line for a `DecodingError`: the key path and what was wrong.

@@ -228,6 +228,20 @@ extension DecoderModel {
             visit(site, branch, width: c)
             return branch
         }
+        /// Gemma-3's sandwich post-norm on a branch, y = RMSNorm(raw) ⊙ w (the forward's
+        /// `postMLPNorm`/`postAttentionNorm` step): ∂raw from ∂y, in `grads.postNorm`; ∂y itself
+        /// when the block has no post-norm.
+        func postNormBackward(
+            _ dy: UnsafeMutablePointer<Float>, weight: FloatBuffer?, raw: UnsafeMutablePointer<Float>?,
+            inverseRMS: UnsafeMutablePointer<Float>?
+        ) -> UnsafeMutablePointer<Float> {
+            guard let weight, let raw, let inverseRMS else { return dy }
+            let dRaw = grads.postNorm.pointer  // (N, C)
+            dRaw.update(repeating: 0, count: n * c)
+            RMSNorm.backward(
+                dy, x: raw, weight: weight.pointer, inverseRMS: inverseRMS, rows: n, width: c, dx: dRaw)
+            return dRaw
+        }
         let arch = config.architecture
         let d = config.headWidth
         for l in stride(from: config.layerCount - 1, through: lowest, by: -1) {
@@ -235,16 +249,9 @@ extension DecoderModel {
             let buffers = saved.buffers
             visit(.residualPost(layer: l), dx, width: c)
             // x₂ = x₁ + [postnorm](down(h) + b): ∂m = ∂x₂ (through the mlpOut hooks)
-            var dm = branchGradient(.mlpOut(layer: l))
-            if let post = w.postMLPNorm, let raw = buffers.mlpRaw,
-                let inverse = buffers.mlpPostInverseRMS
-            {
-                let dRaw = grads.postNorm.pointer  // (N, C)
-                dRaw.update(repeating: 0, count: n * c)
-                RMSNorm.backward(
-                    dm, x: raw, weight: post.pointer, inverseRMS: inverse, rows: n, width: c, dx: dRaw)
-                dm = dRaw
-            }
+            let dm = postNormBackward(  // (N, C)
+                branchGradient(.mlpOut(layer: l)), weight: w.postMLPNorm, raw: buffers.mlpRaw,
+                inverseRMS: buffers.mlpPostInverseRMS)
             if requested.contains(.mlpDown(layer: l)) {
                 var dW = [Float](repeating: 0, count: c * f)
                 BLAS.linearWeightGradient(
@@ -281,16 +288,9 @@ extension DecoderModel {
                 visit(.residualMid(layer: l), dx, width: c)
             }
             // x₁ = x₀ + [postnorm](o_proj(z) + b): ∂a = ∂x₁ (through the attentionOut hooks)
-            var da = branchGradient(.attentionOut(layer: l))
-            if let post = w.postAttentionNorm, let raw = buffers.attentionRaw,
-                let inverse = buffers.attentionPostInverseRMS
-            {
-                let dRaw = grads.postNorm.pointer  // (N, C)
-                dRaw.update(repeating: 0, count: n * c)
-                RMSNorm.backward(
-                    da, x: raw, weight: post.pointer, inverseRMS: inverse, rows: n, width: c, dx: dRaw)
-                da = dRaw
-            }
+            let da = postNormBackward(  // (N, C)
+                branchGradient(.attentionOut(layer: l)), weight: w.postAttentionNorm,
+                raw: buffers.attentionRaw, inverseRMS: buffers.attentionPostInverseRMS)
             if requested.contains(.attentionOutput(layer: l)) {
                 var dW = [Float](repeating: 0, count: c * hd)
                 BLAS.linearWeightGradient(

@@ -34,6 +34,19 @@ public struct ReportSection: Sendable {
         self.figures = figures
         self.summary = summary
     }
+
+    /// A section of one table followed by a note, and one figure: the table and the note in
+    /// markdown and in HTML (the note escaped, as `<p class="note">`).
+    public init(
+        title: String, header: [String], rows: [[String]], note: String, figure: ReportFigure,
+        summary: JSONValue
+    ) {
+        self.init(
+            title: title,
+            markdown: ReportWriter.markdownTable(header, rows) + "\n" + note + "\n",
+            html: ReportWriter.htmlTable(header, rows) + "<p class=\"note\">\(ReportWriter.escape(note))</p>\n",
+            figures: [figure], summary: summary)
+    }
 }
 
 /// Reports the runs of some methods (`locus report` wires the providers LocusExperiments has).

@@ -1,5 +1,6 @@
 import Foundation
 import LocusCheckpoint
+import LocusCore
 
 /// A model's chat template (the Jinja source in GGUF `tokenizer.chat_template` or a Hugging Face
 /// directory's `tokenizer_config.json` `chat_template`), rendered for the one case steering needs:
@@ -77,10 +78,14 @@ public struct ChatTemplate: Equatable, Sendable {
         if isDirectory.boolValue || url.lastPathComponent.hasSuffix(".index.json") {
             let folder = isDirectory.boolValue ? url : url.deletingLastPathComponent()
             let config = folder.appendingPathComponent("tokenizer_config.json")
-            guard let data = try? Data(contentsOf: config),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else { throw Unsupported(file: config.path, problem: "cannot read tokenizer_config.json for the model's chat template") }
-            guard let source = object["chat_template"] as? String else {
+            guard let text = try? String(contentsOf: config, encoding: .utf8) else {
+                throw Unsupported(file: config.path, problem: "cannot read tokenizer_config.json for the model's chat template")
+            }
+            let object: JSONValue
+            do { object = try JSONValue.parse(text, file: config.path) } catch {
+                throw Unsupported(file: config.path, problem: "tokenizer_config.json is not valid JSON (\(error))")
+            }
+            guard let source = object["chat_template"]?.string else {
                 throw Unsupported(file: config.path, problem: "no string 'chat_template' (this model has no chat template)")
             }
             return try ChatTemplate(source: source, file: config.path)

@@ -212,4 +212,10 @@ public struct SteeringFile: Equatable, Sendable {
     public func hooks(prefixLength: Int = 0, promptLengths: [Int]) -> [SteeringHook] {
         parameters.hooks(positions: positions.positions(prefixLength: prefixLength, promptLengths: promptLengths))
     }
+
+    /// Hooks for one prompt `text` of `tokenCount` tokens (`locus generate`, `locus logits`): its
+    /// shared prefix, when `text` starts with the template's, is found with `tokenizer`.
+    public func hooks(forPrompt text: String, tokenCount: Int, tokenizer: any Tokenizer) -> [SteeringHook] {
+        hooks(prefixLength: sharedPrefixLength(in: text, tokenizer: tokenizer), promptLengths: [tokenCount])
+    }
 }

@@ -207,6 +207,26 @@ final class RuntimeValidationTests: XCTestCase {
             ["eval", "truthfulqa", "--model", model.path, "--probe", ranking, "--heads", "random", "--k", "3",
              "--limit", "1", "--no-generation", "--no-side-effects"])
         XCTAssertEqual(fine.status, 0, fine.output)
+
+        // The table: one row per group, then the "all" row once; with one group its own row is
+        // the total, so "all" is not printed a second time (it was, for the unedited run).
+        func rows(_ r: CLI.Result, _ name: String) -> Int {
+            r.stderr.split(separator: "\n").filter { $0.hasPrefix(name + " ") }.count
+        }
+        XCTAssertEqual(rows(fine, "fold 0"), 1, fine.stderr)
+        XCTAssertEqual(rows(fine, "fold 1"), 1, fine.stderr)
+        XCTAssertEqual(rows(fine, "all"), 1, fine.stderr)
+        let oneFold = try CLI.run(
+            ["eval", "truthfulqa", "--model", model.path, "--probe", ranking, "--heads", "random", "--k", "3",
+             "--fold", "0", "--limit", "1", "--no-generation", "--no-side-effects"])
+        XCTAssertEqual(oneFold.status, 0, oneFold.output)
+        XCTAssertEqual(rows(oneFold, "fold 0"), 1, oneFold.stderr)
+        XCTAssertEqual(rows(oneFold, "all"), 0, oneFold.stderr)
+        let unedited = try CLI.run(
+            ["eval", "truthfulqa", "--model", model.path, "--limit", "2", "--no-generation", "--no-side-effects"])
+        XCTAssertEqual(unedited.status, 0, unedited.output)
+        XCTAssertEqual(rows(unedited, "all"), 1, unedited.stderr)
+        XCTAssertTrue(unedited.stderr.contains("all             2 "), unedited.stderr)
     }
 
     /// A checkpoint with a NaN weight makes `logits` an error naming the model file, not

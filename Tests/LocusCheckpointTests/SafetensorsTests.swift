@@ -171,3 +171,32 @@ final class SafetensorsTests: XCTestCase {
         guard case .badMagic = error?.problem else { return XCTFail("\(String(describing: error))") }
     }
 }
+
+/// `SafetensorsWriter` output reads back through `SafetensorsFile`: names, shapes, values and
+/// metadata; the header is sorted JSON padded with spaces to a multiple of 8 bytes.
+final class SafetensorsWriterTests: XCTestCase {
+    func testWrittenTensorsReadBack() throws {
+        let files = try TemporaryFiles()
+        let url = files.directory.appendingPathComponent("written.safetensors")
+        let tensors = [
+            SafetensorsWriter.Tensor(name: "b.weight", shape: [2, 3], values: [1, -2, 0.5, 3.25, -0.125, 1024]),
+            SafetensorsWriter.Tensor(name: "a.bias", shape: [1], values: [.pi]),
+        ]
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt", "note": "a \"quoted\" path/x"], to: url)
+        let file = try SafetensorsFile(url: url)
+        XCTAssertEqual(Set(file.tensorNames), ["a.bias", "b.weight"])
+        XCTAssertEqual(file.metadata, ["format": "pt", "note": "a \"quoted\" path/x"])
+        for t in tensors {
+            XCTAssertEqual(file.shape(of: t.name), t.shape)
+            XCTAssertEqual(try file.floats(named: t.name), t.values)
+        }
+        let bytes = try Data(contentsOf: url)
+        let length = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        XCTAssertEqual(length % 8, 0)
+        XCTAssertEqual(bytes.count, 8 + length + 7 * 4)
+        let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+        XCTAssertTrue(header.hasPrefix(#"{"__metadata__":{"format":"pt","#), header)
+        XCTAssertTrue(header.contains(#""a.bias":{"data_offsets":[24,28],"dtype":"F32","shape":[1]}"#), header)
+        XCTAssertTrue(header.contains(#""b.weight":{"data_offsets":[0,24],"dtype":"F32","shape":[2,3]}"#), header)
+    }
+}

@@ -8,10 +8,10 @@ import XCTest
 /// named with the field that is wrong, and non-finite weights or logits are errors, not
 /// `"logit": null`.
 final class ConfigValidationTests: XCTestCase {
-    /// A copy of the tiny llama directory whose config.json has `changes` applied (nil removes).
-    func tinyCopy(_ name: String, changes: [String: Any?] = [:]) throws -> URL {
+    /// A copy of `source`'s weights and config.json whose config has `changes` applied (nil
+    /// removes).
+    func configCopy(of source: URL, _ name: String, changes: [String: Any?]) throws -> URL {
         let dir = try TestEnvironment.temporaryDirectory("config-\(name)")
-        let source = TestEnvironment.tinyLlamaURL
         for file in ["model.safetensors", "config.json"] {
             try FileManager.default.copyItem(
                 at: source.appendingPathComponent(file), to: dir.appendingPathComponent(file))
@@ -23,6 +23,18 @@ final class ConfigValidationTests: XCTestCase {
             try JSONSerialization.data(withJSONObject: json).write(to: url)
         }
         return dir
+    }
+
+    /// A copy of the tiny llama directory whose config.json has `changes` applied (nil removes).
+    func tinyCopy(_ name: String, changes: [String: Any?] = [:]) throws -> URL {
+        try configCopy(of: TestEnvironment.tinyLlamaURL, name, changes: changes)
+    }
+
+    /// A copy of one family fixture (`Fixtures/families/<family>`) with `changes` applied.
+    func familyCopy(_ family: String, changes: [String: Any?]) throws -> URL {
+        let source = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("families/\(family)")
+        return try configCopy(of: source, family, changes: changes)
     }
 
     /// Loading fails with an error naming config.json and containing every fragment.
@@ -92,18 +104,8 @@ final class ConfigValidationTests: XCTestCase {
     /// implement are refused rather than silently computed differently).
     func testFamilyConfigErrors() throws {
         func check(_ family: String, _ changes: [String: Any?], _ fragments: [String], line: UInt = #line) throws {
-            let dir = try TestEnvironment.temporaryDirectory("config-\(family)")
+            let dir = try familyCopy(family, changes: changes)
             defer { try? FileManager.default.removeItem(at: dir) }
-            let source = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-                .appendingPathComponent("families/\(family)")
-            for file in ["model.safetensors", "config.json"] {
-                try FileManager.default.copyItem(
-                    at: source.appendingPathComponent(file), to: dir.appendingPathComponent(file))
-            }
-            let url = dir.appendingPathComponent("config.json")
-            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-            for (key, value) in changes { json[key] = value }
-            try JSONSerialization.data(withJSONObject: json).write(to: url)
             XCTAssertThrowsError(try DecoderModel.load(from: dir), family, line: line) { error in
                 let text = String(describing: error)
                 for fragment in ["config.json"] + fragments {
@@ -123,13 +125,35 @@ final class ConfigValidationTests: XCTestCase {
                   ["rope_type 'linear'"])
     }
 
+    /// GPT-2 and GPT-J read the same GPT-style size fields and differ only in the defaults of
+    /// `n_positions` (1024 / 2048) and `tie_word_embeddings` (true / false).
+    func testGPTStyleSizeDefaults() throws {
+        let gptj = try familyCopy(
+            "gptj", changes: ["n_positions": nil, "tie_word_embeddings": nil, "layer_norm_epsilon": nil])
+        defer { try? FileManager.default.removeItem(at: gptj) }
+        let j = try DecoderModel.load(from: gptj).config
+        XCTAssertEqual(j.contextLength, 2048)
+        XCTAssertFalse(j.tiedEmbeddings)
+        XCTAssertEqual(j.rmsNormEpsilon, 1e-5)
+        XCTAssertEqual(j.intermediateSize, 128)
+        XCTAssertEqual(j.headCount, 4)
+        XCTAssertEqual(j.keyValueHeadCount, 4)
+        let gpt2 = try familyCopy("gpt2", changes: ["n_positions": nil, "tie_word_embeddings": nil])
+        defer { try? FileManager.default.removeItem(at: gpt2) }
+        XCTAssertThrowsError(try DecoderModel.load(from: gpt2)) { error in
+            // The fixture's position table has 32 rows; the default context is 1024.
+            XCTAssertTrue("\(error)".contains("1024"), "\(error)")
+        }
+    }
+
     func testInvalidJSONNamesTheFile() throws {
         let dir = try tinyCopy("invalid-json")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data("{\"vocab_size\": 256,".utf8).write(to: dir.appendingPathComponent("config.json"))
+        try Data("{\"vocab_size\": 256,\n\"hidden_size\": 64,\n".utf8).write(to: dir.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try DecoderModel.load(from: dir)) { error in
             let text = String(describing: error)
             XCTAssertTrue(text.contains("config.json") && text.contains("not valid JSON"), text)
+            XCTAssertTrue(text.contains("config.json:3: "), "the line is named: \(text)")
             XCTAssertFalse(text.contains("Error Domain"), text)
         }
     }

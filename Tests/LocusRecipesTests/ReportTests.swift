@@ -18,6 +18,25 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(ti.lowerBound >= 0 && ti.upperBound <= 1)
     }
 
+    /// The one-table section (Hase, interchange): the table then the note, in markdown and in
+    /// HTML with the note escaped, and its one figure.
+    func testTableSectionAssemblesMarkdownHTMLAndFigure() {
+        let figure = ReportFigure(file: "r-x.svg", caption: "c", svg: "<svg/>")
+        let section = ReportSection(
+            title: "T", header: ["layer", "rate"], rows: [["0", "0.50"], ["1", "0.25"]],
+            note: "a < b & c", figure: figure, summary: ["n": 2])
+        XCTAssertEqual(section.title, "T")
+        XCTAssertEqual(
+            section.markdown, ReportWriter.markdownTable(["layer", "rate"], [["0", "0.50"], ["1", "0.25"]]) + "\na < b & c\n")
+        XCTAssertEqual(
+            section.html,
+            ReportWriter.htmlTable(["layer", "rate"], [["0", "0.50"], ["1", "0.25"]])
+                + "<p class=\"note\">a &lt; b &amp; c</p>\n")
+        XCTAssertTrue(section.markdown.contains("| 1 | 0.25 |"), section.markdown)
+        XCTAssertEqual(section.figures.map(\.file), ["r-x.svg"])
+        XCTAssertEqual(section.summary, ["n": 2])
+    }
+
     func records() throws -> [RunRecord] {
         let url = try temporaryDirectory("records").appendingPathComponent("r.jsonl")
         try SweepRunner(runs: try sampleRuns(), results: try ResultsFile(url: url), executor: fakeExecutor).run()

@@ -56,6 +56,35 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssertEqual(try ChatTemplate(source: bare, file: "t").render(userMessage: "Hi"), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
     }
 
+    /// A Hugging Face directory's `tokenizer_config.json` gives the same template as the GGUF;
+    /// a file that does not parse, or has no `chat_template`, is refused naming the file (and
+    /// the line, for bad JSON).
+    func testTemplateFromTokenizerConfigAndItsErrors() throws {
+        let fixtureURL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("smollm2_chat_template.json")
+        let dir = try TestEnvironment.temporaryDirectory("chat-template-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("tokenizer_config.json")
+        try FileManager.default.copyItem(at: fixtureURL, to: config)
+        let template = try ChatTemplate.load(checkpoint: dir)
+        XCTAssertEqual(template.source, try fixture().chat_template)
+        XCTAssertEqual(
+            template.render(userMessage: "Hi"),
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+
+        try Data("{\n  \"chat_template\": 3,\n".utf8).write(to: config)
+        XCTAssertThrowsError(try ChatTemplate.load(checkpoint: dir)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(config.path + ": "), "\(error)")
+            XCTAssertTrue("\(error)".contains("not valid JSON (\(config.path):3: "), "\(error)")
+        }
+        try Data("{\"chat_template\": 3}".utf8).write(to: config)
+        XCTAssertThrowsError(try ChatTemplate.load(checkpoint: dir)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(config.path + ": "), "\(error)")
+            XCTAssertTrue("\(error)".contains("no string 'chat_template'"), "\(error)")
+        }
+    }
+
     func testTemplatesItCannotRenderAreRefusedNamingTheFile() throws {
         let gemma = "{{ bos_token }}{% for message in messages %}{{ '<start_of_turn>' + message['role'] + '\n' + message['content'] + '<end_of_turn>\n' }}{% endfor %}"
         let llama = "{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}{% endfor %}"

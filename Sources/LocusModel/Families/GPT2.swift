@@ -10,25 +10,14 @@ enum GPT2Family: FamilyDefinition {
     static let modelTypes: Set<String> = ["gpt2"]
 
     static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
-        guard let act = try f.activation("activation_function") else {
-            throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
-        }
+        let act = try f.gptActivation()
         if try f.bool("scale_attn_by_inverse_layer_idx", default: false) {
             throw f.fail("scale_attn_by_inverse_layer_idx true is not supported")
         }
         if !(try f.bool("scale_attn_weights", default: true)) {
             throw f.fail("scale_attn_weights false is not supported")
         }
-        let c = try f.int("n_embd")
-        let heads = try f.int("n_head")
-        var config = ModelConfig(
-            vocabularySize: try f.int("vocab_size"), hiddenSize: c,
-            intermediateSize: try f.optionalInt("n_inner") ?? 4 * c,
-            layerCount: try f.int("n_layer"), headCount: heads, keyValueHeadCount: heads,
-            ropeBase: 10_000, rmsNormEpsilon: try f.float("layer_norm_epsilon", default: 1e-5),
-            contextLength: try f.optionalInt("n_positions") ?? 1024,
-            tiedEmbeddings: try f.bool("tie_word_embeddings", default: true),
-            bosTokenID: f.tokenID("bos_token_id"), eosTokenID: f.tokenID("eos_token_id"))
+        var config = try f.gptSizes(contextLength: 1024, tiedEmbeddings: true)
         var a = Architecture(family: .gpt2)
         a.norm = .layerNorm
         a.positions = .learned

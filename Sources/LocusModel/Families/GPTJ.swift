@@ -11,19 +11,8 @@ enum GPTJFamily: FamilyDefinition {
     static let modelTypes: Set<String> = ["gptj"]
 
     static func config(huggingFace f: ConfigFields, tensors: TensorSource) throws -> ModelConfig {
-        guard let act = try f.activation("activation_function") else {
-            throw f.fail("activation_function '\(f.raw["activation_function"] ?? "?")' is not supported (gelu, gelu_new)")
-        }
-        let c = try f.int("n_embd")
-        let heads = try f.int("n_head")
-        var config = ModelConfig(
-            vocabularySize: try f.int("vocab_size"), hiddenSize: c,
-            intermediateSize: try f.optionalInt("n_inner") ?? 4 * c,
-            layerCount: try f.int("n_layer"), headCount: heads, keyValueHeadCount: heads,
-            ropeBase: 10_000, rmsNormEpsilon: try f.float("layer_norm_epsilon", default: 1e-5),
-            contextLength: try f.optionalInt("n_positions") ?? 2048,
-            tiedEmbeddings: try f.bool("tie_word_embeddings", default: false),
-            bosTokenID: f.tokenID("bos_token_id"), eosTokenID: f.tokenID("eos_token_id"))
+        let act = try f.gptActivation()
+        var config = try f.gptSizes(contextLength: 2048, tiedEmbeddings: false)
         var a = Architecture(family: .gptj)
         a.norm = .layerNorm
         a.rotaryWidth = try f.optionalInt("rotary_dim")

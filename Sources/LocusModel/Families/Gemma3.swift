@@ -41,7 +41,7 @@ enum Gemma3Family: FamilyDefinition {
                 throw f.fail("hidden_activation exact gelu is not supported (gelu_pytorch_tanh)")
             }
         } else if f.has("hidden_activation") {
-            throw f.fail("hidden_activation '\(f.raw["hidden_activation"]!)' is not supported")
+            throw f.fail("hidden_activation '\(f.raw["hidden_activation"]?.string ?? "?")' is not supported")
         }
         if f.has("attn_logit_softcapping") {
             throw f.fail("attn_logit_softcapping is not supported (null only)")
@@ -53,7 +53,7 @@ enum Gemma3Family: FamilyDefinition {
         let layers = try f.int("num_hidden_layers")
         let headWidth = try f.optionalInt("head_dim") ?? 256
         var sliding = Set<Int>()
-        if let types = f.raw["layer_types"] as? [String] {
+        if let types = f.strings("layer_types") {
             guard types.count == layers else {
                 throw f.fail("layer_types has \(types.count) entries for \(layers) layers")
             }
@@ -65,9 +65,9 @@ enum Gemma3Family: FamilyDefinition {
             for l in 0..<layers where (l + 1) % pattern != 0 { sliding.insert(l) }
         }
         var globalBase: Float, localBase: Float
-        if let p = f.raw["rope_parameters"] as? [String: Any], p["full_attention"] != nil {
-            globalBase = try f.ropeBase(p["full_attention"] as? [String: Any] ?? [:], default: 1e6)
-            localBase = try f.ropeBase(p["sliding_attention"] as? [String: Any] ?? [:], default: 1e4)
+        if let p = f.value("rope_parameters"), p.fields != nil, p["full_attention"] != nil {
+            globalBase = try f.ropeBase(p["full_attention"] ?? .emptyObject, default: 1e6)
+            localBase = try f.ropeBase(p["sliding_attention"] ?? .emptyObject, default: 1e4)
         } else {
             globalBase = try f.ropeBase(default: 1_000_000)
             localBase = try f.float("rope_local_base_freq", default: 10_000)

@@ -1,5 +1,6 @@
 import Foundation
 import LocusCheckpoint
+import LocusCore
 
 /// llama: LLaMA-1/2/3, SmolLM2, TinyLlama. RMSNorm → RoPE → grouped-query attention → SwiGLU, no
 /// biases. Hugging Face stores Q/K for rotate-half RoPE; llama.cpp's converter permutes them to
@@ -15,8 +16,7 @@ enum LlamaFamily: FamilyDefinition {
         try DecoderModel.checkNumberFields(f.raw, fail: fail)
         var config: ModelConfig
         do {
-            let data = try JSONSerialization.data(withJSONObject: f.raw)
-            config = try JSONDecoder().decode(ModelConfig.self, from: data)
+            config = try JSONDecoder().decode(ModelConfig.self, from: Data(f.raw.text.utf8))
         } catch {
             throw fail("config.json: \(DecoderModel.briefDecodingError(error))")
         }

@@ -1,4 +1,3 @@
-import LocusInterventions
 import LocusModel
 
 /// What the evaluator is running when it asks an intervention for hooks.
@@ -14,7 +13,8 @@ public enum EvaluationContext: Sendable {
 
 /// An edit under evaluation, whatever method produced it (ITI, steering, a baked bias): a name,
 /// the hooks that apply it in each evaluation context, and a description of the positions for
-/// the record.
+/// the record. It lives here, beside the hooks and `Positions` it is made of, so method modules
+/// can build one without depending on the evaluators (LocusEvaluation runs it).
 public struct Intervention {
     public var name: String
     /// Whether the edit touches prompt tokens before the last one: then the shared prompt prefix
