@@ -57,17 +57,17 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let lm = try options.load()
-        let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
         let location = try dataLocation(data)
         var tqa = try TruthfulQA.load(from: location)
         if questions > 0 { tqa.questions = Array(tqa.questions.prefix(questions)) }
         let settings = ProbeSettings(
             seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK,
             directionData: DirectionData(rawValue: directionData)!)
-        // Before the collection (many minutes on a 7B model): every fold needs training and
-        // validation questions, or the ranking would be 0/0.
+        // Before loading and hashing the model and collecting (many minutes on a 7B model):
+        // every fold needs training and validation questions, or the ranking would be 0/0.
         try HeadProber.checkSplits(questionCount: tqa.count, settings: settings)
+        let lm = try options.load()
+        let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
         let samples = ProbeSample.truthfulQA(tqa)
         let cacheURL = URL(fileURLWithPath: cacheDirectory)
 
