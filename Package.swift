@@ -185,6 +185,15 @@ let package = Package(
             name: "LocusModelTests",
             dependencies: ["LocusModel", "LocusInterventions", "LocusTestSupport", "LocusWeights", "LocusCheckpoint"],
             resources: [.copy("Fixtures")], swiftSettings: cpuFlags),
+        // Every method end to end on the GPT-2 and GPT-J parity fixtures (issue 12 item 4).
+        .testTarget(
+            name: "LocusFamilyMethodsTests",
+            dependencies: [
+                "LocusModel", "LocusInterventions", "LocusTracing", "LocusEditing", "LocusProbing",
+                "LocusEvaluation", "LocusSteering", "LocusScrubbing", "LocusData", "LocusTensor", "LocusWeights", "LocusCore",
+                "LocusTestSupport",
+            ],
+            swiftSettings: cpuFlags),
         // Seeded mutations of every file format Locus reads, fed to its loader (LOCUS_FUZZ_CASES).
         .testTarget(
             name: "LocusFuzzTests",

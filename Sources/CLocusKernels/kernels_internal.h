@@ -16,6 +16,10 @@ float locus_half_to_float(uint16_t h);
 locus_row_kernel locus_scalar_kernel(int type);
 /// NULL when this build has no AVX2 path (not x86-64).
 locus_row_kernel locus_avx2_kernel(int type);
+/// The same kernels with the AVX-VNNI byte dot product; NULL when not x86-64.
+locus_row_kernel locus_vnni_kernel(int type);
+/// 1 when this build and CPU can run the AVX-VNNI path (AVX2 + FMA + F16C + AVX-VNNI).
+int locus_cpu_has_avx_vnni(void);
 
 /// Decodes n elements (whole blocks) of one type into float32.
 typedef void (*locus_dequant_kernel)(const uint8_t *src, float *dst, int64_t n);

@@ -126,6 +126,24 @@ static float row_q5_0(const uint8_t *row, int64_t blocks, const int8_t *q, const
     return acc;
 }
 
+static float row_q5_1(const uint8_t *row, int64_t blocks, const int8_t *q, const float *xs,
+                      const int32_t *xsum) {
+    float acc = 0;
+    int8_t w[32];
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *block = row + 24 * b;
+        uint32_t qh = load_u32(block + 4);
+        for (int j = 0; j < 16; j++) {
+            w[j] = (int8_t)((block[8 + j] & 0x0F) | (((qh >> j) & 1) << 4));
+            w[j + 16] = (int8_t)((block[8 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+        }
+        float d = locus_half_to_float(load_u16(block));
+        float m = locus_half_to_float(load_u16(block + 2));
+        acc += d * xs[b] * (float)dot32(w, q + 32 * b) + m * xs[b] * (float)xsum[b];
+    }
+    return acc;
+}
+
 /// Q4_K (five = 0) and Q5_K (five = 1): Σ_sub (d·sc)·xs·Σ q·x − (dmin·m)·xs·Σ x.
 static float row_q45_k(int five, const uint8_t *row, int64_t superBlocks, const int8_t *q,
                        const float *xs, const int32_t *xsum) {
@@ -201,6 +219,7 @@ locus_row_kernel locus_scalar_kernel(int type) {
     case LOCUS_Q4_0: return row_q4_0;
     case LOCUS_Q4_1: return row_q4_1;
     case LOCUS_Q5_0: return row_q5_0;
+    case LOCUS_Q5_1: return row_q5_1;
     case LOCUS_Q4_K: return row_q4_k;
     case LOCUS_Q5_K: return row_q5_k;
     case LOCUS_Q6_K: return row_q6_k;

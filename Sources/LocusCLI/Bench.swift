@@ -22,7 +22,17 @@ struct Bench: ParsableCommand {
         let threads: Int
         let peakRSSMegabytes: Double
         let loadSeconds: Double
+        /// Process CPU seconds (every thread) of each timed run; a shared machine distorts them
+        /// less than wall time.
+        var cpuRuns: [Double] = []
         let impl = "locus"
+    }
+
+    /// Times `body` once: (wall seconds, process CPU seconds).
+    static func measure(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+        let t = Date(), c = processCPUSeconds()
+        try body()
+        return (Date().timeIntervalSince(t), processCPUSeconds() - c)
     }
 
     struct Forward: ParsableCommand {
@@ -45,19 +55,17 @@ struct Bench: ParsableCommand {
                 (0..<tokens).map { _ in Int(rng.next() % UInt64(vocabulary)) }
             }
             _ = try lm.model.forward(ids, logits: .all)
-            var times: [Double] = []
-            for _ in 0..<runs {
-                let t = Date()
-                _ = try lm.model.forward(ids, logits: .all)
-                times.append(Date().timeIntervalSince(t))
+            let measured = try (0..<runs).map { _ in
+                try Bench.measure { _ = try lm.model.forward(ids, logits: .all) }
             }
+            let times = measured.map(\.wall)
             let median = times.sorted()[times.count / 2]
             try Bench.report(
                 Result(
                     benchmark: "forward", tokensPerSecond: Double(batch * tokens) / median,
                     seconds: median, runs: times, batch: batch, tokens: tokens,
                     threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
-                    loadSeconds: loadSeconds), json: json)
+                    loadSeconds: loadSeconds, cpuRuns: measured.map(\.cpu)), json: json)
         }
     }
 
@@ -75,21 +83,22 @@ struct Bench: ParsableCommand {
             let lm = try options.load()
             let loadSeconds = Date().timeIntervalSince(start)
             let ids = lm.tokenizer.encodePrompt(prompt)
-            func once() throws -> Double {
-                let t = Date()
-                let out = try lm.model.generateGreedy(prompt: ids, maxTokens: tokens, stopTokens: [])
-                precondition(out.count == tokens)
-                return Date().timeIntervalSince(t)
+            func once() throws -> (wall: Double, cpu: Double) {
+                try Bench.measure {
+                    let out = try lm.model.generateGreedy(prompt: ids, maxTokens: tokens, stopTokens: [])
+                    precondition(out.count == tokens)
+                }
             }
             _ = try once()
-            let times = try (0..<runs).map { _ in try once() }
+            let measured = try (0..<runs).map { _ in try once() }
+            let times = measured.map(\.wall)
             let median = times.sorted()[times.count / 2]
             try Bench.report(
                 Result(
                     benchmark: "decode", tokensPerSecond: Double(tokens) / median,
                     seconds: median, runs: times, batch: 1, tokens: tokens,
                     threads: options.threads, peakRSSMegabytes: peakResidentMegabytes(),
-                    loadSeconds: loadSeconds), json: json)
+                    loadSeconds: loadSeconds, cpuRuns: measured.map(\.cpu)), json: json)
         }
     }
 
@@ -159,6 +168,13 @@ struct Bench: ParsableCommand {
 
     static func report(_ result: Result, json: Bool) throws {
         if json {
+            let cpu: [(String, JSONValue)] =
+                result.cpuRuns.isEmpty
+                ? []
+                : [
+                    ("cpu_seconds", .double(result.cpuRuns.sorted()[result.cpuRuns.count / 2])),
+                    ("cpu_runs", .array(result.cpuRuns.map(JSONValue.double))),
+                ]
             printJSON(
                 .object([
                     ("tokens_per_second", .double(result.tokensPerSecond)),
@@ -167,7 +183,7 @@ struct Bench: ParsableCommand {
                     ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
                     ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
                     ("load_seconds", .double(result.loadSeconds)),
-                ]))
+                ] + cpu))
             return
         }
         print(

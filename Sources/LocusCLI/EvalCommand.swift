@@ -185,6 +185,13 @@ struct EvalTruthfulQA: ParsableCommand {
                         seed: seed, activations: activations, selection: selection)
                     group.edit = edit
                     if baked {
+                        // At attn_out the bias equals o_proj's only where no norm follows the
+                        // projection (not Gemma-3's post-attention norm).
+                        guard edit.layers.allSatisfy({ lm.model.attentionOutputIsLinear(layer: $0) }) else {
+                            throw ValidationError(
+                                "--baked adds the bias at attn_out, but this \(lm.config.family.displayName) model"
+                                    + " normalises the attention output after o_proj: use the z hook (omit --baked)")
+                        }
                         let bias = AttentionOutputBias(edit: edit, model: lm.model)
                         group.intervention = .standard(name: "ITI baked o_proj bias") { [bias.hook(positions: $0)] }
                     } else {

@@ -10,10 +10,20 @@ public enum KernelPath: Int32, Sendable, CaseIterable {
     case scalar = 1
     /// x86-64 AVX2 + FMA + F16C; the scalar code where unavailable.
     case avx2 = 2
+    /// AVX2 with AVX-VNNI byte dot products (`vpdpbusd`) in the int8 matrix-vector kernels
+    /// (dequantisation runs AVX2); AVX2, then scalar, where unavailable. `.automatic` picks it
+    /// when the CPU has it.
+    case avxVNNI = 3
 
     /// Whether this build and CPU run the AVX2 + FMA + F16C kernels under `.automatic`.
     public static var hasAVX2: Bool { locus_cpu_has_avx2_fma() != 0 }
 
-    /// The paths this machine can run distinctly: `.scalar`, plus `.avx2` where `hasAVX2`.
-    public static var available: [KernelPath] { hasAVX2 ? [.scalar, .avx2] : [.scalar] }
+    /// Whether this build and CPU run the AVX-VNNI matrix-vector kernels.
+    public static var hasAVXVNNI: Bool { locus_cpu_has_avx_vnni() != 0 }
+
+    /// The paths this machine can run distinctly: `.scalar`, plus `.avx2` where `hasAVX2`, plus
+    /// `.avxVNNI` where `hasAVXVNNI`.
+    public static var available: [KernelPath] {
+        (hasAVX2 ? [.scalar, .avx2] : [.scalar]) + (hasAVXVNNI ? [.avxVNNI] : [])
+    }
 }

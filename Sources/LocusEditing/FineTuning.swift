@@ -2,8 +2,8 @@ import Foundation
 import LocusCore
 import LocusModel
 
-/// FT-L (Zhu et al. 2020, as the ROME paper's baseline): Adam on one layer's MLP down
-/// projection to minimise the target NLL of the prompt, each step followed by an L∞ clamp of
+/// FT-L (Zhu et al. 2020, as the ROME paper's baseline): Adam on one layer's MLP output
+/// projection (`LayerWeights.mlpOutputProjection`, (C, F) in every family) to minimise the target NLL of the prompt, each step followed by an L∞ clamp of
 /// the weights to ±ε around the originals.
 public struct FineTuningHyperparameters: Sendable, Equatable, Codable {
     public var layer: Int
@@ -30,7 +30,7 @@ public enum FineTuning {
         }
         let backup = WeightBackup(model: model, layers: [hyper.layer])
         let original = backup.original[hyper.layer]!
-        let down = model.weights.layers[hyper.layer].down
+        let down = model.weights.layers[hyper.layer].mlpOutputProjection.makeDense()  // (C, F)
         var w = original
         var adam = AdamW(parameterCount: w.count)
         var losses: [Double] = []

@@ -289,7 +289,10 @@ public final class ROMEEditor {
         return LinearAlgebra.choleskySolve(choleskyCache[statistics.layer]!, n: n, key.map(Double.init))
     }
 
-    /// Adds δ uᵀ to W_down of `layer` with u = C⁻¹k̄ / ((C⁻¹k̄)ᵀ k_den): `inverseKey` = C⁻¹k̄,
+    /// Adds δ uᵀ to the MLP output projection W (`LayerWeights.mlpOutputProjection`, (C, F) in
+    /// (out, in) layout in every family; GPT-2's Conv1D `c_proj` was transposed at load, where
+    /// kmeng01/rome transposes the update instead: `rome/rome_main.py` L97–103 at commit 158b981,
+    /// `upd_matrix_match_shape`, "GPT-2 and GPT-J have transposed weight representations") of `layer` with u = C⁻¹k̄ / ((C⁻¹k̄)ᵀ k_den): `inverseKey` = C⁻¹k̄,
     /// `denominatorKey` = k₀ (ROME) or k̄ (`ROMEUpdateKey.averaged`). ROME normalises u to unit
     /// length first (`compute_u.py` L120) and divides δ by k₀·u (`compute_v.py` L181); the
     /// normalisation cancels, giving the same matrix.
@@ -297,10 +300,25 @@ public final class ROMEEditor {
         let c = model.config.hiddenSize, f = model.config.intermediateSize
         let denominator = zip(inverseKey, denominatorKey).reduce(0.0) { $0 + $1.0 * Double($1.1) }
         let u = inverseKey.map { Float($0 / denominator) }
-        let w = model.weights.layers[layer].down.pointer  // (C, F)
+        let w = model.weights.layers[layer].mlpOutputProjection.makeDense().pointer  // (C, F), (out, in)
         for i in 0..<c {
             let d = delta[i], row = w + i * f
             for j in 0..<f { row[j] += d * u[j] }
+        }
+    }
+
+    /// Refuses a layer ROME's solve does not apply to: one outside the model, or one whose MLP
+    /// output is normalised after the projection (Gemma-3's post-MLP norm), where the optimised
+    /// change δ of `.mlpOut` is not W′k₀ − W k₀ for any W′ (FT-L, a gradient method, still applies).
+    public static func checkEditable(_ model: DecoderModel, layer: Int) throws {
+        guard layer >= 0, layer < model.config.layerCount else {
+            throw EditError("layer \(layer) does not exist: the model has \(model.config.layerCount) layers")
+        }
+        guard model.mlpOutputIsLinear(layer: layer) else {
+            throw EditError(
+                "ROME cannot edit layer \(layer) of this \(model.config.family.displayName) model: a norm"
+                    + " follows its MLP output projection, so the optimised MLP output change δ is not"
+                    + " reachable by a rank-one change of that projection (use FT-L)")
         }
     }
 
@@ -309,6 +327,7 @@ public final class ROMEEditor {
         _ request: EditRequest, hyper: ROMEHyperparameters, statistics: KeyStatistics
     ) throws -> (backup: WeightBackup, result: ROMEResult) {
         precondition(statistics.layer == hyper.layer, "statistics of another layer")
+        try Self.checkEditable(model, layer: hyper.layer)
         let start = Date()
         let contexts = try self.contexts(
             count: hyper.contextCount, seed: hyper.contextSeed, style: hyper.contextStyle)

@@ -95,6 +95,23 @@ public final class LayerWeights: @unchecked Sendable {
         outputBias = created
         return created
     }
+
+    /// The attention output bias as it is now (nil: the layer has none), for an exact undo.
+    public func attentionOutputBiasSnapshot() -> [Float]? {
+        outputBias.map { $0.array(count: outputMatrix.rows) }
+    }
+
+    /// Puts back a `attentionOutputBiasSnapshot()`: the same values bit for bit, or (nil) no
+    /// bias at all, as before `attentionOutputBias()` created one.
+    public func restoreAttentionOutputBias(_ snapshot: [Float]?) {
+        guard let snapshot else {
+            outputBias = nil
+            return
+        }
+        precondition(snapshot.count == outputMatrix.rows, "bias of width \(snapshot.count) for a (\(outputMatrix.rows), …) projection")
+        let bias = attentionOutputBias()
+        snapshot.withUnsafeBufferPointer { bias.pointer.update(from: $0.baseAddress!, count: $0.count) }
+    }
 }
 
 /// All parameters of a model.

@@ -8,8 +8,12 @@ import LocusModel
 ///     b[l] = W_o[l] · d[l],   d[l] = concat_h (α σ θ on selected heads, 0 elsewhere)   (C)
 ///
 /// because o_proj(z + d) = W_o z + W_o d. (The reference code forgets the projection through
-/// W_o.) Llama's o_proj has no bias, so `hook(positions:)` adds b at `.attentionOut(layer:)`;
-/// exported as JSON it can be loaded as `o_proj.bias` into a model that has one.
+/// W_o.) `bake(into:)` adds b to the attention output projection's bias
+/// (`LayerWeights.attentionOutputBias()`): GPT-2's existing `c_proj` bias is added to, a family
+/// without one (llama, GPT-J, Qwen2, Gemma-3) gets one created; the returned backup's `restore` puts back the exact prior
+/// state. `hook(positions:)` instead adds b at `.attentionOut(layer:)`, which equals the bias
+/// only where nothing follows the projection (not Gemma-3's post-attention norm: bake there).
+/// Exported as JSON it can be loaded as `o_proj.bias` into a model that has one.
 public struct AttentionOutputBias: Codable, Equatable, Sendable {
     public struct Layer: Codable, Equatable, Sendable {
         public var layer: Int
@@ -29,7 +33,7 @@ public struct AttentionOutputBias: Codable, Equatable, Sendable {
         layers = edit.layers.map { l in
             let d = edit.layerDisplacement(l, headCount: config.headCount)  // (H·D)
             // A temporary fp32 copy: the model's o_proj stays in its stored type.
-            let projection = model.weights.layers[l].outputMatrix.materializeFloat32()
+            let projection = model.weights.layers[l].attentionOutputProjection.materializeFloat32()
             let w = projection.pointer  // (C, H·D)
             var b = [Float](repeating: 0, count: c)  // (C)
             for o in 0..<c {
@@ -39,6 +43,21 @@ public struct AttentionOutputBias: Codable, Equatable, Sendable {
             }
             return Layer(layer: l, bias: b)
         }
+    }
+
+    /// Adds each layer's b to its attention output projection's bias (created where the family
+    /// has none), at every position as a bias acts. Returns what undoes it exactly.
+    public func bake(into model: DecoderModel) -> AttentionOutputBiasBackup {
+        let c = model.config.hiddenSize
+        var saved: [Int: [Float]?] = [:]
+        for entry in layers {
+            precondition(entry.bias.count == c, "bias width \(entry.bias.count) ≠ model width \(c)")
+            let layer = model.weights.layers[entry.layer]
+            if saved[entry.layer] == nil { saved[entry.layer] = .some(layer.attentionOutputBiasSnapshot()) }
+            let b = layer.attentionOutputBias().pointer  // (C)
+            for o in 0..<c { b[o] += entry.bias[o] }
+        }
+        return AttentionOutputBiasBackup(original: saved)
     }
 
     public func hook(positions: Positions) -> AttentionOutputBiasHook {
@@ -75,5 +94,16 @@ public final class AttentionOutputBiasHook: ActivationHook {
                 for j in 0..<b.count { row[j] += b[j] }
             }
         }
+    }
+}
+
+/// The attention output biases of the layers a `bake` touched, as they were: values bit for bit,
+/// or none (the bake created the bias; `restore` removes it again).
+public struct AttentionOutputBiasBackup: Sendable {
+    /// layer → the bias before the bake (nil: the layer had none).
+    public let original: [Int: [Float]?]
+
+    public func restore(into model: DecoderModel) {
+        for (l, values) in original { model.weights.layers[l].restoreAttentionOutputBias(values) }
     }
 }

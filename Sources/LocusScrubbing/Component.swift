@@ -98,6 +98,11 @@ public enum Component: Hashable, Codable, Sendable, CustomStringConvertible {
         case .residual(let site, _): ok = site.layer < config.layerCount
         }
         if !ok { throw ScrubError("\(self) does not exist in a \(config.layerCount)-layer model") }
+        if case .residual(.residualMid(_), _) = self, !config.architecture.hasResidualMid {
+            throw ScrubError(
+                "\(self) does not exist: \(config.family.displayName) blocks are parallel (attention and"
+                    + " MLP read the same input), so there is no residual stream between them")
+        }
     }
 
     /// The graph the scrubber resamples by default: embeddings, every head, every MLP. Their

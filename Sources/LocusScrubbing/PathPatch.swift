@@ -31,13 +31,19 @@ public struct PathReceiver: Hashable, Codable, Sendable, CustomStringConvertible
 /// z_A the run's own head output and z_A′ the source sequence's (aligned position by position):
 ///
 ///     Δ = W_{o,A} · (z_A′ − z_A)                                   (T, C)
-///     q_B ← RMSNorm(x_B + Δ) · W_{q,B}ᵀ   (likewise k, v with KV head g = h_B / (H/G))
+///     q_B ← norm(x_B + Δ) · W_{q,B}ᵀ (+ b_{q,B})   (likewise k, v with KV head g = h_B / (H/G))
 ///
 /// where x_B is the residual entering B's layer (`.residualPre(layer: l_B)`), the norm is the
-/// layer's attention RMSNorm, and W_{q,B} are the rows h_B·D..<(h_B+1)·D of the fused qkv weight
-/// (W_k, W_v rows follow at H·D + g·D and H·D + G·D + g·D). q and k are patched before RoPE
-/// (the sites `.queries`/`.keys` sit there), so RoPE then acts on the patched vectors exactly as
-/// on unpatched ones. This is exact: it is what B would compute if only its input saw A′.
+/// family's attention-input norm (RMSNorm, or LayerNorm with bias: `normalizeAttentionInput`),
+/// and W_{q,B} are the rows h_B·D..<(h_B+1)·D of the fused qkv weight (W_k, W_v rows follow at
+/// H·D + g·D and H·D + G·D + g·D), plus their bias where the family has one (GPT-2, Qwen2).
+/// q and k are patched before RoPE and before Gemma's per-head q/k norms (the sites
+/// `.queries`/`.keys` sit there), so those then act on the patched vectors exactly as on
+/// unpatched ones. Where the attention output is not linear in z (Gemma-3's post-attention
+/// norm), Δ = post_norm(W_o z̃ + b) − post_norm(W_o z + b) with z̃ = z with head A's columns
+/// replaced by z_A′ (`DecoderModel.attentionOutput`). A parallel block (GPT-J) reads the same
+/// normalised resid_pre, so nothing changes there. This is exact: it is what B would compute if
+/// only its input saw A′.
 ///
 /// `sources[s]` is the batch index of the sequence supplying z_A′ for sequence s (`nil`: s is
 /// not patched). Sequences must start at position 0 (no KV cache).
@@ -48,7 +54,7 @@ public final class PathPatch: ActivationHook {
     public let alignment: PositionAlignment
     public let sites: Set<ActivationSite>
     let config: ModelConfig
-    let weights: ModelWeights
+    let model: DecoderModel
     /// Per target sequence, Δ rows (rowCount, C); per receiver layer, the residual rows (N, C).
     var deltas: [Int: [Float]] = [:]
     var residuals: [Int: [Float]] = [:]
@@ -63,7 +69,7 @@ public final class PathPatch: ActivationHook {
         self.sources = sources
         self.alignment = alignment
         config = model.config
-        weights = model.weights
+        self.model = model
         var sites: Set<ActivationSite> = [.headOutput(layer: sender.layer)]
         for r in receivers {
             let l = r.head.layer
@@ -96,8 +102,10 @@ public final class PathPatch: ActivationHook {
 
     func computeDeltas(_ batch: ActivationBatch) {
         let c = config.hiddenSize, d = config.headWidth, hd = config.attentionWidth
-        let wo = weights.layers[sender.layer].output.pointer  // (C, H·D)
         let col = sender.head * d
+        let linear = model.attentionOutputIsLinear(layer: sender.layer)
+        // Linear families: W_{o,A} (C, D) read once; otherwise whole rows are recomputed.
+        let wo = linear ? model.weights.layers[sender.layer].attentionOutputProjection.materializeFloat32() : nil
         deltas = [:]
         var diff = [Float](repeating: 0, count: d)
         for (s, span) in batch.sequences.enumerated() {
@@ -109,12 +117,28 @@ public final class PathPatch: ActivationHook {
                 let q = alignment.sourcePosition(p, targetLength: span.rowCount, sourceLength: source.rowCount)
                 let z = batch.values + (span.rowStart + p) * hd + col
                 let z2 = batch.values + (source.rowStart + q) * hd + col
-                for i in 0..<d { diff[i] = z2[i] - z[i] }
-                for o in 0..<c {
-                    let w = wo + o * hd + col
-                    var acc: Float = 0
-                    for i in 0..<d { acc += w[i] * diff[i] }
-                    delta[p * c + o] = acc
+                if let wo {
+                    for i in 0..<d { diff[i] = z2[i] - z[i] }
+                    for o in 0..<c {
+                        let w = wo.pointer + o * hd + col
+                        var acc: Float = 0
+                        for i in 0..<d { acc += w[i] * diff[i] }
+                        delta[p * c + o] = acc
+                    }
+                } else {
+                    // [z; z̃] → [out; out′], Δ = out′ − out.
+                    var rows = [Float](repeating: 0, count: 2 * hd)  // (2, H·D)
+                    let zRow = batch.values + (span.rowStart + p) * hd
+                    for i in 0..<hd { rows[i] = zRow[i]; rows[hd + i] = zRow[i] }
+                    for i in 0..<d { rows[hd + col + i] = z2[i] }
+                    var out = [Float](repeating: 0, count: 2 * c)  // (2, C)
+                    rows.withUnsafeBufferPointer { zp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            model.attentionOutput(
+                                layer: sender.layer, heads: zp.baseAddress!, rows: 2, into: op.baseAddress!)
+                        }
+                    }
+                    for o in 0..<c { delta[p * c + o] = out[c + o] - out[o] }
                 }
             }
             deltas[s] = delta
@@ -125,9 +149,6 @@ public final class PathPatch: ActivationHook {
         guard let x = residuals[l] else { return }
         let c = config.hiddenSize, d = config.headWidth
         let hd = config.attentionWidth, kvw = config.keyValueWidth
-        let w = weights.layers[l]
-        let norm = w.attentionNorm.pointer
-        let eps = config.rmsNormEpsilon
         var blocks: [(rowOffset: Int, column: Int)] = []  // rows of the qkv weight, columns of the site
         for r in receivers where r.head.layer == l && r.input == input {
             let block: (Int, Int)
@@ -142,26 +163,18 @@ public final class PathPatch: ActivationHook {
             }
             if !blocks.contains(where: { $0 == block }) { blocks.append(block) }
         }
-        var y = [Float](repeating: 0, count: c)
+        var y = [Float](repeating: 0, count: c)  // (C)
         for (s, span) in batch.sequences.enumerated() {
             guard let delta = deltas[s] else { continue }
             for p in 0..<span.rowCount {
                 let row = span.rowStart + p
-                var sum: Float = 0
-                for i in 0..<c {
-                    let v = x[row * c + i] + delta[p * c + i]
-                    y[i] = v
-                    sum += v * v
-                }
-                let inv = 1 / (sum / Float(c) + eps).squareRoot()
-                for i in 0..<c { y[i] = norm[i] * (y[i] * inv) }
-                let out = batch.values + row * batch.width
-                for (rowOffset, column) in blocks {
-                    for k in 0..<d {
-                        let wr = w.qkv.pointer + (rowOffset + k) * c
-                        var acc: Float = 0
-                        for i in 0..<c { acc += wr[i] * y[i] }
-                        out[column + k] = acc
+                for i in 0..<c { y[i] = x[row * c + i] + delta[p * c + i] }
+                y.withUnsafeMutableBufferPointer { yp in
+                    model.normalizeAttentionInput(layer: l, yp.baseAddress!, rows: 1, into: yp.baseAddress!)
+                    for (rowOffset, column) in blocks {
+                        model.projectQueryKeyValue(
+                            layer: l, rowRange: rowOffset..<rowOffset + d, yp.baseAddress!, rows: 1,
+                            into: batch.values + row * batch.width + column, outStride: batch.width)
                     }
                 }
             }

@@ -21,8 +21,12 @@ public final class CausalTracer {
 
     public init(model: DecoderModel) { self.model = model }
 
-    /// The standard deviation of every entry of the embedding matrix (ROME's noise unit).
+    /// The standard deviation of every entry of the embedding matrix (ROME's noise unit), times
+    /// the family's embedding scale where it has one (Gemma: √C): the noise is added to
+    /// `.residualPre(layer: 0)`, i.e. to the embeddings as the blocks see them, as ROME adds it
+    /// to the embedding module's output (kmeng01/rome `experiments/causal_trace.py`).
     public static func embeddingStandardDeviation(_ model: DecoderModel) -> Float {
+        let scale = abs(model.config.architecture.embeddingScale ?? 1)
         // Read in row panels: the embedding stays in its stored type.
         let matrix = model.weights.embeddingMatrix
         let n = model.config.vocabularySize * model.config.hiddenSize
@@ -40,7 +44,7 @@ public final class CausalTracer {
             }
         }
         let mean = sum / Double(n)
-        return Float((sumSquares / Double(n) - mean * mean).squareRoot())
+        return scale * Float((sumSquares / Double(n) - mean * mean).squareRoot())
     }
 
     /// Noise draws: `samples` × (subjectLength, C), N(0, scale²), from one seeded generator.

@@ -43,8 +43,11 @@ public enum NoiseLevel {
                 squares += d * d
             }
         }
+        // The blocks see the embeddings times the family's scale (Gemma: √C), as does ROME's
+        // hook on the embedding module's output; std scales by |scale|.
+        let scale = Double(abs(model.config.architecture.embeddingScale ?? 1))
         return SubjectEmbeddingStatistics(
-            standardDeviation: n > 1 ? (squares / (n - 1)).squareRoot() : 0,
+            standardDeviation: n > 1 ? scale * (squares / (n - 1)).squareRoot() : 0,
             subjects: subjects.count, tokens: ids.count)
     }
 }

@@ -4,8 +4,16 @@ import LocusCheckpoint
 import LocusTensor
 
 extension WeightMatrix {
-    /// Rows of the fp32 panel a quantised product decodes at a time: about 1 MB of floats.
-    var panelRows: Int { max(8, min(rows, (1 << 18) / max(columns, 1))) }
+    /// Rows of the fp32 panel a quantised product decodes at a time: `panelFloats` floats
+    /// (1 MB by default; `LOCUS_PANEL_FLOATS` overrides it, for tuning measurements).
+    var panelRows: Int { max(8, min(rows, Self.panelFloats / max(columns, 1))) }
+
+    static let panelFloats: Int = {
+        if let text = ProcessInfo.processInfo.environment["LOCUS_PANEL_FLOATS"], let value = Int(text), value > 0 {
+            return value
+        }
+        return 1 << 18
+    }()
 
     /// y = x·Wᵀ (+ y when `accumulate`).
     /// - x: (n, columns), row stride `xStride` (default `columns`)
@@ -29,8 +37,10 @@ extension WeightMatrix {
                 offset += part.rows
             }
         case .quantized(let type, let bytes):
-            if n == 1, hasQuantizedKernel {
-                multiplyVector(x, into: y, accumulate: accumulate, type: type, bytes: bytes, path: path)
+            if hasQuantizedKernel, Self.activationQuantization.quantizes(rows: n) {
+                multiplyQuantized(
+                    x, rows: n, xStride: xs, into: y, yStride: ys, accumulate: accumulate, type: type,
+                    bytes: bytes, path: path)
                 return
             }
             forEachPanel { start, count, panel in
@@ -132,46 +142,75 @@ extension WeightMatrix {
         }
     }
 
-    /// The decode kernel: x quantised to 8 bits per 32 elements, rows split over
-    /// `BLAS.threadCount` threads.
-    private func multiplyVector(
-        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
-        type: GGMLType, bytes: Data, path: KernelPath
+    /// The int8 kernels: each of the n rows of x quantised to 8 bits per 32 elements
+    /// (`locus_quantize_activation`), then `locus_matvec` (n = 1) or `locus_matmul` (n > 1, W
+    /// tiles kept in cache across the rows) on the stored blocks, W's rows split over
+    /// `BLAS.threadCount` threads (called inline with one thread: a decode step makes ~120 such
+    /// calls on SmolLM2, so per-call overhead counts).
+    private func multiplyQuantized(
+        _ x: UnsafePointer<Float>, rows n: Int, xStride: Int, into y: UnsafeMutablePointer<Float>,
+        yStride: Int, accumulate: Bool, type: GGMLType, bytes: Data, path: KernelPath
     ) {
+        let columns = self.columns, rows = self.rows, rowBytes = self.rowBytes
         let blocks = columns / 32
-        var q = [Int8](repeating: 0, count: columns)
-        var scale = [Float](repeating: 0, count: blocks)
-        var sum = [Int32](repeating: 0, count: blocks)
-        locus_quantize_activation(x, Int64(columns), &q, &scale, &sum)
-        let target = accumulate ? UnsafeMutablePointer<Float>.allocate(capacity: rows) : y
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: n * columns)
+        let scale = UnsafeMutablePointer<Float>.allocate(capacity: n * blocks)
+        let sum = UnsafeMutablePointer<Int32>.allocate(capacity: n * blocks)
+        // With `accumulate`, the products land in a scratch (n, rows) block first.
+        let target = accumulate ? UnsafeMutablePointer<Float>.allocate(capacity: n * rows) : y
+        let targetStride = accumulate ? rows : yStride
         defer {
+            q.deallocate()
+            scale.deallocate()
+            sum.deallocate()
             if accumulate {
-                for r in 0..<rows { y[r] += target[r] }
+                for i in 0..<n {
+                    for r in 0..<rows { y[i * yStride + r] += target[i * rows + r] }
+                }
                 target.deallocate()
             }
         }
-        let rowBytes = self.rowBytes, rows = self.rows, columns = self.columns
+        for i in 0..<n {
+            locus_quantize_activation(
+                x + i * xStride, Int64(columns), q + i * columns, scale + i * blocks, sum + i * blocks)
+        }
         let threads = max(1, min(BLAS.threadCount, rows / 64))
-        let out = UnsafeSendable(target)
         bytes.withUnsafeBytes { raw in
-            let base = UnsafeSendable(UnsafeMutableRawPointer(mutating: raw.baseAddress!))
-            q.withUnsafeBufferPointer { q in
-                scale.withUnsafeBufferPointer { scale in
-                    sum.withUnsafeBufferPointer { sum in
-                        let q = UnsafeSendable(q.baseAddress!), scale = UnsafeSendable(scale.baseAddress!)
-                        let sum = UnsafeSendable(sum.baseAddress!)
-                        DispatchQueue.concurrentPerform(iterations: threads) { chunk in
-                            let lo = rows * chunk / threads, hi = rows * (chunk + 1) / threads
-                            let status = locus_matvec(
-                                Int32(type.id), base.value + lo * rowBytes, rowBytes, Int64(hi - lo),
-                                Int64(columns), q.value, scale.value, sum.value, out.value + lo,
-                                Int32(path.rawValue))
-                            precondition(status == 0, "locus_matvec refused \(type) (\(rows), \(columns))")
-                        }
-                    }
-                }
+            let base = UnsafeRawPointer(raw.baseAddress!)
+            if threads == 1 {
+                Self.runInt8Kernel(
+                    type: type, base: base, rowBytes: rowBytes, rows: 0..<rows, columns: columns, n: n,
+                    q: q, scale: scale, sum: sum, y: target, yStride: targetStride, path: path)
+                return
+            }
+            let shared = UnsafeSendable((base, q, scale, sum, target))
+            DispatchQueue.concurrentPerform(iterations: threads) { chunk in
+                let (base, q, scale, sum, target) = shared.value
+                Self.runInt8Kernel(
+                    type: type, base: base, rowBytes: rowBytes,
+                    rows: rows * chunk / threads..<rows * (chunk + 1) / threads, columns: columns, n: n,
+                    q: q, scale: scale, sum: sum, y: target, yStride: targetStride, path: path)
             }
         }
+    }
+
+    /// Rows `rows` of W (stored at `base`) times the n quantised activation rows, into columns
+    /// `rows` of y's n rows.
+    private static func runInt8Kernel(
+        type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, columns: Int, n: Int,
+        q: UnsafePointer<Int8>, scale: UnsafePointer<Float>, sum: UnsafePointer<Int32>,
+        y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath
+    ) {
+        let weights = base + rows.lowerBound * rowBytes
+        let status =
+            n == 1
+            ? locus_matvec(
+                Int32(type.id), weights, rowBytes, Int64(rows.count), Int64(columns), q, scale, sum,
+                y + rows.lowerBound, path.rawValue)
+            : locus_matmul(
+                Int32(type.id), weights, rowBytes, Int64(rows.count), Int64(columns), Int64(n), q, scale,
+                sum, y + rows.lowerBound, Int64(yStride), path.rawValue)
+        precondition(status == 0, "the int8 kernel refused \(type) (\(rows.count), \(columns))")
     }
 }
 

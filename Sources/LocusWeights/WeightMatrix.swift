@@ -19,8 +19,20 @@ import LocusTensor
 ///
 /// Decode tolerance (8-bit activations): for each 32-element block b of x with scale
 /// s_b = max|x_b|/127, |x̂_j − x_j| ≤ s_b/2, so |ŷ_r − y_r| ≤ Σ_b (s_b/2)·Σ_{j∈b} |W_rj| (plus
-/// float rounding); `WeightMatrixTests` checks exactly this bound.
+/// float rounding); `WeightMatrixTests` checks exactly this bound. On the real SmolLM2 Q4_1 and
+/// Gemma-3-270M Q4_K_M models this moves decode logits by well under 1 (KL from the fp32 path
+/// < 0.01, greedy tokens unchanged; `StoredWeightsTests`, `Gemma3RealModelTests`). Users who need
+/// parity with `--weights f32` set `WeightMatrix.activationQuantization = .none` (or the
+/// environment variable `LOCUS_ACTIVATION_QUANTIZATION=none`): decode then dequantises W panel
+/// by panel and multiplies the fp32 activation, like prefill.
 public final class WeightMatrix: @unchecked Sendable {
+    /// Which products of quantised matrices run the int8 kernels (x quantised to 8 bits per 32
+    /// elements) instead of fp32 panels; process-wide. Initially `LOCUS_ACTIVATION_QUANTIZATION`
+    /// from the environment (`decode`, `none` or `all`), else `.decode`. Set it between forward
+    /// passes, not during one.
+    nonisolated(unsafe) public static var activationQuantization: ActivationQuantization =
+        ActivationQuantization.fromEnvironment()
+
     public enum Storage {
         case dense(FloatBuffer)
         /// `bytes` holds `rows` rows of `type` blocks, row r at `r · rowBytes`.
@@ -149,6 +161,44 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// Whether decoding uses the quantised kernel (otherwise dequantise-then-sgemv).
     var hasQuantizedKernel: Bool { locus_matvec_supports(Int32(type.id)) != 0 }
+}
+
+/// When a product of a quantised `WeightMatrix` quantises its activation to 8 bits.
+public enum ActivationQuantization: String, Sendable, CaseIterable {
+    /// One row of x (decoding a token) runs the int8 kernels; several rows (prefill, training
+    /// forwards) and every backward run exact fp32 panels. The default: llama.cpp's speed on
+    /// decode, and prefill logits and gradients that match `--weights f32` to float rounding.
+    case decode
+    /// Never: every product dequantises W panel by panel and multiplies the fp32 activation, so
+    /// decode matches `--weights f32` to float rounding too (slower decode).
+    case none
+    /// Every forward product of a quantised matrix, prefill included, runs the int8 kernels
+    /// (each row of x quantised on its own; W streamed once per call). Faster prefill of large
+    /// quantised models; prefill logits then carry the decode tolerance. The backward stays fp32.
+    case all
+
+    /// Whether a product with `rows` rows of x uses the int8 kernels.
+    public func quantizes(rows: Int) -> Bool {
+        switch self {
+        case .decode: rows == 1
+        case .none: false
+        case .all: rows >= 1
+        }
+    }
+
+    /// `LOCUS_ACTIVATION_QUANTIZATION` (decode, none, all), else `.decode`. An unknown value stops
+    /// the process with a message naming the variable rather than silently picking a mode.
+    public static func fromEnvironment() -> ActivationQuantization {
+        guard let value = ProcessInfo.processInfo.environment["LOCUS_ACTIVATION_QUANTIZATION"],
+            !value.isEmpty
+        else { return .decode }
+        guard let mode = ActivationQuantization(rawValue: value.lowercased()) else {
+            fatalError(
+                "LOCUS_ACTIVATION_QUANTIZATION=\(value): expected one of "
+                    + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return mode
+    }
 }
 
 public enum WeightMatrixError: Error, Equatable, CustomStringConvertible {

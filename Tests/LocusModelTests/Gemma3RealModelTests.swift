@@ -2,6 +2,7 @@ import Foundation
 import LocusModel
 import LocusTensor
 import LocusTestSupport
+import LocusWeights
 import XCTest
 
 /// The real Gemma-3-270M (Q4_K_M GGUF, `scripts/fetch-model.sh gemma3`) against transformers
@@ -104,5 +105,50 @@ final class Gemma3RealModelTests: XCTestCase {
             XCTAssertEqual(argmax, prompt.list("argmax").ints, prompt.string("name"))
             print("gemma3-270m stored \(prompt.string("name")): max |Δlogit| \(worst)")
         }
+    }
+
+    /// `--weights stored` decode (int8 activations on Q4_K, Q5_0, Q6_K and Q8_0 blocks) against
+    /// the fp32 model: three cached decode steps after each fixture prompt stay within KL(fp32 ‖
+    /// stored) < 0.01 with the same argmax (the activation-rounding tolerance of `WeightMatrix`),
+    /// and 12 greedy tokens from the first prompt are the fp32 model's.
+    func testStoredDecodeStaysClose() throws {
+        let reference = try model().model
+        let url = TestEnvironment.packageRoot.appendingPathComponent("models/gemma-3-270m-Q4_K_M.gguf")
+        let stored = try DecoderModel.load(from: url, weights: .stored)
+        XCTAssertEqual(WeightMatrix.activationQuantization, .decode)
+        let fixture = try TestSupport.json("gemma3_270m_reference.json")
+        var worstKL = 0.0, worst: Float = 0
+        var first: [Int]?
+        for case let prompt as [String: Any] in fixture.list("prompts") {
+            let ids = prompt.list("ids").ints
+            guard ids.count >= 5 else { continue }
+            first = first ?? ids
+            let cache = KVCache(config: stored.config, sequences: 1, capacity: ids.count + 4)
+            _ = try stored.forward([Array(ids.dropLast(3))], cache: cache)
+            for step in 0..<3 {
+                let decoded = Array(try stored.forward([[ids[ids.count - 3 + step]]], cache: cache)
+                    .last(sequence: 0))
+                let full = Array(try reference.forward([Array(ids.prefix(ids.count - 2 + step))])
+                    .last(sequence: 0))
+                let lseP = LogSoftmax.logSumExp(full, count: full.count)
+                let lseQ = LogSoftmax.logSumExp(decoded, count: decoded.count)
+                let kl = full.indices.reduce(0.0) { sum, i in
+                    let lp = Double(full[i] - lseP), lq = Double(decoded[i] - lseQ)
+                    return sum + exp(lp) * (lp - lq)
+                }
+                worstKL = max(worstKL, kl)
+                worst = max(worst, zip(decoded, full).map { abs($0 - $1) }.max()!)
+                XCTAssertEqual(
+                    LogSoftmax.argmax(decoded, count: decoded.count),
+                    LogSoftmax.argmax(full, count: full.count), "\(prompt.string("name")) step \(step)")
+            }
+        }
+        print("gemma3-270m stored decode vs fp32: max |Δlogit| \(worst), KL \(worstKL)")
+        XCTAssertLessThan(worstKL, 0.01)
+        XCTAssertGreaterThan(worst, 0, "the decode path should be the int8 kernels")
+        let ids = try XCTUnwrap(first)
+        XCTAssertEqual(
+            try stored.generateGreedy(prompt: ids, maxTokens: 12, stopTokens: []),
+            try reference.generateGreedy(prompt: ids, maxTokens: 12, stopTokens: []))
     }
 }

@@ -79,6 +79,54 @@ final class StoredWeightsTests: XCTestCase {
         XCTAssertGreaterThan(worst, 0, "the decode path should be the quantised kernel")
     }
 
+    /// `WeightMatrix.activationQuantization = .none` (the parity switch): decode dequantises W
+    /// panel by panel and multiplies the fp32 activation, so it meets prefill's 2e-3.
+    func testDecodeWithFloatActivationsMatchesFloat32() throws {
+        let stored = try storedModel()
+        let reference = try TestSupport.smolLM().model
+        let saved = WeightMatrix.activationQuantization
+        WeightMatrix.activationQuantization = .none
+        defer { WeightMatrix.activationQuantization = saved }
+        let cache = KVCache(config: stored.config, sequences: 1, capacity: 64)
+        _ = try stored.forward([Array(prompt.dropLast(3))], cache: cache)
+        for step in 0..<3 {
+            let decoded = Array(try stored.forward([[prompt[prompt.count - 3 + step]]], cache: cache)
+                .last(sequence: 0))
+            let full = Array(try reference.forward([Array(prompt.prefix(prompt.count - 2 + step))])
+                .last(sequence: 0))
+            XCTAssertLessThan(maxAbsDifference(decoded, full), 2e-3, "step \(step)")
+        }
+    }
+
+    /// Greedy decoding with the int8 kernels, teacher-forced along the fp32 model's 24 greedy
+    /// tokens: at every step the stored model picks the fp32 model's token, except where the fp32
+    /// top-2 margin is below 0.5 (the top-10 tolerance above), where 8-bit activations may flip a
+    /// near tie (llama.cpp's decode has the same property). Free-running generation therefore
+    /// equals fp32 until the first such tie.
+    func testGreedyTokensMatchFloat32() throws {
+        let stored = try storedModel()
+        let reference = try TestSupport.smolLM().model
+        XCTAssertEqual(WeightMatrix.activationQuantization, .decode)
+        let tokens = try reference.generateGreedy(prompt: prompt, maxTokens: 24, stopTokens: [])
+        let cache = KVCache(config: stored.config, sequences: 1, capacity: prompt.count + 32)
+        var next = prompt, ties = 0
+        for (step, token) in tokens.enumerated() {
+            let decoded = Array(try stored.forward([next], cache: cache).last(sequence: 0))
+            let full = Array(try reference.forward([prompt + tokens.prefix(step)]).last(sequence: 0))
+            let order = full.indices.sorted { full[$0] > full[$1] }
+            XCTAssertEqual(order[0], token)
+            let margin = full[order[0]] - full[order[1]]
+            let pick = LogSoftmax.argmax(decoded, count: decoded.count)
+            if pick != token {
+                ties += 1
+                XCTAssertLessThan(margin, 0.5, "step \(step): stored picked \(pick), fp32 \(token)")
+            }
+            next = [token]
+        }
+        print("stored greedy vs fp32: \(ties) near-tie flips in \(tokens.count) steps")
+        XCTAssertLessThanOrEqual(ties, 2)
+    }
+
     /// Steering-style gradients (toward activation sites) through stored weights.
     func testSiteGradientsMatchFloat32() throws {
         let stored = try storedModel()

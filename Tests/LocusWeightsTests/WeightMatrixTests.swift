@@ -8,7 +8,7 @@ import XCTest
 /// The quantised kernels against their naive twin: dequantise W to fp32 (the bit-exact
 /// dequantisers pinned to gguf-py in LocusCheckpointTests), then plain loops in Double.
 final class WeightMatrixTests: XCTestCase {
-    static let kernelTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_k, .q5_k, .q6_k]
+    static let kernelTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k]
 
     /// A seeded matrix of `type` from random blocks whose f16 scales are small and finite.
     static func randomMatrix(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) throws
@@ -66,7 +66,7 @@ final class WeightMatrixTests: XCTestCase {
     /// activation-rounding bound Σ_b (s_b/2)·Σ_{j∈b}|W_rj| (plus the same rounding slack).
     func testDecodeKernelsMatchNaiveTwin() throws {
         let rows = 70, columns = 512
-        let paths: [KernelPath] = KernelPath.hasAVX2 ? [.scalar, .avx2] : [.scalar]
+        let paths = KernelPath.available
         for (t, type) in Self.kernelTypes.enumerated() {
             let matrix = try Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(t + 1))
             XCTAssertTrue(matrix.hasQuantizedKernel, "\(type)")
@@ -94,25 +94,77 @@ final class WeightMatrixTests: XCTestCase {
         }
     }
 
-    /// The scalar and AVX2 kernels agree to float rounding on every type.
-    func testScalarAndAVX2PathsAgree() throws {
+    /// The scalar and AVX2 kernels agree to float rounding on every type; the AVX-VNNI kernels
+    /// (same float code, integer sums by vpdpbusd instead of vpmaddubsw + vpmaddwd) agree with
+    /// AVX2 bit for bit.
+    func testScalarAndVectorPathsAgree() throws {
         try XCTSkipUnless(KernelPath.hasAVX2, "no AVX2 on this CPU: only the scalar path exists")
         for (t, type) in Self.kernelTypes.enumerated() {
             let matrix = try Self.randomMatrix(type, rows: 33, columns: 768, seed: UInt64(40 + t))
             let x = Self.randomVector(768, seed: 5)
-            var scalar = [Float](repeating: 0, count: 33), avx = scalar
+            var scalar = [Float](repeating: 0, count: 33), avx = scalar, vnni = scalar
             matrix.multiply(x, rows: 1, into: &scalar, path: .scalar)
             matrix.multiply(x, rows: 1, into: &avx, path: .avx2)
+            matrix.multiply(x, rows: 1, into: &vnni, path: .avxVNNI)
             for r in 0..<33 {
                 XCTAssertEqual(scalar[r], avx[r], accuracy: 1e-4 * max(1, abs(scalar[r])), "\(type)")
             }
+            if KernelPath.hasAVXVNNI { XCTAssertEqual(avx, vnni, "\(type)") }
         }
+    }
+
+    /// Batched int8 products (`ActivationQuantization.all`, `locus_matmul`) equal one decode
+    /// product per row bit for bit (same row kernel, same quantised row), with row strides and
+    /// `accumulate`; `.none` turns decode into the exact fp32 panel product.
+    func testBatchedInt8AndActivationModes() throws {
+        let saved = WeightMatrix.activationQuantization
+        defer { WeightMatrix.activationQuantization = saved }
+        let n = 3, rows = 300, columns = 512, xStride = columns + 32, yStride = rows + 5
+        for (t, type) in Self.kernelTypes.enumerated() {
+            let matrix = try Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(80 + t))
+            let x = Self.randomVector(n * xStride, seed: 21)
+            WeightMatrix.activationQuantization = .decode
+            var single = [Float](repeating: 0, count: n * rows)
+            for i in 0..<n {
+                x.withUnsafeBufferPointer { xp in
+                    single.withUnsafeMutableBufferPointer { yp in
+                        matrix.multiply(xp.baseAddress! + i * xStride, rows: 1, into: yp.baseAddress! + i * rows)
+                    }
+                }
+            }
+            WeightMatrix.activationQuantization = .all
+            var batched = [Float](repeating: 2, count: n * yStride)
+            matrix.multiply(x, rows: n, xStride: xStride, into: &batched, yStride: yStride, accumulate: true)
+            for i in 0..<n {
+                for r in 0..<rows { XCTAssertEqual(batched[i * yStride + r], single[i * rows + r] + 2, "\(type)") }
+                for r in rows..<yStride { XCTAssertEqual(batched[i * yStride + r], 2, "\(type) padding") }
+            }
+            // .none: decode is the panel product (the exact twin of prefill).
+            WeightMatrix.activationQuantization = .none
+            let w = matrix.materializeFloat32().array()
+            var exact = [Float](repeating: 0, count: rows)
+            matrix.multiply(x, rows: 1, into: &exact)
+            for r in 0..<rows {
+                var expected = 0.0, magnitude = 1e-12
+                for c in 0..<columns {
+                    let p = Double(w[r * columns + c]) * Double(x[c])
+                    expected += p
+                    magnitude += abs(p)
+                }
+                XCTAssertEqual(Double(exact[r]), expected, accuracy: 1e-6 * magnitude, "\(type) none")
+            }
+            XCTAssertNotEqual(exact, Array(single[0..<rows]), "\(type): .none should not quantise x")
+        }
+        XCTAssertEqual(ActivationQuantization.decode.quantizes(rows: 1), true)
+        XCTAssertEqual(ActivationQuantization.decode.quantizes(rows: 2), false)
+        XCTAssertEqual(ActivationQuantization.none.quantizes(rows: 1), false)
+        XCTAssertEqual(ActivationQuantization.all.quantizes(rows: 7), true)
     }
 
     /// Prefill (several rows) and the transposed product run panel by panel through sgemm; the
     /// twin is the dequantised matrix in Double. Tall enough for several panels.
     func testPanelProductsMatchNaiveTwin() throws {
-        let types: [GGMLType] = Self.kernelTypes + [.f16, .bf16, .q5_1]
+        let types: [GGMLType] = Self.kernelTypes + [.f16, .bf16]
         let n = 5, rows = 300, columns = 1024  // panel: 256 rows, so two panels
         for (t, type) in types.enumerated() {
             let matrix: WeightMatrix
@@ -178,7 +230,7 @@ final class WeightMatrixTests: XCTestCase {
 
     /// A NaN or infinite f16 scale is found by reading the scales alone, in every scaled type.
     func testNonFiniteScalesAreFound() throws {
-        for (t, type) in (Self.kernelTypes + [.q5_1]).enumerated() {
+        for (t, type) in Self.kernelTypes.enumerated() {
             let matrix = try Self.randomMatrix(type, rows: 4, columns: 256, seed: UInt64(60 + t))
             guard case .quantized(_, let clean) = matrix.storage else { return XCTFail() }
             XCTAssertNil(matrix.firstNonFiniteBlock(), "\(type)")

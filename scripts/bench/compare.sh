@@ -2,14 +2,18 @@
 # Locus vs PyTorch on the same workloads and thread count, one after the other:
 #   prefill  locus bench forward --batch 4 --tokens 128   vs  peer.py forward --batch 4 --tokens 128
 #   decode   locus bench decode --tokens 64               vs  peer.py decode --tokens 64
-# and prints tokens/s, the ratio Locus/PyTorch, peak RSS, the date, the CPU and the load average
-# (the machine is shared: a load above the thread count makes every number unreliable).
+# and prints tokens/s, the ratio Locus/PyTorch, the ratio of CPU seconds per run PyTorch/Locus
+# (less distorted than wall time when other jobs share the CPUs), peak RSS, the date, the CPU and
+# the load average (the machine is shared: a load above the thread count makes every number
+# unreliable). --model takes a GGUF file or a Hugging Face directory (e.g. the GPT-2-small- and
+# Qwen2-0.5B-shaped checkpoints of make_shaped_checkpoints.py; compare_families.sh runs them all).
 #
 # Before each measurement it waits (up to --wait-max seconds, default 300) until the CPUs are
 # >= 90% idle for 5 s, because other jobs on a 2-core machine distort results up to 5x.
 #
-# usage: scripts/bench/compare.sh [--threads N] [--model FILE.gguf] [--out FILE.jsonl] [--no-build]
-#                                 [--wait-max SECONDS (0: do not wait)]
+# usage: scripts/bench/compare.sh [--threads N] [--model FILE.gguf|DIR] [--out FILE.jsonl] [--no-build]
+#                                 [--wait-max SECONDS (0: do not wait)] [--batch B (4)]
+#                                 [--tokens T (128)] [--decode-tokens N (64)] [--runs R (5 and 3)]
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,6 +22,10 @@ MODEL=""
 OUT=""
 BUILD=1
 WAIT_MAX=300
+BATCH=4
+TOKENS=128
+DECODE_TOKENS=64
+RUNS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) THREADS="$2"; shift 2 ;;
@@ -25,7 +33,11 @@ while [ $# -gt 0 ]; do
         --out) OUT="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --wait-max) WAIT_MAX="$2"; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --batch) BATCH="$2"; shift 2 ;;
+        --tokens) TOKENS="$2"; shift 2 ;;
+        --decode-tokens) DECODE_TOKENS="$2"; shift 2 ;;
+        --runs) RUNS=(--runs "$2"); shift 2 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -101,12 +113,12 @@ locus_json() {
 }
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-LF="$(locus_json forward --batch 4 --tokens 128)"
+LF="$(locus_json forward --batch "$BATCH" --tokens "$TOKENS" "${RUNS[@]}")"
 PF="$(json_of "pytorch forward" "$PY" "$ROOT/scripts/bench/peer.py" forward \
-        --batch 4 --tokens 128 --threads "$THREADS" "${PEER_MODEL_ARGS[@]}")"
-LD="$(locus_json decode --tokens 64)"
+        --batch "$BATCH" --tokens "$TOKENS" "${RUNS[@]}" --threads "$THREADS" "${PEER_MODEL_ARGS[@]}")"
+LD="$(locus_json decode --tokens "$DECODE_TOKENS" "${RUNS[@]}")"
 PD="$(json_of "pytorch decode" "$PY" "$ROOT/scripts/bench/peer.py" decode \
-        --tokens 64 --threads "$THREADS" "${PEER_MODEL_ARGS[@]}")"
+        --tokens "$DECODE_TOKENS" "${RUNS[@]}" --threads "$THREADS" "${PEER_MODEL_ARGS[@]}")"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 CPU="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)"
 
@@ -114,6 +126,7 @@ if [ -n "$OUT" ]; then
     printf '%s\n' "$LF" "$PF" "$LD" "$PD" >> "$OUT"
 fi
 
+echo "model ${MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf (default)}"
 "$PY" - "$THREADS" "$CPU" "$LOAD_BEFORE" "$LOAD_AFTER" "$LF" "$PF" "$LD" "$PD" <<'EOF'
 import datetime, json, sys
 
@@ -136,15 +149,22 @@ def best(d):
         return "n/a"
     return f"{d.get('batch', 1) * d['tokens'] / min(runs):.1f}"
 
+def cpu_ratio(a, b):
+    if a.get("cpu_seconds") and b.get("cpu_seconds"):
+        return f"{b['cpu_seconds'] / a['cpu_seconds']:.2f}x"
+    return "n/a"
+
 head = f"{'workload':<22}{'locus tok/s':>12}{'torch tok/s':>12}{'locus/torch':>12}" \
-       f"{'(best runs)':>16}{'locus MB':>10}{'torch MB':>10}"
+       f"{'(best runs)':>16}{'cpu ratio':>10}{'locus MB':>10}{'torch MB':>10}"
 print(head)
 print("-" * len(head))
-for name, l, p in (("forward B=4 T=128", lf, pf), ("decode 64 new tokens", ld, pd)):
+for name, l, p in ((f"forward B={lf.get('batch', '?')} T={lf.get('tokens', '?')}", lf, pf),
+                   (f"decode {ld.get('tokens', '?')} new tokens", ld, pd)):
     print(f"{name:<22}{num(l, 'tokens_per_second', '.1f'):>12}{num(p, 'tokens_per_second', '.1f'):>12}"
-          f"{ratio(l, p):>12}{best(l) + ' / ' + best(p):>16}"
+          f"{ratio(l, p):>12}{best(l) + ' / ' + best(p):>16}{cpu_ratio(l, p):>10}"
           f"{num(l, 'peak_rss_mb', '.0f'):>10}{num(p, 'peak_rss_mb', '.0f'):>10}")
-print("tok/s = median of the timed runs; (best runs) = fastest run, locus / torch.")
+print("tok/s = median of the timed runs; (best runs) = fastest run, locus / torch; cpu ratio = "
+      "median CPU seconds per run (all threads), torch / locus.")
 for name, d in (("locus forward", lf), ("torch forward", pf), ("locus decode", ld), ("torch decode", pd)):
     if "error" in d:
         print(f"{name}: {d['error']}")

@@ -4,9 +4,11 @@
 #   prefill  locus bench forward --batch 1 --tokens 128 vs  llamacpp_peer.py forward --tokens 128
 # (prefill = one sequence of 128 seeded random ids, logits at every position). Each pair runs
 # Locus then llama.cpp as separate processes (so load time and peak RSS are per process); PAIRS
-# pairs per workload and file; the ratio is Locus tok/s ÷ llama.cpp tok/s pair by pair, and the
-# median ratio is printed with the load average before and after. The machine is shared: quote
-# ratios, not absolute speeds.
+# pairs per workload and file. Two ratios pair by pair, Locus speed ÷ llama.cpp speed (> 1: Locus
+# faster): "ratio" from wall time (tok/s), "cpu ratio" from the median process CPU seconds of the
+# timed runs (llama.cpp's ÷ Locus's), which a shared, overloaded machine disturbs much less; the
+# medians of both are printed with the load average before and after. Quote ratios, not absolute
+# speeds. LOCUS_ACTIVATION_QUANTIZATION (decode|none|all) passes through to Locus.
 #
 # Needs: the release build (.build/release/locus) and the peer venv (scripts/bench/install-llamacpp.sh,
 # not run by CI). Files: SmolLM2 Q4_1 (models/), its Q8_0 requantisation (made once under /tmp by
@@ -64,8 +66,8 @@ fi
 load() { cut -d' ' -f1 /proc/loadavg; }
 field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 
-echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; threads $THREADS; locus --weights $WEIGHTS; $("$PY" -c 'import llama_cpp; print("llama-cpp-python", llama_cpp.__version__)')"
-printf '%-44s %-8s %4s %12s %12s %7s %9s %9s %8s %8s %s\n' file workload pair "locus tok/s" "llama tok/s" ratio "locus MB" "llama MB" "locus ld" "llama ld" "load avg"
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; threads $THREADS; locus --weights $WEIGHTS, activation quantisation ${LOCUS_ACTIVATION_QUANTIZATION:-decode}; $("$PY" -c 'import llama_cpp; print("llama-cpp-python", llama_cpp.__version__)')"
+printf '%-44s %-8s %4s %12s %12s %7s %9s %9s %9s %9s %8s %8s %s\n' file workload pair "locus tok/s" "llama tok/s" ratio "locus cpu" "llama cpu" "cpu ratio" "locus MB" "llama MB" "locus ld" "llama ld" "load avg"
 for model in "${MODELS[@]}"; do
     name="$(basename "$model")"
     for workload in decode prefill; do
@@ -76,7 +78,7 @@ for model in "${MODELS[@]}"; do
             A=("$LOCUS" bench forward --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --batch 1 --tokens "$PREFILL_TOKENS" --runs "$RUNS" --json)
             B=("$PY" "$PEER" forward --model "$model" --threads "$THREADS" --tokens "$PREFILL_TOKENS" --runs "$RUNS")
         fi
-        ratios=()
+        ratios=(); cpuratios=()
         for pair in $(seq 1 "$PAIRS"); do
             before="$(load)"
             a="$(OPENBLAS_NUM_THREADS=$THREADS "${A[@]}" 2>/dev/null | tail -1)"
@@ -85,15 +87,18 @@ for model in "${MODELS[@]}"; do
             if [ -z "$a" ] || [ -z "$b" ]; then echo "$name $workload pair $pair: a run failed" >&2; continue; fi
             at="$(echo "$a" | field tokens_per_second)"; bt="$(echo "$b" | field tokens_per_second)"
             ratio="$(python3 -c "print(f'{$at/$bt:.3f}')")"
-            ratios+=("$ratio")
-            printf '%-44s %-8s %4s %12.2f %12.2f %7s %9.0f %9.0f %8.2f %8.2f %s\n' "$name" "$workload" "$pair" "$at" "$bt" "$ratio" \
+            ac="$(echo "$a" | field cpu_seconds)"; bc="$(echo "$b" | field cpu_seconds)"
+            cpuratio="$(python3 -c "print(f'{$bc/$ac:.3f}')")"
+            ratios+=("$ratio"); cpuratios+=("$cpuratio")
+            printf '%-44s %-8s %4s %12.2f %12.2f %7s %9.3f %9.3f %9s %9.0f %9.0f %8.2f %8.2f %s\n' "$name" "$workload" "$pair" "$at" "$bt" "$ratio" "$ac" "$bc" "$cpuratio" \
                 "$(echo "$a" | field peak_rss_mb)" "$(echo "$b" | field peak_rss_mb)" \
                 "$(echo "$a" | field load_seconds)" "$(echo "$b" | field load_seconds)" "$before→$after"
-            python3 -c "import json,sys; print(json.dumps({'file': sys.argv[1], 'workload': sys.argv[2], 'pair': int(sys.argv[3]), 'locus': json.loads(sys.argv[4]), 'llama_cpp': json.loads(sys.argv[5]), 'ratio': float(sys.argv[6]), 'load_before': sys.argv[7], 'load_after': sys.argv[8]}))" \
-                "$name" "$workload" "$pair" "$a" "$b" "$ratio" "$before" "$after" >> "$OUT"
+            python3 -c "import json,sys; print(json.dumps({'file': sys.argv[1], 'workload': sys.argv[2], 'pair': int(sys.argv[3]), 'locus': json.loads(sys.argv[4]), 'llama_cpp': json.loads(sys.argv[5]), 'ratio': float(sys.argv[6]), 'cpu_ratio': float(sys.argv[9]), 'load_before': sys.argv[7], 'load_after': sys.argv[8]}))" \
+                "$name" "$workload" "$pair" "$a" "$b" "$ratio" "$before" "$after" "$cpuratio" >> "$OUT"
         done
         if [ "${#ratios[@]}" -gt 0 ]; then
-            echo "  $name $workload: median ratio locus/llama.cpp $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') over ${#ratios[@]} pairs"
+            med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+            echo "  $name $workload: median ratio locus/llama.cpp wall $(med "${ratios[@]}"), cpu $(med "${cpuratios[@]}") over ${#ratios[@]} pairs"
         fi
     done
 done

@@ -16,7 +16,8 @@ requantize  llama.cpp's quantizer (llama_model_quantize, requantising allowed) w
          the Q4_1 one (its values are those of the Q4_1 file, re-stored as Q8_0).
 
 Prints one JSON object like `locus bench … --json`: tokens_per_second, seconds, runs, batch,
-tokens, threads, peak_rss_mb (ru_maxrss of this process), load_seconds, impl "llama.cpp".
+tokens, threads, peak_rss_mb (ru_maxrss of this process), load_seconds, cpu_seconds (median
+process CPU seconds of the timed runs), impl "llama.cpp".
 The build is llama.cpp's own CPU backend (no BLAS), compiled for this CPU by
 scripts/bench/install-llamacpp.sh.
 """
@@ -50,9 +51,11 @@ def decode(args) -> dict:
     llm, load_seconds = load(args.model, args.threads, 256, logits_all=False)
     prompt = llm.tokenize(args.prompt.encode(), add_bos=True, special=False)
 
+    cpu = []
+
     def once() -> float:
         llm.reset()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         llm.eval(prompt)
         produced = []
         for _ in range(args.tokens):
@@ -60,14 +63,17 @@ def decode(args) -> dict:
             produced.append(token)
             llm.eval([token])
         assert len(produced) == args.tokens
+        cpu.append(time.process_time() - c)
         return time.perf_counter() - t
 
     once()
+    cpu.clear()
     runs = [once() for _ in range(args.runs)]
     median = statistics.median(runs)
     return {"benchmark": "decode", "tokens_per_second": args.tokens / median, "seconds": median,
             "runs": runs, "batch": 1, "tokens": args.tokens, "threads": args.threads,
-            "peak_rss_mb": peak_rss_mb(), "load_seconds": load_seconds}
+            "peak_rss_mb": peak_rss_mb(), "load_seconds": load_seconds,
+            "cpu_seconds": statistics.median(cpu)}
 
 
 def forward(args) -> dict:
@@ -75,21 +81,26 @@ def forward(args) -> dict:
     rng = np.random.default_rng(args.seed)
     ids = rng.integers(0, llm.n_vocab(), args.tokens).tolist()
 
+    cpu = []
+
     def once() -> float:
         llm.reset()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         llm.eval(ids)
         elapsed = time.perf_counter() - t
+        cpu.append(time.process_time() - c)
         scores = llm.scores[:args.tokens]
         assert scores.shape[0] == args.tokens and np.isfinite(scores[-1]).all()
         return elapsed
 
     once()
+    cpu.clear()
     runs = [once() for _ in range(args.runs)]
     median = statistics.median(runs)
     return {"benchmark": "forward", "tokens_per_second": args.tokens / median, "seconds": median,
             "runs": runs, "batch": 1, "tokens": args.tokens, "threads": args.threads,
-            "peak_rss_mb": peak_rss_mb(), "load_seconds": load_seconds}
+            "peak_rss_mb": peak_rss_mb(), "load_seconds": load_seconds,
+            "cpu_seconds": statistics.median(cpu)}
 
 
 def requantize(args) -> dict:

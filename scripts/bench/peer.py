@@ -4,11 +4,15 @@
     peer.py forward --threads N --batch B --tokens T   prefill: B×T ids, logits at every position
     peer.py decode  --threads N --tokens N             greedy generation of N new tokens
 
-The model is the GGUF checkpoint dequantised to fp32 by transformers (as Locus computes in fp32).
+The model is the GGUF checkpoint dequantised to fp32 by transformers (as Locus computes in fp32),
+or a Hugging Face directory (config.json + safetensors + tokenizer.json, e.g. the shaped
+checkpoints of scripts/bench/make_shaped_checkpoints.py) loaded in fp32.
 One warm-up, then --runs timed runs; the median is reported. Prints one JSON line on stdout:
 {"tokens_per_second","seconds","best_tokens_per_second","runs","batch","tokens","threads",
  "peak_rss_mb","rss_after_load_mb","load_seconds","load_average","benchmark","impl":"pytorch",
- "torch","transformers"}. tokens_per_second uses the median run, best_… the fastest one.
+ "torch","transformers","cpu_seconds","cpu_runs"}. tokens_per_second uses the median run, best_…
+the fastest one; cpu_seconds is the median run's process CPU time (every thread), which a shared
+machine distorts less than wall time.
 peak_rss_mb is the process peak (ru_maxrss), which includes dequantising the GGUF at load time;
 rss_after_load_mb is the resident size once the model is loaded.
 """
@@ -53,6 +57,10 @@ def load(path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     start = time.perf_counter()
+    if path.is_dir():
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval()
+        return tokenizer, model, time.perf_counter() - start
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(
         str(path.parent), gguf_file=path.name, dtype=torch.float32
@@ -75,14 +83,16 @@ def text_ids(tokenizer, text: Path, batch: int, tokens: int, seed: int) -> torch
     return torch.stack([ids[s : s + tokens] for s in starts.tolist()])
 
 
-def timed(fn, runs: int) -> list[float]:
+def timed(fn, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and process CPU seconds of each run after one warm-up."""
     fn()  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - start)
-    return times
+        cpu.append(time.process_time() - start_cpu)
+    return times, cpu
 
 
 def main() -> None:
@@ -93,7 +103,7 @@ def main() -> None:
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--tokens", type=int, default=128 if name == "forward" else 64)
         p.add_argument("--runs", type=int, default=runs, help="timed runs after one warm-up (>= 3)")
-        p.add_argument("--model", default=str(DEFAULT_MODEL), help="GGUF file")
+        p.add_argument("--model", default=str(DEFAULT_MODEL), help="GGUF file or Hugging Face directory")
         p.add_argument("--seed", type=int, default=0)
         if name == "forward":
             p.add_argument("--batch", type=int, default=4)
@@ -129,12 +139,12 @@ def main() -> None:
                 out = model.generate(
                     prompt, attention_mask=mask, do_sample=False, num_beams=1,
                     max_new_tokens=tokens, min_new_tokens=tokens,
-                    pad_token_id=model.config.pad_token_id, use_cache=True,
+                    pad_token_id=getattr(model.config, "pad_token_id", None), use_cache=True,
                 )
                 assert out.shape[1] - prompt.shape[1] == tokens
 
             count = tokens
-        runs = timed(once, args.runs)
+        runs, cpu_runs = timed(once, args.runs)
 
     median = statistics.median(runs)
     print(json.dumps({
@@ -143,6 +153,8 @@ def main() -> None:
         "seconds": round(median, 4),
         "best_tokens_per_second": round(count / min(runs), 2),
         "runs": [round(t, 4) for t in runs],
+        "cpu_seconds": round(statistics.median(cpu_runs), 4),
+        "cpu_runs": [round(t, 4) for t in cpu_runs],
         "batch": batch,
         "tokens": tokens,
         "threads": args.threads,

@@ -14,7 +14,8 @@ extern "C" {
 #endif
 
 /// Weight types of the kernels below; the values are ggml's type ids. The matrix-vector kernels
-/// take the block types except Q5_1; the dequantisers take all of them.
+/// take the block types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K); the dequantisers take
+/// all of them.
 enum LocusQuantType {
     LOCUS_F32 = 0,
     LOCUS_F16 = 1,
@@ -31,10 +32,15 @@ enum LocusQuantType {
 
 /// Which implementation to run.
 enum LocusKernelPath {
-    LOCUS_PATH_AUTO = 0,   ///< AVX2 + FMA when the CPU has them, else scalar
+    LOCUS_PATH_AUTO = 0,   ///< AVX-VNNI, else AVX2 + FMA, when the CPU has them, else scalar
     LOCUS_PATH_SCALAR = 1, ///< portable C
     LOCUS_PATH_AVX2 = 2,   ///< x86-64 AVX2 + FMA; falls back to scalar where unavailable
+    LOCUS_PATH_AVX_VNNI = 3, ///< AVX2 with AVX-VNNI byte dot products (matrix-vector only; the
+                             ///< dequantisers run AVX2); falls back to AVX2, then scalar
 };
+
+/// 1 when this build and CPU can run the AVX-VNNI matrix-vector path (`LOCUS_PATH_AVX_VNNI`).
+int locus_cpu_has_avx_vnni(void);
 
 /// 1 when this build and CPU can run the AVX2 + FMA + F16C path.
 int locus_cpu_has_avx2_fma(void);
@@ -48,13 +54,21 @@ int locus_matvec_supports(int type);
 void locus_quantize_activation(
     const float *x, int64_t n, int8_t *q, float *scale, int32_t *sum);
 
-/// y[r] = Σ_c W[row0 + r, c] · x̂[c] for r in 0..<rows, where x̂ is the quantised activation
+/// y[r] = Σ_c W[r, c] · x̂[c] for r in 0..<rows, where x̂ is the quantised activation
 /// above (q, scale, sum over `cols` elements) and W's rows are `rowBytes` apart starting at
 /// `weights`. `cols` must be a multiple of the type's block size (32, or 256 for the k-quants).
 /// Returns 0, or -1 for an unsupported type or shape.
 int locus_matvec(
     int type, const void *weights, size_t rowBytes, int64_t rows, int64_t cols,
     const int8_t *q, const float *scale, const int32_t *sum, float *y, int path);
+
+/// Y[i, r] = Σ_c W[r, c] · x̂_i[c] for n activation rows i (each quantised as above, row i at
+/// q + i·cols, scale/sum + i·cols/32) and r in 0..<rows; Y row i at y + i·ldy. W is read in
+/// tiles of a few rows that stay in cache while every activation row passes over them, so the
+/// weights stream from memory once. Returns 0, or -1 as `locus_matvec`.
+int locus_matmul(
+    int type, const void *weights, size_t rowBytes, int64_t rows, int64_t cols, int64_t n,
+    const int8_t *q, const float *scale, const int32_t *sum, float *y, int64_t ldy, int path);
 
 /// 1 when `locus_dequantize` decodes ggml type `type`.
 int locus_dequantize_supports(int type);
