@@ -19,7 +19,9 @@ struct Probe: ParsableCommand {
             validation, and writes the ranking file (accuracies, top-K, mass-mean and probe \
             directions and σ from the training questions only — validation questions only rank \
             heads, unless --direction-data train+validation, honest_llama's choice — and splits) and an SVG heat map. Prints one \
-            JSON record on stdout and a table on stderr.
+            JSON record on stdout and a table on stderr. Every fold needs at least one training and one \
+            validation question (heads are ranked on validation accuracy only): too few --questions for \
+            the folds and --validation-fraction is an error before any activation is collected.
             """)
 
     @OptionGroup var options: ModelOptions
@@ -55,11 +57,17 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let lm = try options.load()
-        let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
         let location = try dataLocation(data)
         var tqa = try TruthfulQA.load(from: location)
         if questions > 0 { tqa.questions = Array(tqa.questions.prefix(questions)) }
+        let settings = ProbeSettings(
+            seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK,
+            directionData: DirectionData(rawValue: directionData)!)
+        // Before loading and hashing the model and collecting (many minutes on a 7B model):
+        // every fold needs training and validation questions, or the ranking would be 0/0.
+        try HeadProber.checkSplits(questionCount: tqa.count, settings: settings)
+        let lm = try options.load()
+        let modelSHA = try SHA256.hex(ofCheckpoint: lm.url)
         let samples = ProbeSample.truthfulQA(tqa)
         let cacheURL = URL(fileURLWithPath: cacheDirectory)
 
@@ -79,11 +87,8 @@ struct Probe: ParsableCommand {
         }
 
         let probeStart = Date()
-        let settings = ProbeSettings(
-            seed: seed, foldCount: folds, validationFraction: validationFraction, c: c, topK: topK,
-            directionData: DirectionData(rawValue: directionData)!)
         let probeProgress = ProgressReporter(label: "probes", unit: "heads")
-        let ranking = HeadProber.run(
+        let ranking = try HeadProber.run(
             activations, settings: settings, modelFile: lm.url.path, cacheDirectory: cacheURL.path
         ) { done, total in probeProgress.update(done, total) }
         probeProgress.finish()

@@ -53,7 +53,10 @@ public struct GenerationSummary: Codable, Equatable, Sendable {
 
 /// Greedy answers to TruthfulQA questions (≤ `maxNewTokens`, cut at the next "Q:"), several
 /// questions decoding together in one packed batch, all starting from one computed copy of the
-/// shared prefix (unless the intervention edits the prompt). A sequence stops at an end token or once its text contains "Q:"; finished
+/// shared prefix (unless the intervention edits the prompt). When only one sequence fits the
+/// `KeyValueBudget` (a 7B model: ~0.4 GB of keys and values per sequence), it decodes in the
+/// prefix's own cache after the previous question's rows are dropped, so the prefix is held
+/// once, not twice (issue 13). A sequence stops at an end token or once its text contains "Q:"; finished
 /// sequences are fed a filler token until the batch ends (their outputs are ignored).
 public final class GenerationEvaluator {
     public let model: LanguageModel
@@ -61,7 +64,9 @@ public final class GenerationEvaluator {
     public let maxNewTokens: Int
     public let batchSize: Int
     let prefix: [Int]
-    let prefixCache: KVCache
+    /// The prefix's keys and values (with room for one question's prompt and answer once an
+    /// evaluation has decoded one in place).
+    private(set) var prefixCache: KVCache
     let stopTokens: Set<Int>
 
     public init(
@@ -93,12 +98,20 @@ public final class GenerationEvaluator {
             model.tokenizer.encodeContinuation(prompt.questionSuffix($0.question))
         }
         let capacity = prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
-        var caches: [Int: KVCache] = [:]
+        var kept: KVCache?
+        let batchSize = KeyValueBudget.sequences(self.batchSize, capacity: capacity, config: model.config)
+        let inPlace = batchSize == 1 && !prefix.isEmpty
+        if inPlace && prefixCache.capacity < capacity {
+            prefixCache.truncate(sequence: 0, to: prefix.count)
+            let grown = KVCache(config: model.config, sequences: 1, capacity: capacity)
+            grown.copyPrefix(from: prefixCache, sequence: 0, to: 0)
+            prefixCache = grown
+        }
         // An edit of the prefix that is the same for every question: the edited prefix once.
         var sharedPrefix = prefixCache
         let editedPrefix = !prefix.isEmpty && intervention?.editsPrompt == true && intervention?.prefixEditShared == true
         if editedPrefix, let intervention {
-            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: prefix.count)
+            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: inPlace ? capacity : prefix.count)
             _ = try model.model.forward(
                 [prefix], cache: sharedPrefix, hooks: intervention.hooks(.generation(promptLengths: [prefix.count])),
                 logits: .none)
@@ -106,16 +119,29 @@ public final class GenerationEvaluator {
         var answers: [GeneratedAnswer] = []
         var tokens = 0
         var batchStart = 0
-        let batchSize = KeyValueBudget.sequences(self.batchSize, capacity: capacity, config: model.config)
         while batchStart < questions.count {
             let range = batchStart..<min(batchStart + batchSize, questions.count)
             batchStart = range.upperBound
             let n = range.count
-            let cache = caches[n] ?? KVCache(config: model.config, sequences: n, capacity: capacity)
-            caches[n] = cache
-            cache.reset()
             let reusePrefix = !prefix.isEmpty && (intervention?.editsPrompt != true || editedPrefix)
-            if reusePrefix { for s in 0..<n { cache.copyPrefix(from: sharedPrefix, sequence: 0, to: s) } }
+            let cache: KVCache
+            if reusePrefix && inPlace {
+                cache = sharedPrefix  // one sequence: decode after the prefix, in its own rows
+                cache.truncate(sequence: 0, to: prefix.count)
+            } else {
+                if let k = kept, k.sequenceCount == n {
+                    cache = k
+                } else {
+                    kept = nil  // released before its replacement is allocated
+                    cache = KVCache(config: model.config, sequences: n, capacity: capacity)
+                    kept = cache
+                }
+                cache.reset()
+                if reusePrefix {
+                    sharedPrefix.truncate(sequence: 0, to: prefix.count)  // drop an in-place answer's rows
+                    for s in 0..<n { cache.copyPrefix(from: sharedPrefix, sequence: 0, to: s) }
+                }
+            }
             var produced = [[Int]](repeating: [], count: n)
             var done = [Bool](repeating: false, count: n)
             var inputs = range.map { reusePrefix ? questionTokens[$0] : prefix + questionTokens[$0] }

@@ -32,10 +32,15 @@ public struct MultipleChoiceRun: Codable, Equatable, Sendable {
 ///
 /// Reuse and packing: the shared prefix (instruction + primer) is computed once per evaluator.
 /// Questions go `questionsPerBatch` at a time: their question tokens run as one packed batch,
-/// each on a copy of the prefix's keys and values; then the answers of all those questions run
-/// packed `answersPerBatch` to a forward call, each on a copy of its question's keys and values
-/// (a short last chunk is padded with one-token filler sequences, so one KV cache serves every
-/// call). Packing answers of different questions needs per-sequence edit positions, so an
+/// each on a copy of the prefix's keys and values (a single question runs in the prefix's own
+/// cache, after its last question's rows are dropped: no copy); then the answers of all those
+/// questions run packed `answersPerBatch` to a forward call, in a one-layer cache
+/// (`KVCache.Storage.oneLayer`) into which each block copies its question's keys and values of
+/// that layer (a short last chunk is padded with one-token filler sequences, so one KV cache
+/// serves every call). Memory of keys and values, per position of a prompt of P + Q tokens
+/// (7B: 1 MB per position at every layer, 32 KB at one): (P + Q) at every layer for a single
+/// question, plus answersPerBatch × (P + Q + A) at one layer — 0.8 GB on the 7B shape instead of
+/// the 11 GB of one full copy per answer (issue 13). Packing answers of different questions needs per-sequence edit positions, so an
 /// intervention without `multipleChoiceHooks` is scored one question at a time. An intervention
 /// that edits the prompt (`editsPrompt`) gets whole prompts computed with it, unless its prefix
 /// edit is the same for every question (`prefixEditShared`, every steering rule): then the
@@ -46,16 +51,22 @@ public final class MultipleChoiceEvaluator {
     public let answersPerBatch: Int
     public let questionsPerBatch: Int
     let prefix: [Int]
-    let prefixCache: KVCache
-    private var questionCaches: [Int: KVCache] = [:]
+    /// The prefix's keys and values, with room after them for one question
+    /// (`questionCapacity`, once known).
+    private(set) var prefixCache: KVCache
+    /// The packed question group's keys and values (groups of more than one question).
+    private var questionCache: KVCache?
     private var answerCache: KVCache?
     private var questionCapacity = 0
     private var answerCapacity = 0
+    /// Most answer rows per forward call (`RowBudget`; at least one answer per call). Packing
+    /// changes only float rounding; tests lower it to check that.
+    public var answerRowLimit: Int
 
     /// Answers per forward call: `answersPerBatch`, or fewer to keep their keys and values
     /// within `KeyValueBudget.bytes`.
     var answerWidth: Int {
-        KeyValueBudget.sequences(answersPerBatch, capacity: answerCapacity, config: model.config)
+        KeyValueBudget.sequences(answersPerBatch, capacity: answerCapacity, config: model.config, storage: .oneLayer)
     }
 
     public init(
@@ -67,6 +78,7 @@ public final class MultipleChoiceEvaluator {
         self.answersPerBatch = max(1, answersPerBatch)
         self.questionsPerBatch = max(1, questionsPerBatch)
         prefix = model.tokenizer.encodePrompt(prompt.sharedPrefix)
+        answerRowLimit = RowBudget.rows(config: model.config)
         prefixCache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, 1))
         if !prefix.isEmpty { _ = try model.model.forward([prefix], cache: prefixCache, logits: .none) }
     }
@@ -105,8 +117,14 @@ public final class MultipleChoiceEvaluator {
         let longestQuestion = prepared.map(\.question.count).max() ?? 0
         let longestAnswer = prepared.flatMap { $0.answers.map(\.count) }.max() ?? 0
         if prefix.count + longestQuestion > questionCapacity {
-            questionCaches = [:]
+            questionCache = nil
             questionCapacity = prefix.count + longestQuestion
+            if !prefix.isEmpty {  // room for one question after the prefix
+                prefixCache.truncate(sequence: 0, to: prefix.count)
+                let grown = KVCache(config: model.config, sequences: 1, capacity: questionCapacity)
+                grown.copyPrefix(from: prefixCache, sequence: 0, to: 0)
+                prefixCache = grown
+            }
         }
         if prefix.count + longestQuestion + longestAnswer > answerCapacity {
             answerCache = nil
@@ -161,7 +179,7 @@ public final class MultipleChoiceEvaluator {
         guard let intervention, intervention.editsPrompt, intervention.prefixEditShared, !prefix.isEmpty else {
             return nil
         }
-        let cache = KVCache(config: model.config, sequences: 1, capacity: prefix.count)
+        let cache = KVCache(config: model.config, sequences: 1, capacity: max(prefix.count, questionCapacity))
         _ = try model.model.forward(
             [prefix], cache: cache, hooks: hooks(intervention, promptLengths: [prefix.count]), logits: .none)
         return cache
@@ -172,11 +190,26 @@ public final class MultipleChoiceEvaluator {
     func score(_ group: [Prepared], intervention: Intervention?, prefixCache: KVCache) throws -> [[Double]] {
         let n = group.count
         let promptLengths = group.map { prefix.count + $0.question.count }
-        let questionCache = questionCaches[n] ?? KVCache(config: model.config, sequences: n, capacity: questionCapacity)
-        questionCaches[n] = questionCache
-        questionCache.reset()
         let reuse = !prefix.isEmpty && (intervention?.editsPrompt != true || intervention?.prefixEditShared == true)
-        if reuse { for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) } }
+        let questionCache: KVCache
+        if reuse && n == 1 && prefixCache.capacity >= promptLengths[0] {
+            // One question: in the prefix's own cache, after the previous question's rows.
+            questionCache = prefixCache
+            questionCache.truncate(sequence: 0, to: prefix.count)
+        } else {
+            if let kept = self.questionCache, kept.sequenceCount == n {
+                questionCache = kept
+            } else {
+                self.questionCache = nil  // released before its replacement is allocated
+                questionCache = KVCache(config: model.config, sequences: n, capacity: questionCapacity)
+                self.questionCache = questionCache
+            }
+            questionCache.reset()
+            if reuse {
+                prefixCache.truncate(sequence: 0, to: prefix.count)  // drop an in-place question's rows
+                for g in 0..<n { questionCache.copyPrefix(from: prefixCache, sequence: 0, to: g) }
+            }
+        }
         let last = try model.model.forward(
             group.map { reuse ? $0.question : prefix + $0.question }, cache: questionCache,
             hooks: hooks(intervention, promptLengths: promptLengths), logits: .last)
@@ -190,16 +223,27 @@ public final class MultipleChoiceEvaluator {
         let items = group.indices.flatMap { g in
             group[g].answers.indices.filter { group[g].answers[$0].count > 1 }.map { (g, $0) }
         }
-        let cache = answerCache ?? KVCache(config: model.config, sequences: answerWidth, capacity: answerCapacity)
+        let cache = answerCache
+            ?? KVCache(config: model.config, sequences: answerWidth, capacity: answerCapacity, storage: .oneLayer)
         let width = cache.sequenceCount
         answerCache = cache
         let unreachable = Int.max / 2
+        let rowLimit = answerRowLimit
         var chunkStart = 0
         while chunkStart < items.count {
-            let chunk = Array(items[chunkStart..<min(chunkStart + width, items.count)])
-            chunkStart += chunk.count
+            // Up to `width` answers, and no more answer rows than `RowBudget` (at least one).
+            var chunkEnd = chunkStart, rows = 0
+            while chunkEnd < items.count && chunkEnd - chunkStart < width {
+                let (g, a) = items[chunkEnd]
+                let length = group[g].answers[a].count - 1
+                if chunkEnd > chunkStart && rows + length > rowLimit { break }
+                rows += length
+                chunkEnd += 1
+            }
+            let chunk = Array(items[chunkStart..<chunkEnd])
+            chunkStart = chunkEnd
             cache.reset()
-            for (s, (g, _)) in chunk.enumerated() { cache.copyPrefix(from: questionCache, sequence: g, to: s) }
+            for (s, (g, _)) in chunk.enumerated() { cache.continue(questionCache, sequence: g, at: s) }
             var inputs = chunk.map { g, a in Array(group[g].answers[a].dropLast()) }
             var lengths = chunk.map { g, _ in promptLengths[g] }
             while inputs.count < width {  // filler: one token at position 0, never edited, ignored
@@ -219,17 +263,37 @@ public final class MultipleChoiceEvaluator {
     }
 }
 
+/// How many rows (token positions) an evaluator runs in one forward call with logits at every
+/// row: each row holds its logits (V floats) and the forward's work buffers (≈ 4C + QKV + H·D +
+/// 3F floats), so on the 7B shape (V = 49,152, C = 4096, F = 11,008) a row costs 460 KB and the
+/// 32 MC answers of a question (~1,000 rows) took ~0.4 GB beside the weights; 256 MiB keeps ~580
+/// rows there and ~1,160 on SmolLM2-135M (230 KB per row), whose packing is unchanged.
+public enum RowBudget {
+    public static let bytes = 1 << 28
+
+    public static func rows(config: ModelConfig) -> Int {
+        let floats = 4 * config.hiddenSize + config.attentionWidth + 2 * config.keyValueWidth
+            + config.attentionWidth + 3 * config.intermediateSize + config.vocabularySize
+        return max(1, bytes / (floats * MemoryLayout<Float>.size))
+    }
+}
+
 /// How many sequences of KV cache an evaluator packs into one forward call: the requested number,
 /// or fewer when their fp32 keys and values would take more than `bytes`. A 7B model keeps 1 MB
-/// per position per sequence (32 layers × 2 × 4096 × 4 B), so the default 32 MC answers after a
-/// 350-token prompt would take 11 GB (measured: peak RSS 15.7 GB for `eval truthfulqa` on the
-/// 7B-shaped Q8_0 file); SmolLM2-135M keeps 46 KB per position, so its packing is unchanged.
-/// Packing changes only float rounding, not results.
+/// per position per sequence at every layer (32 layers × 2 × 4096 × 4 B), so the default 32 MC
+/// answers after a 350-token prompt, each with its own copy, took 11 GB (measured: peak RSS
+/// 15.7 GB for `eval truthfulqa` on the 7B-shaped Q8_0 file); a one-layer cache keeps 32 KB.
+/// 256 MiB keeps a single question (or generated answer) at a time on the 7B shape, in the
+/// prefix's own cache (0.25–0.3 GB: measured with 512 MiB, two questions' copies beside the
+/// prefix took the MC evaluation to 8.2 GB peak RSS); SmolLM2-135M keeps 46 KB per position,
+/// so its packing is unchanged. Packing changes only float rounding, not results.
 public enum KeyValueBudget {
-    public static let bytes = 1 << 30
+    public static let bytes = 1 << 28
 
-    public static func sequences(_ requested: Int, capacity: Int, config: ModelConfig) -> Int {
-        let perSequence = max(1, capacity * config.layerCount * 2 * config.keyValueWidth * MemoryLayout<Float>.size)
+    public static func sequences(
+        _ requested: Int, capacity: Int, config: ModelConfig, storage: KVCache.Storage = .everyLayer
+    ) -> Int {
+        let perSequence = max(1, KVCache.bytes(config: config, sequences: 1, capacity: capacity, storage: storage))
         return min(max(1, requested), max(1, bytes / perSequence))
     }
 }

@@ -36,7 +36,8 @@ extension DecoderModel {
     }
 
     /// Sum of log p(continuation token | everything before it), for each continuation of one
-    /// prompt. The prompt is computed once; each continuation reuses a copy of its KV cache.
+    /// prompt. The prompt is computed once; each continuation reads its keys and values (copied
+    /// into a one-layer cache layer by layer, `KVCache.Storage.oneLayer`).
     ///
     ///     score(y | x) = Σ_t log p(y_t | x, y_<t)
     ///
@@ -60,9 +61,11 @@ extension DecoderModel {
         }
         let active = inputs.indices.filter { !inputs[$0].isEmpty }
         guard !active.isEmpty else { return results }
+        // The continuations' keys and values are needed only within this call: one layer's
+        // rows, the prompt's copied in layer by layer.
         let cache = KVCache(
-            config: config, sequences: active.count, capacity: prompt.count + longest)
-        for (s, _) in active.enumerated() { cache.copyPrefix(from: promptCache, sequence: 0, to: s) }
+            config: config, sequences: active.count, capacity: prompt.count + longest, storage: .oneLayer)
+        for (s, _) in active.enumerated() { cache.continue(promptCache, sequence: 0, at: s) }
         let logits = try forward(active.map { inputs[$0] }, cache: cache, hooks: hooks, logits: .all)
         for (s, i) in active.enumerated() {
             for (t, target) in continuations[i].dropFirst().enumerated() {

@@ -100,7 +100,7 @@ public final class DecoderModel: @unchecked Sendable {
     /// - Parameters:
     ///   - tokens: one id list per sequence (the new tokens; lengths may differ).
     ///   - cache: the sequences' KV cache; new keys/values are appended to it. Without one, each
-    ///     sequence starts at position 0 and a scratch cache is used.
+    ///     sequence starts at position 0 and a scratch cache of one layer's rows is used.
     ///   - hooks: called at their sites, in order.
     ///   - rows: which positions get logits (the `logits:` argument).
     public func forward(
@@ -111,10 +111,13 @@ public final class DecoderModel: @unchecked Sendable {
         try checkSites(hooks.flatMap(\.sites))
         let n = spans.last.map { $0.rowStart + $0.rowCount } ?? 0
         let longest = spans.map { $0.firstPosition + $0.rowCount }.max() ?? 0
-        let kv = cache ?? work.scratchCache(config: config, sequences: tokens.count, capacity: longest)
+        // Without a cache, keys and values are needed only within their layer: one layer's rows.
+        let kv = cache ?? work.scratchCache(
+            config: config, sequences: tokens.count, capacity: longest, storage: .oneLayer)
         if cache == nil { kv.reset() }
         work.reserve(rows: n, longest: longest, config: config)
         run(tokens, spans: spans, cache: kv, hooks: hooks, tape: nil)
+        if kv.storage == .oneLayer { kv.reset() }  // its rows are the last layer's: unusable later
         let logits = unembed(rows: rows, spans: spans, totalRows: n)
         try logits.checkFinite()
         return logits
@@ -169,6 +172,10 @@ public final class DecoderModel: @unchecked Sendable {
                 throw ModelError.tokenOutOfRange(token: bad, vocabularySize: config.vocabularySize)
             }
             let past = cache?.lengths[s] ?? 0
+            if let cache, cache.storage == .oneLayer, past > 0, cache.prefixSources[s] == nil {
+                throw ModelError.cacheMismatch(
+                    "sequence \(s) continues \(past) cached tokens, but a one-layer cache keeps no rows between calls (give it a prefix source with continue(_:sequence:at:))")
+            }
             let end = past + ids.count
             guard end <= config.contextLength else {
                 throw ModelError.contextExceeded(tokens: end, contextLength: config.contextLength)
@@ -241,6 +248,12 @@ public final class DecoderModel: @unchecked Sendable {
         for (s, span) in spans.enumerated() {
             let keys = cache.keys(layer: l, sequence: s)  // (capacity, G·D)
             let values = cache.values(layer: l, sequence: s)
+            if let source = cache.prefixSources[s] {
+                // A sequence continuing another cache's sequence: its rows, this layer.
+                let rows = span.firstPosition * kvw
+                keys.update(from: source.cache.keys(layer: l, sequence: source.sequence), count: rows)
+                values.update(from: source.cache.values(layer: l, sequence: source.sequence), count: rows)
+            }
             if let source = cache.continuations[s] {
                 // A sequence continuing an earlier one of this batch: its rows, this layer.
                 keys.update(from: cache.keys(layer: l, sequence: source), count: span.firstPosition * kvw)

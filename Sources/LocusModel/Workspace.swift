@@ -15,6 +15,7 @@ final class Workspace {
     let siteScratch = FloatBuffer(count: 0)  // (N, H·D) hooked slice of a fused buffer
     private var logits = FloatBuffer(count: 0)
     private var cache: KVCache?
+    private var oneLayerCache: KVCache?
 
     func reserve(rows n: Int, longest: Int, config: ModelConfig) {
         residual.reserve(n * config.hiddenSize)
@@ -37,12 +38,19 @@ final class Workspace {
     }
 
     /// A cache for stateless calls, reused when its geometry fits.
-    func scratchCache(config: ModelConfig, sequences: Int, capacity: Int) -> KVCache {
-        if let cache, cache.fits(sequences: sequences, capacity: capacity, config: config) {
-            return cache
+    /// (Training keeps every layer, `forwardForTraining`'s backward reads them; a stateless
+    /// forward keeps one layer.)
+    func scratchCache(
+        config: ModelConfig, sequences: Int, capacity: Int, storage: KVCache.Storage = .everyLayer
+    ) -> KVCache {
+        let kept = storage == .everyLayer ? cache : oneLayerCache
+        if let kept, kept.fits(sequences: sequences, capacity: capacity, config: config, storage: storage) {
+            return kept
         }
-        let fresh = KVCache(config: config, sequences: sequences, capacity: capacity)
-        cache = fresh
+        // Release the old one before allocating its replacement (peak memory).
+        if storage == .everyLayer { cache = nil } else { oneLayerCache = nil }
+        let fresh = KVCache(config: config, sequences: sequences, capacity: capacity, storage: storage)
+        if storage == .everyLayer { cache = fresh } else { oneLayerCache = fresh }
         return fresh
     }
 

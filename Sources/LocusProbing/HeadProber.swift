@@ -62,6 +62,11 @@ public struct ProbeSettings: Codable, Equatable, Sendable {
 /// `questions`, when given, restricts everything to those questions (samples of other questions
 /// are never read): e.g. IPO's training questions, so that a "top-K" head set chosen from this
 /// ranking has seen none of IPO's validation or test questions (issue 11, item 5).
+///
+/// Every fold needs at least one training and one validation question (heads are ranked by
+/// validation accuracy; there is no fallback ranking on training accuracy, which would reward
+/// overfitting): `run` throws `ProbeSplitError` otherwise, and `locus probe` checks the same
+/// before collecting activations (`checkSplits(questionCount:settings:)`).
 public enum HeadProber {
     /// Progress: (heads done, heads total) over all folds.
     public typealias Progress = (Int, Int) -> Void
@@ -69,13 +74,14 @@ public enum HeadProber {
     public static func run(
         _ activations: HeadActivations, settings: ProbeSettings, modelFile: String,
         cacheDirectory: String, questions: QuestionSubset? = nil, progress: Progress? = nil
-    ) -> ProbeRanking {
+    ) throws -> ProbeRanking {
         let header = activations.header
         var questionIDs = Array(Set(header.questionIDs)).sorted()
         if let questions {
             let allowed = Set(questions.ids)
             questionIDs = questionIDs.filter { allowed.contains($0) }
         }
+        try checkSplits(questionCount: questionIDs.count, settings: settings)
         var samplesOf: [Int: [Int]] = [:]
         for (s, q) in header.questionIDs.enumerated() { samplesOf[q, default: []].append(s) }
         let foldPositions = QuestionSplit.folds(

@@ -27,7 +27,7 @@ extension ProbeRanking {
                 file: directory.path,
                 problem: "the activation cache has no samples of \(missing.count) of the \(subset.ids.count) questions of \(subset.label)")
         }
-        return HeadProber.run(
+        return try HeadProber.run(
             activations, settings: settings, modelFile: model.file, cacheDirectory: activationCache.directory,
             questions: subset)
     }

@@ -162,6 +162,30 @@ final class RuntimeValidationTests: XCTestCase {
         XCTAssertEqual(scrub.status, 0, scrub.output)
     }
 
+    /// `probe --questions 4` (2 folds, validation fraction 0.2) left every fold without a
+    /// validation question and crashed after the collection (`EncodingError … nan`, issue 13).
+    /// Now an error naming the counts and the fixes, before any activation is collected (no cache
+    /// written); with the suggested --validation-fraction the same 4 questions run.
+    func testProbeWithTooFewQuestionsIsAClearErrorBeforeCollecting() throws {
+        let config = model.appendingPathComponent("config.json")  // room for the longest choice
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as! [String: Any]
+        json["max_position_embeddings"] = 4096
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        let cache = dir.appendingPathComponent("cache")
+        let ranking = dir.appendingPathComponent("r.json").path
+        let few = try CLI.run(
+            ["probe", "--model", model.path, "--questions", "4", "--top-k", "4", "--output", ranking,
+             "--cache-directory", cache.path])
+        assertRuntimeError(few, mentions: ["4 questions", "0 for validation", "--questions 6", "--validation-fraction 0.3"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.path), "activations were collected")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ranking))
+        let wider = try CLI.run(
+            ["probe", "--model", model.path, "--questions", "4", "--top-k", "4", "--output", ranking,
+             "--validation-fraction", "0.3", "--cache-directory", cache.path])
+        XCTAssertEqual(wider.status, 0, wider.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ranking))
+    }
+
     /// `eval truthfulqa --heads random --k K` with K beyond the model's heads was a precondition
     /// trap; it is an error naming --k. (The tiny llama's context is widened for TruthfulQA's
     /// few-shot prompts, byte-tokenized.)

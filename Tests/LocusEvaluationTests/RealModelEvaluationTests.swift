@@ -86,6 +86,17 @@ final class RealModelEvaluationTests: XCTestCase {
             }
         }
         XCTAssertLessThan(base.tokens, base.equivalentTokens)
+        // A row budget of 12 answer rows per call (RowBudget; the 7B shape's memory) splits the
+        // question's answers into several calls: the same scores.
+        let narrow = try MultipleChoiceEvaluator(model: lm, answersPerBatch: 32, questionsPerBatch: 1)
+        narrow.answerRowLimit = 12
+        XCTAssertGreaterThan(RowBudget.rows(config: lm.config), 1000)
+        let split = try narrow.evaluate(questions, intervention: intervention(lm))
+        for (a, b) in zip(split.results, edited.results) {
+            for (x, y) in zip(a.trueScores + a.falseScores, b.trueScores + b.falseScores) {
+                XCTAssertEqual(x, y, accuracy: 2e-3)
+            }
+        }
     }
 
     func testBatchedGenerationMatchesSingleGreedyRuns() throws {

@@ -8,8 +8,8 @@ import XCTest
 /// The probing pipeline on synthetic activations: 2 layers × 2 heads × D = 3, 60 questions of
 /// 4 choices; only head L1H0 carries the label.
 final class HeadProberTests: XCTestCase {
-    func synthetic(perturbQuestions: Set<Int> = []) -> HeadActivations {
-        let layers = 2, heads = 2, d = 3, questions = 60, choices = 4
+    func synthetic(perturbQuestions: Set<Int> = [], questions: Int = 60) -> HeadActivations {
+        let layers = 2, heads = 2, d = 3, choices = 4
         var g = SeededGenerator(seed: 11)
         var ids: [Int] = [], labels: [Bool] = []
         for q in 0..<questions {
@@ -38,7 +38,7 @@ final class HeadProberTests: XCTestCase {
     }
 
     func testSplitsAreDisjointByQuestionAndSignalHeadWins() throws {
-        let ranking = HeadProber.run(
+        let ranking = try HeadProber.run(
             synthetic(), settings: ProbeSettings(seed: 3), modelFile: "m", cacheDirectory: "c")
         XCTAssertEqual(ranking.folds.count, 2)
         var heldOutUnion = Set<Int>()
@@ -65,9 +65,9 @@ final class HeadProberTests: XCTestCase {
     /// σ, directions and probes of a fold must not depend on its held-out questions at all.
     func testHeldOutActivationsNeverLeakIntoTheFold() throws {
         let settings = ProbeSettings(seed: 3)
-        let clean = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        let clean = try HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
         let heldOut = Set(clean.folds[0].heldOutQuestions)
-        let perturbed = HeadProber.run(
+        let perturbed = try HeadProber.run(
             synthetic(perturbQuestions: heldOut), settings: settings, modelFile: "m",
             cacheDirectory: "c")
         XCTAssertEqual(clean.folds[0].probes, perturbed.folds[0].probes)
@@ -79,10 +79,10 @@ final class HeadProberTests: XCTestCase {
     /// honest_llama option (train + validation) equals the computation over both.
     func testDirectionsAndSigmaUseTrainQuestionsOnly() throws {
         let settings = ProbeSettings(seed: 3)
-        let clean = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        let clean = try HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
         XCTAssertEqual(clean.directionData, .train)
         let fold = clean.folds[0]
-        let perturbed = HeadProber.run(
+        let perturbed = try HeadProber.run(
             synthetic(perturbQuestions: Set(fold.validationQuestions)), settings: settings,
             modelFile: "m", cacheDirectory: "c")
         for (a, b) in zip(fold.probes, perturbed.folds[0].probes) {
@@ -111,7 +111,7 @@ final class HeadProberTests: XCTestCase {
 
         var reference = settings
         reference.directionData = .trainAndValidation
-        let honest = HeadProber.run(activations, settings: reference, modelFile: "m", cacheDirectory: "c")
+        let honest = try HeadProber.run(activations, settings: reference, modelFile: "m", cacheDirectory: "c")
         XCTAssertEqual(honest.directionData, .trainAndValidation)
         let both = expected(fold.trainingFoldQuestions)
         XCTAssertEqual(honest.folds[0].probe(id, headCount: 2).massMean.direction, both.direction)
@@ -127,8 +127,8 @@ final class HeadProberTests: XCTestCase {
         let settings = ProbeSettings(seed: 3)
         let subset = QuestionSubset(label: "IPO training questions", ids: Array(0..<36))
         let outside = Set(36..<60)
-        let a = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c", questions: subset)
-        let b = HeadProber.run(
+        let a = try HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c", questions: subset)
+        let b = try HeadProber.run(
             synthetic(perturbQuestions: outside), settings: settings, modelFile: "m", cacheDirectory: "c",
             questions: subset)
         XCTAssertEqual(a, b)
@@ -147,12 +147,12 @@ final class HeadProberTests: XCTestCase {
         let dir = try ProbingTestSupport.temporaryDirectory("restricted")
         try activations.write(directory: dir)
         let settings = ProbeSettings(seed: 3)
-        let full = HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path)
+        let full = try HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path)
         let subset = QuestionSubset(label: "IPO training questions", ids: Array(stride(from: 0, to: 60, by: 2)))
         let restricted = try full.restricted(to: subset)
         XCTAssertEqual(
             restricted,
-            HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path, questions: subset))
+            try HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: dir.path, questions: subset))
         XCTAssertEqual(restricted.questionSubset?.label, "IPO training questions")
         XCTAssertNotEqual(restricted.folds[0].trainQuestions, full.folds[0].trainQuestions)
         var missing = full
@@ -164,8 +164,8 @@ final class HeadProberTests: XCTestCase {
 
     func testDeterministicAndRankingFileRoundTrips() throws {
         let settings = ProbeSettings(seed: 8)
-        let a = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
-        let b = HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        let a = try HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
+        let b = try HeadProber.run(synthetic(), settings: settings, modelFile: "m", cacheDirectory: "c")
         XCTAssertEqual(a, b)
         let url = try ProbingTestSupport.temporaryDirectory("ranking").appendingPathComponent("r.json")
         try a.write(to: url)
@@ -180,7 +180,7 @@ final class HeadProberTests: XCTestCase {
 
     func testRandomDirectionSigmaUsesTrainingFoldOnly() throws {
         let activations = synthetic()
-        let ranking = HeadProber.run(
+        let ranking = try HeadProber.run(
             activations, settings: ProbeSettings(seed: 3), modelFile: "m", cacheDirectory: "c")
         let heads = [AttentionHead(layer: 0, head: 1), AttentionHead(layer: 1, head: 0)]
         let edit = try ITIEdit.make(
@@ -206,5 +206,88 @@ final class HeadProberTests: XCTestCase {
         XCTAssertEqual(
             massMean.heads[1].direction,
             ranking.folds[1].probe(heads[1], headCount: 2).massMean.direction)
+    }
+
+    /// The crash of issue 13: 4 questions in 2 folds with validation fraction 0.2 leave each
+    /// fold's 2 training-fold questions all for the probes and none for validation, whose accuracy
+    /// was 0/0 = NaN (the ranking file then failed to encode after the whole collection). Now
+    /// an error that names the fold, the counts and the two ways out.
+    func testTooFewQuestionsForAValidationSplitIsAClearError() throws {
+        let settings = ProbeSettings(seed: 3)
+        XCTAssertThrowsError(
+            try HeadProber.run(synthetic(questions: 4), settings: settings, modelFile: "m", cacheDirectory: "c")
+        ) { error in
+            guard let split = error as? ProbeSplitError else { return XCTFail("\(error)") }
+            XCTAssertEqual(split.fold, ProbeFoldSizes(fold: 0, train: 2, validation: 0, heldOut: 2))
+            XCTAssertEqual(split.minimumQuestionCount, 6)
+            XCTAssertEqual(split.minimumValidationFraction ?? 0, 0.3, accuracy: 1e-9)
+            let text = split.description
+            for part in ["4 questions", "2 folds", "fold 0", "0 for validation", "--questions 6",
+                         "--validation-fraction 0.3"] {
+                XCTAssertTrue(text.contains(part), "'\(part)' not in: \(text)")
+            }
+        }
+        // The same check, without activations, is what `locus probe` runs before collecting.
+        XCTAssertThrowsError(try HeadProber.checkSplits(questionCount: 4, settings: settings))
+        XCTAssertNoThrow(try HeadProber.checkSplits(questionCount: 6, settings: settings))
+        var wider = settings
+        wider.validationFraction = 0.3
+        XCTAssertNoThrow(try HeadProber.checkSplits(questionCount: 4, settings: wider))
+    }
+
+    /// Fewer questions than folds (previously a precondition failure in `QuestionSplit.folds`),
+    /// and a fraction so large that no question is left for the probes, are errors too.
+    func testFewerQuestionsThanFoldsAndEmptyTrainingSplitsAreErrors() throws {
+        XCTAssertThrowsError(
+            try HeadProber.run(synthetic(questions: 1), settings: ProbeSettings(), modelFile: "m", cacheDirectory: "c")
+        ) { error in
+            guard let split = error as? ProbeSplitError else { return XCTFail("\(error)") }
+            XCTAssertNil(split.fold)
+            XCTAssertTrue(split.description.contains("cannot be cut into 2 question folds"), split.description)
+        }
+        var settings = ProbeSettings()
+        settings.validationFraction = 0.9
+        XCTAssertThrowsError(try HeadProber.checkSplits(questionCount: 4, settings: settings)) { error in
+            let split = error as! ProbeSplitError
+            XCTAssertEqual(split.fold?.train, 0)
+            XCTAssertTrue(split.description.contains("at least one training question"), split.description)
+        }
+        // A restricted ranking is checked on the subset's question count.
+        let subset = QuestionSubset(label: "two questions", ids: [0, 1])
+        XCTAssertThrowsError(
+            try HeadProber.run(synthetic(), settings: ProbeSettings(), modelFile: "m", cacheDirectory: "c", questions: subset))
+    }
+
+    /// `foldSizes` predicts the splits `run` makes (so the check before collection is the real
+    /// one), and every accepted setting gives finite accuracies and a ranking file that encodes.
+    func testFoldSizesMatchTheSplitsAndSmallRunsWork() throws {
+        for questions in [6, 7, 9, 13] {
+            let activations = synthetic(questions: questions)
+            for fraction in [0.2, 0.35, 0.5] {
+                for folds in [2, 3] {
+                    var settings = ProbeSettings(seed: 5, foldCount: folds, validationFraction: fraction)
+                    settings.topK = 2
+                    let sizes = HeadProber.foldSizes(questionCount: questions, settings: settings)
+                    guard (try? HeadProber.checkSplits(questionCount: questions, settings: settings)) != nil else {
+                        XCTAssertThrowsError(
+                            try HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: "c"))
+                        XCTAssertTrue(sizes.contains { $0.train == 0 || $0.validation == 0 })
+                        continue
+                    }
+                    let ranking = try HeadProber.run(activations, settings: settings, modelFile: "m", cacheDirectory: "c")
+                    XCTAssertEqual(
+                        ranking.folds.map {
+                            ProbeFoldSizes(
+                                fold: $0.fold, train: $0.trainQuestions.count,
+                                validation: $0.validationQuestions.count, heldOut: $0.heldOutQuestions.count)
+                        }, sizes, "\(questions) questions, \(folds) folds, fraction \(fraction)")
+                    XCTAssertTrue(ranking.heads.allSatisfy { $0.accuracy.isFinite })
+                    let url = FileManager.default.temporaryDirectory
+                        .appendingPathComponent("probe-small-\(questions)-\(folds)-\(fraction).json")
+                    try ranking.write(to: url)
+                    try? FileManager.default.removeItem(at: url)
+                }
+            }
+        }
     }
 }

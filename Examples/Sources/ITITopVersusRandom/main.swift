@@ -45,7 +45,7 @@ print(String(format: "collected z for %d samples (%d tokens) in %.1f s", samples
 
 // 2. A probe per head and fold (2 question folds, seeded); fold 0's ranking picks the heads.
 let settings = ProbeSettings(seed: seed, foldCount: 2, validationFraction: 0.2, c: 1, topK: k, directionData: .train)
-let ranking = HeadProber.run(
+let ranking = try HeadProber.run(
     activations, settings: settings, modelFile: lm.url.path,
     cacheDirectory: FileManager.default.temporaryDirectory.path)
 let fold = ranking.folds[0]
