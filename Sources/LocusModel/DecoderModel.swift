@@ -88,6 +88,21 @@ public final class DecoderModel: @unchecked Sendable {
         }
     }
 
+    /// Gemma-3's sandwich post-norm of a branch output y (N, C), in place: y ← RMSNorm(y) with
+    /// `weight`, keeping the raw y and 1/rms per row where a tape asks for them (the backward's
+    /// `postNormBackward`). No weight (every other family): y is left as it is.
+    func postNormalize(
+        _ y: UnsafeMutablePointer<Float>, weight: FloatBuffer?, rows n: Int,
+        raw: UnsafeMutablePointer<Float>?, inverseRMS: UnsafeMutablePointer<Float>?
+    ) {
+        guard let weight else { return }
+        let c = config.hiddenSize
+        raw?.update(from: y, count: n * c)
+        RMSNorm.forward(
+            y, weight: weight.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
+            into: y, inverseRMS: inverseRMS)
+    }
+
     /// y[r] += b for each of `rows` rows of width `width`.
     @inline(__always)
     func addBias(_ b: FloatBuffer?, rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
@@ -283,12 +298,7 @@ public final class DecoderModel: @unchecked Sendable {
         hooks.visit(.headOutput(layer: l), z)
         w.outputMatrix.multiply(z, rows: n, into: out)
         addBias(w.outputBias, rows: n, width: c, into: out)
-        if let post = w.postAttentionNorm {
-            b.attentionRaw?.update(from: out, count: n * c)
-            RMSNorm.forward(
-                out, weight: post.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
-                into: out, inverseRMS: b.attentionPostInverseRMS)
-        }
+        postNormalize(out, weight: w.postAttentionNorm, rows: n, raw: b.attentionRaw, inverseRMS: b.attentionPostInverseRMS)
         hooks.visit(.attentionOut(layer: l), out)
         let mlpInput: UnsafeMutablePointer<Float>
         let mlpOut: UnsafeMutablePointer<Float>
@@ -327,12 +337,7 @@ public final class DecoderModel: @unchecked Sendable {
         hooks.visit(.mlpHidden(layer: l), hidden)
         w.downMatrix.multiply(hidden, rows: n, into: mlpOut)
         addBias(w.downBias, rows: n, width: c, into: mlpOut)
-        if let post = w.postMLPNorm {
-            b.mlpRaw?.update(from: mlpOut, count: n * c)
-            RMSNorm.forward(
-                mlpOut, weight: post.pointer, rows: n, width: c, epsilon: config.rmsNormEpsilon,
-                into: mlpOut, inverseRMS: b.mlpPostInverseRMS)
-        }
+        postNormalize(mlpOut, weight: w.postMLPNorm, rows: n, raw: b.mlpRaw, inverseRMS: b.mlpPostInverseRMS)
         hooks.visit(.mlpOut(layer: l), mlpOut)
         if arch.parallel { add(out, into: x, count: n * c) }
         add(mlpOut, into: x, count: n * c)

@@ -77,32 +77,13 @@ extension SteeringTrainer {
     ) -> (tokens: [[Int]], targets: [TokenTarget], spans: [[Range<Int>]], prompts: [Int], continuing: [Int?]) {
         let p = sharedPrefix.count
         let lead = continuesCachedPrefix ? [] : sharedPrefix
-        var tokens: [[Int]] = [], targets: [TokenTarget] = [], spans: [[Range<Int>]] = [], prompts: [Int] = []
-        var continuing: [Int?] = []
+        var built = SequenceLayout(), spans: [[Range<Int>]] = []
         for group in groups {
-            let x = tokens.count
             let promptLength = p + group.prompt.count
-            tokens.append(lead + group.prompt)
-            prompts.append(promptLength)
-            continuing.append(nil)
-            var answerSpans: [Range<Int>] = []
-            for answer in group.answers {
-                let first = targets.count
-                targets.append(TokenTarget(sequence: x, position: promptLength - 1, token: answer[0]))
-                if answer.count > 1 {
-                    let s = tokens.count
-                    tokens.append(Array(answer.dropLast()))
-                    prompts.append(promptLength)
-                    continuing.append(x)
-                    for (i, token) in answer.enumerated().dropFirst() {
-                        targets.append(TokenTarget(sequence: s, position: promptLength - 1 + i, token: token))
-                    }
-                }
-                answerSpans.append(first..<targets.count)
-            }
-            spans.append(answerSpans)
+            let x = built.appendPrompt(group.prompt, lead: lead, promptLength: promptLength)
+            spans.append(group.answers.map { built.appendAnswer($0, continuing: x, promptLength: promptLength) })
         }
-        return (tokens, targets, spans, prompts, continuing)
+        return (built.tokens, built.targets, spans, built.prompts, built.continuing)
     }
 
     /// `logProbabilities` with each distinct (prompt, answer) scored once. Batches hold whole

@@ -220,28 +220,15 @@ public final class SteeringTrainer {
         var tokens: [[Int]] = [], targets: [TokenTarget] = [], spans: [Range<Int>] = [], prompts: [Int] = []
         var continuing: [Int?] = []
         if sharesPairPrompts {
+            var built = SequenceLayout()
             for pair in pairs {
-                let x = tokens.count
                 let promptLength = p + pair.prompt.count
-                tokens.append(lead + pair.prompt)
-                prompts.append(promptLength)
-                continuing.append(nil)
+                let x = built.appendPrompt(pair.prompt, lead: lead, promptLength: promptLength)
                 for answer in [pair.chosen, pair.rejected] {
-                    let first = targets.count
-                    targets.append(TokenTarget(sequence: x, position: promptLength - 1, token: answer[0]))
-                    if answer.count > 1 {
-                        let s = tokens.count
-                        tokens.append(Array(answer.dropLast()))
-                        prompts.append(promptLength)
-                        continuing.append(x)
-                        for (i, token) in answer.enumerated().dropFirst() {
-                            targets.append(TokenTarget(sequence: s, position: promptLength - 1 + i, token: token))
-                        }
-                    }
-                    spans.append(first..<targets.count)
+                    spans.append(built.appendAnswer(answer, continuing: x, promptLength: promptLength))
                 }
             }
-            return (tokens, targets, spans, prompts, continuing)
+            return (built.tokens, built.targets, spans, built.prompts, built.continuing)
         }
         for pair in pairs {
             for answer in [pair.chosen, pair.rejected] {
