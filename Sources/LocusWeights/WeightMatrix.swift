@@ -173,8 +173,10 @@ public enum ActivationQuantization: String, Sendable, CaseIterable {
     /// decode matches `--weights f32` to float rounding too (slower decode).
     case none
     /// Every forward product of a quantised matrix, prefill included, runs the int8 kernels
-    /// (each row of x quantised on its own; W streamed once per call). Faster prefill of large
-    /// quantised models; prefill logits then carry the decode tolerance. The backward stays fp32.
+    /// (each row of x quantised on its own): Q8_0, Q4_0 and Q4_1 through the register-tiled int8
+    /// GEMM (`locus_matmul`, Sources/CLocusKernels/gemm_q8_body.h), the other types through their
+    /// row kernels. Faster prefill of large quantised models; prefill logits then carry the
+    /// decode tolerance. The backward stays fp32.
     case all
 
     /// Whether a product with `rows` rows of x uses the int8 kernels.
