@@ -128,6 +128,15 @@ final class WeightMatrixTests: XCTestCase {
             let w = matrix.materializeFloat32().array()
             let rowKernels = locus_matmul_path(Int32(type.id), KernelPath.automatic.rawValue)
                 == Int32(LOCUS_MATMUL_ROWS.rawValue)
+            WeightMatrix.activationQuantization = .decode
+            var single = [Float](repeating: 0, count: n * rows)
+            for i in 0..<n {
+                x.withUnsafeBufferPointer { xp in
+                    single.withUnsafeMutableBufferPointer { yp in
+                        matrix.multiply(xp.baseAddress! + i * xStride, rows: 1, into: yp.baseAddress! + i * rows)
+                    }
+                }
+            }
             WeightMatrix.activationQuantization = .all
             var batched = [Float](repeating: 2, count: n * yStride)
             matrix.multiply(x, rows: n, xStride: xStride, into: &batched, yStride: yStride, accumulate: true)
