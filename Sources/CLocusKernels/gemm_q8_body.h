@@ -14,6 +14,8 @@
 //   Q8_0  u = w + 128 (w XOR 0x80)  Σ w·q = Σ u·q − 128·xsum     value d·xs·(Σ u·q − 128·xsum)
 //   Q4_0  u = nibble                 value d·xs·(Σ u·q − 8·xsum)
 //   Q4_1  u = nibble                 value d·xs·Σ u·q + m·xs·xsum
+//   Q4_K  u = nibble of sub-block s  value (d·sc_s)·xs·Σ u·q − (dmin·m_s)·xs·xsum (Q4_1's form, the
+//         6-bit scales unpacked once per 256-element super-block and row)
 //
 // The integer offset −bias·xsum is exact: it starts the block's dot product in the first int32
 // lane of the block (G_CORR), so the lanes of a block sum to the exact integer Σ w·q. Q4_1's
@@ -37,6 +39,19 @@
 // The including file defines: G_NAME(name) (a suffix per build), G_BLOCKS, GV_I / GV_F (the
 // vector types), G_RM / G_RN (the largest tile), and the primitives used below.
 
+/// Q4_K super-block (144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes
+/// of nibbles): kd[s] = d·sc_s and km[s] = −dmin·m_s for its 8 sub-blocks (ggml's get_scale_min_k4).
+static inline __attribute__((always_inline)) void G_NAME(k4_scales)(const uint8_t *super, float kd[8], float km[8]) {
+    const float d = locus_half_to_float(load_u16(super)), dmin = locus_half_to_float(load_u16(super + 2));
+    const uint8_t *s = super + 4;
+    for (int j = 0; j < 4; j++) {
+        kd[j] = d * (float)(s[j] & 63);
+        km[j] = -dmin * (float)(s[j + 4] & 63);
+        kd[j + 4] = d * (float)((s[j + 8] & 0x0F) | ((s[j] >> 6) << 4));
+        km[j + 4] = -dmin * (float)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+    }
+}
+
 /// The tile: weight rows w + i·rowBytes (i < RM) times activation rows j < RN, written to
 /// y[j·ldy + i]. `blocks` 32-element blocks per row; a last block that does not fill a
 /// G_BLOCKS step runs through `tail` (the scalar row kernel on that one block).
@@ -44,9 +59,13 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
     const int kind, const int RM, const int RN, const uint8_t *w, size_t rowBytes, int64_t blocks,
     const int8_t *q, int64_t qStride, const float *xs, const int32_t *xsum, float *y, int64_t ldy,
     locus_row_kernel tail) {
-    const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : 20);
+    const int isK = kind == LOCUS_Q4_K;
+    // Bytes per block: 32 elements, or Q4_K's 256-element super-block (no tail: 8 blocks each).
+    const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : (isK ? 144 : 20));
     const int bias = kind == LOCUS_Q8_0 ? 128 : (kind == LOCUS_Q4_0 ? 8 : 0);
-    const int hasMin = kind == LOCUS_Q4_1;
+    const int hasMin = kind == LOCUS_Q4_1 || isK;
+    // Q4_K: per row, the current super-block's d·sc_s and −dmin·m_s for its 8 sub-blocks s.
+    float kd[4][8], km[4][8];
     const int64_t sStride = qStride / 32;  // scale/sum entries per activation row
     GV_F acc[4][4];  // sized for the largest case below; RM ≤ G_RM, RN ≤ G_RN used
 #pragma clang loop unroll(full)
@@ -59,6 +78,15 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
         GV_F d[4], m[4];
 #pragma clang loop unroll(full)
         for (int i = 0; i < RM; i++) {
+            if (isK) {
+                const uint8_t *super = w + (size_t)i * rowBytes + 144 * (size_t)(b / 8);
+                const int sub = (int)(b % 8);
+                if (sub == 0) G_NAME(k4_scales)(super, kd[i], km[i]);
+                G_UNPACK_K4(u[i], super + 16 + 32 * (sub / 2), sub);
+                d[i] = G_ACT_SCALES(kd[i] + sub);
+                m[i] = G_ACT_SCALES(km[i] + sub);
+                continue;
+            }
             const uint8_t *blk = w + (size_t)i * rowBytes + stride * (size_t)b;
             if (kind == LOCUS_Q8_0) u[i] = G_UNPACK_Q8(blk + 2, blk + 2 + stride);
             else G_UNPACK_NIBBLES(u[i], blk + (hasMin ? 4 : 2), blk + stride + (hasMin ? 4 : 2));
@@ -85,7 +113,7 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
 #pragma clang loop unroll(full)
         for (int j = 0; j < RN; j++) {
             float rest = 0;
-            for (int64_t t = b; t < blocks; t++)
+            for (int64_t t = b; !isK && t < blocks; t++)
                 rest += tail(w + (size_t)i * rowBytes + stride * (size_t)t, 1, q + j * qStride + 32 * t,
                              xs + j * sStride + t, xsum + j * sStride + t);
             y[j * ldy + i] = G_HSUM(acc[i][j]) + rest;
@@ -141,4 +169,10 @@ static __attribute__((unused)) void G_NAME(gemm_q4_1)(const uint8_t *w, size_t r
                               int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
                               float *y, int64_t ldy) {
     G_NAME(gemm)(LOCUS_Q4_1, w, rowBytes, rows, blocks, n, q, xs, xsum, y, ldy);
+}
+
+static __attribute__((unused)) void G_NAME(gemm_q4_k)(const uint8_t *w, size_t rowBytes, int64_t rows, int64_t blocks,
+                              int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
+                              float *y, int64_t ldy) {
+    G_NAME(gemm)(LOCUS_Q4_K, w, rowBytes, rows, blocks, n, q, xs, xsum, y, ldy);
 }

@@ -1,4 +1,4 @@
-// x86-64 int8 GEMM (gemm_q8_body.h) compiled three times, function by function (no global
+// x86-64 int8 GEMM (gemm_q8_body.h; Q8_0, Q4_0, Q4_1, Q4_K) compiled three times, function by function (no global
 // -march), each called only after `__builtin_cpu_supports` said yes (dispatch.c):
 // - AVX-512 VNNI (F, BW, VL, VNNI; e.g. AMD Zen 4/5, Intel Ice Lake and later servers): 512-bit
 //   registers, two 32-element blocks per vpdpbusd, tiles of 4 weight rows × 4 activation rows
@@ -59,6 +59,13 @@ static inline __m512i g512_unpack_nibbles(const uint8_t *p0, const uint8_t *p1) 
     return _mm512_and_si512(z, _mm512_set1_epi8(0x0F));
 }
 
+/// Q4_K: the 32 bytes of a nibble pair → sub-block 2p's 32 values (low nibbles), then 2p + 1's.
+static inline __m512i g512_unpack_k4(const uint8_t *p) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)p), low4 = _mm256_set1_epi8(0x0F);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, low4)),
+                              _mm256_and_si256(_mm256_srli_epi16(v, 4), low4), 1);
+}
+
 #define G_NAME(name) g_##name##_avx512
 #define G_BLOCKS 2
 #define G_RM 4
@@ -79,6 +86,7 @@ static inline __m512i g512_unpack_nibbles(const uint8_t *p0, const uint8_t *p1) 
 #define G_MIN_TERM(xs, sum) g512_min_term((xs), (sum))
 #define G_UNPACK_Q8(p0, p1) g512_unpack_q8((p0), (p1))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g512_unpack_nibbles((p0), (p1))
+#define G_UNPACK_K4(out, p, sub) (out) = g512_unpack_k4(p)
 #include "gemm_q8_body.h"
 #undef G_NAME
 #undef G_BLOCKS
@@ -100,6 +108,7 @@ static inline __m512i g512_unpack_nibbles(const uint8_t *p0, const uint8_t *p1) 
 #undef G_MIN_TERM
 #undef G_UNPACK_Q8
 #undef G_UNPACK_NIBBLES
+#undef G_UNPACK_K4
 #pragma clang attribute pop
 
 // ---- 256-bit primitives shared by the AVX-VNNI and AVX2 builds ----------------------------------
@@ -115,6 +124,13 @@ static inline float g256_hsum(__m256 v) {
 static inline __m256i g256_nibbles(const uint8_t *p) {
     const __m128i v = _mm_loadu_si128((const __m128i *)p);
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+
+/// Q4_K sub-block `sub`'s 32 nibbles from its pair's 32 bytes (low nibbles for even sub).
+static inline __m256i g256_unpack_k4(const uint8_t *p, int sub) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)p);
+    if (sub & 1) v = _mm256_srli_epi16(v, 4);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 
 static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
@@ -141,6 +157,7 @@ static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
 #define G_MIN_TERM(xs, sum) _mm256_zextps128_ps256(_mm_set_ss((xs)[0] * (float)(sum)[0]))
 #define G_UNPACK_Q8(p0, p1) _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p0)), _mm256_set1_epi8((char)0x80))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g256_nibbles(p0)
+#define G_UNPACK_K4(out, p, sub) (out) = g256_unpack_k4((p), (sub))
 
 // ---- AVX-VNNI, 256-bit ------------------------------------------------------------------------
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avxvnni"))), apply_to = function)
@@ -165,6 +182,7 @@ locus_gemm_kernel locus_avx512_gemm(int type) {
     case LOCUS_Q8_0: return g_gemm_q8_0_avx512;
     case LOCUS_Q4_0: return g_gemm_q4_0_avx512;
     case LOCUS_Q4_1: return g_gemm_q4_1_avx512;
+    case LOCUS_Q4_K: return g_gemm_q4_k_avx512;
     default: return 0;
     }
 }
@@ -174,6 +192,7 @@ locus_gemm_kernel locus_vnni_gemm(int type) {
     case LOCUS_Q8_0: return g_gemm_q8_0_vnni;
     case LOCUS_Q4_0: return g_gemm_q4_0_vnni;
     case LOCUS_Q4_1: return g_gemm_q4_1_vnni;
+    case LOCUS_Q4_K: return g_gemm_q4_k_vnni;
     default: return 0;
     }
 }
@@ -182,6 +201,7 @@ locus_gemm_kernel locus_avx2_gemm(int type) {
     switch (type) {
     case LOCUS_Q4_0: return g_gemm_q4_0_avx2;
     case LOCUS_Q4_1: return g_gemm_q4_1_avx2;
+    case LOCUS_Q4_K: return g_gemm_q4_k_avx2;
     default: return 0;  // Q8_0: vpmaddubsw would saturate (see above)
     }
 }
