@@ -16,6 +16,9 @@
 //   Q4_1  u = nibble                 value d·xs·Σ u·q + m·xs·xsum
 //   Q4_K  u = nibble of sub-block s  value (d·sc_s)·xs·Σ u·q − (dmin·m_s)·xs·xsum (Q4_1's form, the
 //         6-bit scales unpacked once per 256-element super-block and row)
+//   Q6_K  u = 6-bit value            value Σ_e (d·sc_e)·xs·Σ_{c∈e} (u − 32)·q over 16-element groups e:
+//         the −32·Σq offset is per int32 lane (G_LANE_CORR32: −32 × each lane's sum of four q), and
+//         the scale vector carries sc_e on the four lanes of group e
 //
 // The integer offset −bias·xsum is exact: it starts the block's dot product in the first int32
 // lane of the block (G_CORR), so the lanes of a block sum to the exact integer Σ w·q. Q4_1's
@@ -59,11 +62,12 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
     const int kind, const int RM, const int RN, const uint8_t *w, size_t rowBytes, int64_t blocks,
     const int8_t *q, int64_t qStride, const float *xs, const int32_t *xsum, float *y, int64_t ldy,
     locus_row_kernel tail) {
-    const int isK = kind == LOCUS_Q4_K;
-    // Bytes per block: 32 elements, or Q4_K's 256-element super-block (no tail: 8 blocks each).
-    const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : (isK ? 144 : 20));
+    const int isQ6 = kind == LOCUS_Q6_K;
+    const int isK = kind == LOCUS_Q4_K || isQ6;  // 256-element super-blocks: 8 blocks each, no tail
+    // Bytes per block (32 elements).
+    const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : 20);
     const int bias = kind == LOCUS_Q8_0 ? 128 : (kind == LOCUS_Q4_0 ? 8 : 0);
-    const int hasMin = kind == LOCUS_Q4_1 || isK;
+    const int hasMin = kind == LOCUS_Q4_1 || kind == LOCUS_Q4_K;
     // Q4_K: per row, the current super-block's d·sc_s and −dmin·m_s for its 8 sub-blocks s.
     float kd[4][8], km[4][8];
     const int64_t sStride = qStride / 32;  // scale/sum entries per activation row
@@ -78,6 +82,13 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
         GV_F d[4], m[4];
 #pragma clang loop unroll(full)
         for (int i = 0; i < RM; i++) {
+            if (isQ6) {
+                const uint8_t *super = w + (size_t)i * rowBytes + 210 * (size_t)(b / 8);
+                const int sub = (int)(b % 8);
+                u[i] = G_UNPACK_Q6(super, sub);
+                d[i] = G_Q6_SCALES(super, sub);
+                continue;
+            }
             if (isK) {
                 const uint8_t *super = w + (size_t)i * rowBytes + 144 * (size_t)(b / 8);
                 const int sub = (int)(b % 8);
@@ -97,7 +108,7 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
         for (int j = 0; j < RN; j++) {
             const GV_I x = G_LOAD_ACT(q + j * qStride + 32 * b);
             const GV_F xd = G_ACT_SCALES(xs + j * sStride + b);
-            const GV_I corr = bias ? G_CORR(xsum + j * sStride + b, bias) : G_ZERO_I;
+            const GV_I corr = isQ6 ? G_LANE_CORR32(x) : (bias ? G_CORR(xsum + j * sStride + b, bias) : G_ZERO_I);
             GV_F c = G_ZERO_F;
             if (hasMin) c = G_MIN_TERM(xs + j * sStride + b, xsum + j * sStride + b);
 #pragma clang loop unroll(full)
@@ -169,6 +180,12 @@ static __attribute__((unused)) void G_NAME(gemm_q4_1)(const uint8_t *w, size_t r
                               int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
                               float *y, int64_t ldy) {
     G_NAME(gemm)(LOCUS_Q4_1, w, rowBytes, rows, blocks, n, q, xs, xsum, y, ldy);
+}
+
+static __attribute__((unused)) void G_NAME(gemm_q6_k)(const uint8_t *w, size_t rowBytes, int64_t rows, int64_t blocks,
+                              int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
+                              float *y, int64_t ldy) {
+    G_NAME(gemm)(LOCUS_Q6_K, w, rowBytes, rows, blocks, n, q, xs, xsum, y, ldy);
 }
 
 static __attribute__((unused)) void G_NAME(gemm_q4_k)(const uint8_t *w, size_t rowBytes, int64_t rows, int64_t blocks,

@@ -1,4 +1,4 @@
-// x86-64 int8 GEMM (gemm_q8_body.h; Q8_0, Q4_0, Q4_1, Q4_K) compiled three times, function by function (no global
+// x86-64 int8 GEMM (gemm_q8_body.h; Q8_0, Q4_0, Q4_1, Q4_K, Q6_K) compiled three times, function by function (no global
 // -march), each called only after `__builtin_cpu_supports` said yes (dispatch.c):
 // - AVX-512 VNNI (F, BW, VL, VNNI; e.g. AMD Zen 4/5, Intel Ice Lake and later servers): 512-bit
 //   registers, two 32-element blocks per vpdpbusd, tiles of 4 weight rows × 4 activation rows
@@ -66,6 +66,35 @@ static inline __m512i g512_unpack_k4(const uint8_t *p) {
                               _mm256_and_si256(_mm256_srli_epi16(v, 4), low4), 1);
 }
 
+/// Q6_K (210 bytes: ql[128], qh[64], int8 scales[16], f16 d): sub-blocks a, a + 1 (a even; a = 4h + k
+/// covers elements 32k…32k+31 of half h) as 64 unsigned 6-bit values.
+static inline __m512i g512_unpack_q6(const uint8_t *super, int a) {
+    const int h = a / 4, k = a % 4;  // k is 0 or 2
+    const __m256i low4 = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    const __m128i shift = _mm_cvtsi32_si128(4 * (k >> 1));
+    const __m256i l0 = _mm256_and_si256(_mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(super + 64 * h)), shift), low4);
+    const __m256i l1 = _mm256_and_si256(_mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)(super + 64 * h + 32)), shift), low4);
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(super + 128 + 32 * h));
+    const __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), three);
+    const __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k + 2)), three);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_or_si256(l0, _mm256_slli_epi16(h0, 4))),
+                              _mm256_or_si256(l1, _mm256_slli_epi16(h1, 4)), 1);
+}
+
+/// d·sc_e for the four 16-element groups of sub-blocks a, a + 1, each on its four int32 lanes.
+static inline __m512 g512_q6_scales(const uint8_t *super, int a) {
+    const __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i four = _mm512_cvtepi8_epi32(_mm_cvtsi32_si128((int)load_u32(super + 192 + 2 * a)));
+    return _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(load_u16(super + 208))),
+                         _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(index, four)));
+}
+
+/// −32 × each int32 lane's sum of its four activation bytes.
+static inline __m512i g512_lane_corr32(__m512i x) {
+    return _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(32), x));
+}
+
 #define G_NAME(name) g_##name##_avx512
 #define G_BLOCKS 2
 #define G_RM 4
@@ -87,6 +116,9 @@ static inline __m512i g512_unpack_k4(const uint8_t *p) {
 #define G_UNPACK_Q8(p0, p1) g512_unpack_q8((p0), (p1))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g512_unpack_nibbles((p0), (p1))
 #define G_UNPACK_K4(out, p, sub) (out) = g512_unpack_k4(p)
+#define G_UNPACK_Q6(super, a) g512_unpack_q6((super), (a))
+#define G_Q6_SCALES(super, a) g512_q6_scales((super), (a))
+#define G_LANE_CORR32(x) g512_lane_corr32(x)
 #include "gemm_q8_body.h"
 #undef G_NAME
 #undef G_BLOCKS
@@ -109,6 +141,9 @@ static inline __m512i g512_unpack_k4(const uint8_t *p) {
 #undef G_UNPACK_Q8
 #undef G_UNPACK_NIBBLES
 #undef G_UNPACK_K4
+#undef G_UNPACK_Q6
+#undef G_Q6_SCALES
+#undef G_LANE_CORR32
 #pragma clang attribute pop
 
 // ---- 256-bit primitives shared by the AVX-VNNI and AVX2 builds ----------------------------------
@@ -131,6 +166,23 @@ static inline __m256i g256_unpack_k4(const uint8_t *p, int sub) {
     __m256i v = _mm256_loadu_si256((const __m256i *)p);
     if (sub & 1) v = _mm256_srli_epi16(v, 4);
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+/// Q6_K sub-block a (= 4h + k) as 32 unsigned 6-bit values.
+static inline __m256i g256_unpack_q6(const uint8_t *super, int a) {
+    const int h = a / 4, k = a % 4;
+    __m256i low = _mm256_loadu_si256((const __m256i *)(super + 64 * h + 32 * (k & 1)));
+    low = _mm256_and_si256(_mm256_srl_epi16(low, _mm_cvtsi32_si128(4 * (k >> 1))), _mm256_set1_epi8(0x0F));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(super + 128 + 32 * h));
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+    return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+}
+
+/// d·sc_{2a} on lanes 0–3, d·sc_{2a+1} on lanes 4–7.
+static inline __m256 g256_q6_scales(const uint8_t *super, int a) {
+    const float d = _cvtsh_ss(load_u16(super + 208));
+    const int8_t *sc = (const int8_t *)(super + 192 + 2 * a);
+    return _mm256_setr_m128(_mm_set1_ps(d * (float)sc[0]), _mm_set1_ps(d * (float)sc[1]));
 }
 
 static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
@@ -158,6 +210,9 @@ static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
 #define G_UNPACK_Q8(p0, p1) _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p0)), _mm256_set1_epi8((char)0x80))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g256_nibbles(p0)
 #define G_UNPACK_K4(out, p, sub) (out) = g256_unpack_k4((p), (sub))
+#define G_UNPACK_Q6(super, a) g256_unpack_q6((super), (a))
+#define G_Q6_SCALES(super, a) g256_q6_scales((super), (a))
+#define G_LANE_CORR32(x) _mm256_sub_epi32(_mm256_setzero_si256(), G_DOT(_mm256_setzero_si256(), _mm256_set1_epi8(32), (x)))
 
 // ---- AVX-VNNI, 256-bit ------------------------------------------------------------------------
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avxvnni"))), apply_to = function)
@@ -183,6 +238,7 @@ locus_gemm_kernel locus_avx512_gemm(int type) {
     case LOCUS_Q4_0: return g_gemm_q4_0_avx512;
     case LOCUS_Q4_1: return g_gemm_q4_1_avx512;
     case LOCUS_Q4_K: return g_gemm_q4_k_avx512;
+    case LOCUS_Q6_K: return g_gemm_q6_k_avx512;
     default: return 0;
     }
 }
@@ -193,6 +249,7 @@ locus_gemm_kernel locus_vnni_gemm(int type) {
     case LOCUS_Q4_0: return g_gemm_q4_0_vnni;
     case LOCUS_Q4_1: return g_gemm_q4_1_vnni;
     case LOCUS_Q4_K: return g_gemm_q4_k_vnni;
+    case LOCUS_Q6_K: return g_gemm_q6_k_vnni;
     default: return 0;
     }
 }
@@ -202,6 +259,7 @@ locus_gemm_kernel locus_avx2_gemm(int type) {
     case LOCUS_Q4_0: return g_gemm_q4_0_avx2;
     case LOCUS_Q4_1: return g_gemm_q4_1_avx2;
     case LOCUS_Q4_K: return g_gemm_q4_k_avx2;
+    case LOCUS_Q6_K: return g_gemm_q6_k_avx2;
     default: return 0;  // Q8_0: vpmaddubsw would saturate (see above)
     }
 }

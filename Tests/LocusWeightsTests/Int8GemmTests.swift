@@ -5,14 +5,15 @@ import LocusTensor
 @testable import LocusWeights
 import XCTest
 
-/// The register-tiled int8 GEMM (`locus_matmul` on Q8_0 / Q4_0 / Q4_1 / Q4_K, gemm_q8_body.h) against
+/// The register-tiled int8 GEMM (`locus_matmul` on Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K,
+/// gemm_q8_body.h) against
 /// its naive twin, on every path this CPU runs: W dequantised to fp32 (the checkpoint
 /// dequantisers, pinned to gguf-py elsewhere) times the quantised activation x̂ = scale_b · q,
 /// summed in Double. Tolerance: 1e-5 of Σ_c |W_rc · x̂_c| (float summation order only: the integer
 /// block dots are exact). Against the unquantised x the bound is the decode bound
 /// Σ_b (s_b/2) · Σ_{c∈b} |W_rc| plus the same slack.
 final class Int8GemmTests: XCTestCase {
-    static let gemmTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q4_k]
+    static let gemmTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q4_k, .q6_k]
 
     /// What `locus_matmul` should run for `type` on `path` on this CPU.
     func expectedKind(_ type: GGMLType, _ path: KernelPath) -> LocusMatmulKind {
@@ -29,12 +30,12 @@ final class Int8GemmTests: XCTestCase {
 
     /// Odd shapes: n = 1, 2, 3, 7, 128 activation rows; 37 weight rows (not a multiple of any
     /// tile height); 544 columns = 17 blocks (an odd count: the 512-bit GEMM's last block runs
-    /// through the scalar row kernel) and 512 = 16 blocks; Q4_K (256-element super-blocks) 768
-    /// and 512.
+    /// through the scalar row kernel) and 512 = 16 blocks; the K-quants (256-element super-blocks)
+    /// 768 and 512.
     func testGemmMatchesNaiveTwinOnEveryPath() throws {
         let rows = 37
         for (t, type) in Self.gemmTypes.enumerated() {
-            for columns in type == .q4_k ? [768, 512] : [544, 512] {
+            for columns in type.blockSize == 256 ? [768, 512] : [544, 512] {
                 let matrix = try WeightMatrixTests.randomMatrix(
                     type, rows: rows, columns: columns, seed: UInt64(300 + 10 * t + columns % 7))
                 let w = matrix.materializeFloat32().array()
