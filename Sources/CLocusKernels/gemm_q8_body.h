@@ -42,34 +42,56 @@
 // The including file defines: G_NAME(name) (a suffix per build), G_BLOCKS, GV_I / GV_F (the
 // vector types), G_RM / G_RN (the largest tile), and the primitives used below.
 
-/// Q4_K super-block (144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes
-/// of nibbles): kd[s] = d·sc_s and km[s] = −dmin·m_s for its 8 sub-blocks (ggml's get_scale_min_k4).
-static inline __attribute__((always_inline)) void G_NAME(k4_scales)(const uint8_t *super, float kd[8], float km[8]) {
-    const float d = locus_half_to_float(load_u16(super)), dmin = locus_half_to_float(load_u16(super + 2));
-    const uint8_t *s = super + 4;
-    for (int j = 0; j < 4; j++) {
-        kd[j] = d * (float)(s[j] & 63);
-        km[j] = -dmin * (float)(s[j + 4] & 63);
-        kd[j + 4] = d * (float)((s[j + 8] & 0x0F) | ((s[j] >> 6) << 4));
-        km[j + 4] = -dmin * (float)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+/// The float block scales of weight rows w + i·rowBytes (i < rm), once per row tile (every
+/// activation tile then reuses them): ws[i·2·blocks + b] = d of block b (Q8_0, Q4_0, Q4_1),
+/// d·sc_s (Q4_K), or d·sc_e of 16-element group e = 2b, 2b + 1 (Q6_K, two per block);
+/// wm[i·blocks + b] = m (Q4_1) or −dmin·m_s (Q4_K; ggml's get_scale_min_k4 unpacking).
+static inline __attribute__((always_inline)) void G_NAME(row_scales)(
+    const int kind, int rm, const uint8_t *w, size_t rowBytes, int64_t blocks, float *ws, float *wm) {
+    for (int i = 0; i < rm; i++) {
+        const uint8_t *row = w + (size_t)i * rowBytes;
+        float *d = ws + (size_t)i * 2 * blocks, *m = wm + (size_t)i * blocks;
+        if (kind == LOCUS_Q4_K) {
+            for (int64_t sb = 0; sb < blocks / 8; sb++) {
+                const uint8_t *super = row + 144 * sb, *sc = super + 4;
+                const float dd = G_HALF(super), dmin = G_HALF(super + 2);
+                for (int j = 0; j < 4; j++) {
+                    d[8 * sb + j] = dd * (float)(sc[j] & 63);
+                    m[8 * sb + j] = -dmin * (float)(sc[j + 4] & 63);
+                    d[8 * sb + j + 4] = dd * (float)((sc[j + 8] & 0x0F) | ((sc[j] >> 6) << 4));
+                    m[8 * sb + j + 4] = -dmin * (float)((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4));
+                }
+            }
+        } else if (kind == LOCUS_Q6_K) {
+            for (int64_t sb = 0; sb < blocks / 8; sb++) {
+                const uint8_t *super = row + 210 * sb;
+                const float dd = G_HALF(super + 208);
+                for (int e = 0; e < 16; e++) d[16 * sb + e] = dd * (float)((const int8_t *)(super + 192))[e];
+            }
+        } else {
+            const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : 20);
+            for (int64_t b = 0; b < blocks; b++) {
+                d[b] = G_HALF(row + stride * b);
+                if (kind == LOCUS_Q4_1) m[b] = G_HALF(row + stride * b + 2);
+            }
+        }
     }
 }
 
 /// The tile: weight rows w + i·rowBytes (i < RM) times activation rows j < RN, written to
-/// y[j·ldy + i]. `blocks` 32-element blocks per row; a last block that does not fill a
-/// G_BLOCKS step runs through `tail` (the scalar row kernel on that one block).
+/// y[j·ldy + i]; the rows' float scales in ws/wm (row_scales). `blocks` 32-element blocks per
+/// row; a last block that does not fill a G_BLOCKS step runs through `tail` (the scalar row
+/// kernel on that one block).
 static inline __attribute__((always_inline)) void G_NAME(tile)(
     const int kind, const int RM, const int RN, const uint8_t *w, size_t rowBytes, int64_t blocks,
-    const int8_t *q, int64_t qStride, const float *xs, const int32_t *xsum, float *y, int64_t ldy,
-    locus_row_kernel tail) {
+    const float *ws, const float *wm, const int8_t *q, int64_t qStride, const float *xs,
+    const int32_t *xsum, float *y, int64_t ldy, locus_row_kernel tail) {
     const int isQ6 = kind == LOCUS_Q6_K;
     const int isK = kind == LOCUS_Q4_K || isQ6;  // 256-element super-blocks: 8 blocks each, no tail
     // Bytes per block (32 elements).
     const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : 20);
     const int bias = kind == LOCUS_Q8_0 ? 128 : (kind == LOCUS_Q4_0 ? 8 : 0);
     const int hasMin = kind == LOCUS_Q4_1 || kind == LOCUS_Q4_K;
-    // Q4_K: per row, the current super-block's d·sc_s and −dmin·m_s for its 8 sub-blocks s.
-    float kd[4][8], km[4][8];
     const int64_t sStride = qStride / 32;  // scale/sum entries per activation row
     GV_F acc[4][4];  // sized for the largest case below; RM ≤ G_RM, RN ≤ G_RN used
 #pragma clang loop unroll(full)
@@ -82,27 +104,22 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
         GV_F d[4], m[4];
 #pragma clang loop unroll(full)
         for (int i = 0; i < RM; i++) {
+            const float *wsi = ws + (size_t)i * 2 * blocks, *wmi = wm + (size_t)i * blocks;
             if (isQ6) {
-                const uint8_t *super = w + (size_t)i * rowBytes + 210 * (size_t)(b / 8);
-                const int sub = (int)(b % 8);
-                u[i] = G_UNPACK_Q6(super, sub);
-                d[i] = G_Q6_SCALES(super, sub);
+                u[i] = G_UNPACK_Q6(w + (size_t)i * rowBytes + 210 * (size_t)(b / 8), (int)(b % 8));
+                d[i] = G_GROUP_SCALES(wsi + 2 * b);
                 continue;
             }
             if (isK) {
-                const uint8_t *super = w + (size_t)i * rowBytes + 144 * (size_t)(b / 8);
                 const int sub = (int)(b % 8);
-                if (sub == 0) G_NAME(k4_scales)(super, kd[i], km[i]);
-                G_UNPACK_K4(u[i], super + 16 + 32 * (sub / 2), sub);
-                d[i] = G_ACT_SCALES(kd[i] + sub);
-                m[i] = G_ACT_SCALES(km[i] + sub);
-                continue;
+                G_UNPACK_K4(u[i], w + (size_t)i * rowBytes + 144 * (size_t)(b / 8) + 16 + 32 * (sub / 2), sub);
+            } else {
+                const uint8_t *blk = w + (size_t)i * rowBytes + stride * (size_t)b;
+                if (kind == LOCUS_Q8_0) u[i] = G_UNPACK_Q8(blk + 2, blk + 2 + stride);
+                else G_UNPACK_NIBBLES(u[i], blk + (hasMin ? 4 : 2), blk + stride + (hasMin ? 4 : 2));
             }
-            const uint8_t *blk = w + (size_t)i * rowBytes + stride * (size_t)b;
-            if (kind == LOCUS_Q8_0) u[i] = G_UNPACK_Q8(blk + 2, blk + 2 + stride);
-            else G_UNPACK_NIBBLES(u[i], blk + (hasMin ? 4 : 2), blk + stride + (hasMin ? 4 : 2));
-            d[i] = G_HALVES(blk, stride);
-            if (hasMin) m[i] = G_HALVES(blk + 2, stride);
+            d[i] = G_ACT_SCALES(wsi + b);
+            if (hasMin) m[i] = G_ACT_SCALES(wmi + b);
         }
 #pragma clang loop unroll(full)
         for (int j = 0; j < RN; j++) {
@@ -138,9 +155,13 @@ static inline __attribute__((always_inline)) void G_NAME(gemm)(
     const int8_t *q, const float *xs, const int32_t *xsum, float *y, int64_t ldy) {
     const locus_row_kernel tail = locus_scalar_kernel(kind);
     const int64_t qStride = 32 * blocks;
+    float *ws = (float *)malloc(sizeof(float) * (size_t)(G_RM * 3 * blocks));
+    if (!ws) abort();
+    float *wm = ws + G_RM * 2 * blocks;
     for (int64_t r0 = 0; r0 < rows; r0 += G_RM) {
         const int rm = (int)(rows - r0 < G_RM ? rows - r0 : G_RM);
         const uint8_t *wr = w + (size_t)r0 * rowBytes;
+        G_NAME(row_scales)(kind, rm, wr, rowBytes, blocks, ws, wm);
         for (int64_t j0 = 0; j0 < n; j0 += G_RN) {
             const int rn = (int)(n - j0 < G_RN ? n - j0 : G_RN);
             const int8_t *qj = q + j0 * qStride;
@@ -150,7 +171,7 @@ static inline __attribute__((always_inline)) void G_NAME(gemm)(
 #define G_CASE(RM_, RN_)                                                                          \
     case (RM_) * 8 + (RN_):                                                                       \
         if ((RM_) <= G_RM && (RN_) <= G_RN)                                                       \
-            G_NAME(tile)(kind, RM_, RN_, wr, rowBytes, blocks, qj, qStride, sj, cj, yj, ldy, tail); \
+            G_NAME(tile)(kind, RM_, RN_, wr, rowBytes, blocks, ws, wm, qj, qStride, sj, cj, yj, ldy, tail); \
         break;
             switch (rm * 8 + rn) {
                 G_CASE(1, 1) G_CASE(1, 2) G_CASE(1, 3) G_CASE(1, 4)
@@ -162,6 +183,7 @@ static inline __attribute__((always_inline)) void G_NAME(gemm)(
 #undef G_CASE
         }
     }
+    free(ws);
 }
 
 static __attribute__((unused)) void G_NAME(gemm_q8_0)(const uint8_t *w, size_t rowBytes, int64_t rows, int64_t blocks,

@@ -9,6 +9,7 @@
 // The three give the same integer block sums; only the float summation order differs (two blocks
 // per lane vector on 512 bits).
 #include "kernels_internal.h"
+#include <stdlib.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -26,11 +27,6 @@ static inline __m512 g512_spread(__m128 two) {
 static inline __m512i g512_first_lanes(__m128i two) {
     const __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_maskz_permutexvar_epi32(0x0101, index, _mm512_castsi128_si512(two));
-}
-
-static inline __m512 g512_halves(const uint8_t *p, size_t stride) {
-    const uint32_t h = (uint32_t)load_u16(p) | ((uint32_t)load_u16(p + stride) << 16);
-    return g512_spread(_mm_cvtph_ps(_mm_cvtsi32_si128((int)h)));
 }
 
 static inline __m512i g512_corr(const int32_t *sum, int bias) {
@@ -81,12 +77,10 @@ static inline __m512i g512_unpack_q6(const uint8_t *super, int a) {
                               _mm256_or_si256(l1, _mm256_slli_epi16(h1, 4)), 1);
 }
 
-/// d·sc_e for the four 16-element groups of sub-blocks a, a + 1, each on its four int32 lanes.
-static inline __m512 g512_q6_scales(const uint8_t *super, int a) {
+/// Four floats p[0…3] (d·sc_e of the 16-element groups of two blocks), each on four lanes.
+static inline __m512 g512_group_scales(const float *p) {
     const __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m512i four = _mm512_cvtepi8_epi32(_mm_cvtsi32_si128((int)load_u32(super + 192 + 2 * a)));
-    return _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(load_u16(super + 208))),
-                         _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(index, four)));
+    return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(_mm_loadu_ps(p)));
 }
 
 /// −32 × each int32 lane's sum of its four activation bytes.
@@ -110,14 +104,14 @@ static inline __m512i g512_lane_corr32(__m512i x) {
 #define G_HSUM(v) _mm512_reduce_add_ps(v)
 #define G_LOAD_ACT(p) _mm512_loadu_si512((const void *)(p))
 #define G_ACT_SCALES(p) g512_spread(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(p))))
-#define G_HALVES(p, stride) g512_halves((p), (stride))
+#define G_HALF(p) _cvtsh_ss(load_u16(p))
 #define G_CORR(p, bias) g512_corr((p), (bias))
 #define G_MIN_TERM(xs, sum) g512_min_term((xs), (sum))
 #define G_UNPACK_Q8(p0, p1) g512_unpack_q8((p0), (p1))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g512_unpack_nibbles((p0), (p1))
 #define G_UNPACK_K4(out, p, sub) (out) = g512_unpack_k4(p)
 #define G_UNPACK_Q6(super, a) g512_unpack_q6((super), (a))
-#define G_Q6_SCALES(super, a) g512_q6_scales((super), (a))
+#define G_GROUP_SCALES(p) g512_group_scales(p)
 #define G_LANE_CORR32(x) g512_lane_corr32(x)
 #include "gemm_q8_body.h"
 #undef G_NAME
@@ -135,14 +129,14 @@ static inline __m512i g512_lane_corr32(__m512i x) {
 #undef G_HSUM
 #undef G_LOAD_ACT
 #undef G_ACT_SCALES
-#undef G_HALVES
+#undef G_HALF
 #undef G_CORR
 #undef G_MIN_TERM
 #undef G_UNPACK_Q8
 #undef G_UNPACK_NIBBLES
 #undef G_UNPACK_K4
 #undef G_UNPACK_Q6
-#undef G_Q6_SCALES
+#undef G_GROUP_SCALES
 #undef G_LANE_CORR32
 #pragma clang attribute pop
 
@@ -178,13 +172,6 @@ static inline __m256i g256_unpack_q6(const uint8_t *super, int a) {
     return _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
 }
 
-/// d·sc_{2a} on lanes 0–3, d·sc_{2a+1} on lanes 4–7.
-static inline __m256 g256_q6_scales(const uint8_t *super, int a) {
-    const float d = _cvtsh_ss(load_u16(super + 208));
-    const int8_t *sc = (const int8_t *)(super + 192 + 2 * a);
-    return _mm256_setr_m128(_mm_set1_ps(d * (float)sc[0]), _mm_set1_ps(d * (float)sc[1]));
-}
-
 static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
@@ -204,14 +191,14 @@ static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
 #define G_HSUM(v) g256_hsum(v)
 #define G_LOAD_ACT(p) _mm256_loadu_si256((const __m256i *)(p))
 #define G_ACT_SCALES(p) _mm256_broadcast_ss(p)
-#define G_HALVES(p, stride) _mm256_set1_ps(_cvtsh_ss(load_u16(p)))
+#define G_HALF(p) _cvtsh_ss(load_u16(p))
 #define G_CORR(p, bias) _mm256_zextsi128_si256(_mm_cvtsi32_si128(-(bias) * (p)[0]))
 #define G_MIN_TERM(xs, sum) _mm256_zextps128_ps256(_mm_set_ss((xs)[0] * (float)(sum)[0]))
 #define G_UNPACK_Q8(p0, p1) _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p0)), _mm256_set1_epi8((char)0x80))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g256_nibbles(p0)
 #define G_UNPACK_K4(out, p, sub) (out) = g256_unpack_k4((p), (sub))
 #define G_UNPACK_Q6(super, a) g256_unpack_q6((super), (a))
-#define G_Q6_SCALES(super, a) g256_q6_scales((super), (a))
+#define G_GROUP_SCALES(p) _mm256_setr_m128(_mm_set1_ps((p)[0]), _mm_set1_ps((p)[1]))
 #define G_LANE_CORR32(x) _mm256_sub_epi32(_mm256_setzero_si256(), G_DOT(_mm256_setzero_si256(), _mm256_set1_epi8(32), (x)))
 
 // ---- AVX-VNNI, 256-bit ------------------------------------------------------------------------
