@@ -21,9 +21,9 @@
 //         the scale vector carries sc_e on the four lanes of group e
 //
 // The integer offset −bias·xsum is exact: it starts the block's dot product in the first int32
-// lane of the block (G_CORR), so the lanes of a block sum to the exact integer Σ w·q. Q4_1's
-// min term m·xs·xsum is one more FMA per pair (m broadcast over the block's lanes times xs·xsum in
-// its first lane). Each accumulator lane then sums d_w·xs times its lane's integer over the
+// lane of the block (G_CORR), so the lanes of a block sum to the exact integer Σ w·q. The min
+// term of Q4_1/Q4_K, Σ_b m_b·xs_b·xsum_b, is a float dot product over blocks, done after the
+// integer loop with G_FLOATS blocks per FMA (m and xs·xsum precomputed per row tile and call). Each accumulator lane then sums d_w·xs times its lane's integer over the
 // blocks, and the lanes are added at the end (G_HSUM): the same terms as the row kernels of
 // matvec_body.h in another float summation order, so the naive twin bound (1e-5 of Σ|w·x̂|)
 // holds for both.
@@ -85,7 +85,7 @@ static inline __attribute__((always_inline)) void G_NAME(row_scales)(
 static inline __attribute__((always_inline)) void G_NAME(tile)(
     const int kind, const int RM, const int RN, const uint8_t *w, size_t rowBytes, int64_t blocks,
     const float *ws, const float *wm, const int8_t *q, int64_t qStride, const float *xs,
-    const int32_t *xsum, float *y, int64_t ldy, locus_row_kernel tail) {
+    const int32_t *xsum, const float *cx, float *y, int64_t ldy, locus_row_kernel tail) {
     const int isQ6 = kind == LOCUS_Q6_K;
     const int isK = kind == LOCUS_Q4_K || isQ6;  // 256-element super-blocks: 8 blocks each, no tail
     // Bytes per block (32 elements).
@@ -101,10 +101,10 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
     int64_t b = 0;
     for (; b + G_BLOCKS <= blocks; b += G_BLOCKS) {
         GV_I u[4];
-        GV_F d[4], m[4];
+        GV_F d[4];
 #pragma clang loop unroll(full)
         for (int i = 0; i < RM; i++) {
-            const float *wsi = ws + (size_t)i * 2 * blocks, *wmi = wm + (size_t)i * blocks;
+            const float *wsi = ws + (size_t)i * 2 * blocks;
             if (isQ6) {
                 u[i] = G_UNPACK_Q6(w + (size_t)i * rowBytes + 210 * (size_t)(b / 8), (int)(b % 8));
                 d[i] = G_GROUP_SCALES(wsi + 2 * b);
@@ -119,22 +119,53 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
                 else G_UNPACK_NIBBLES(u[i], blk + (hasMin ? 4 : 2), blk + stride + (hasMin ? 4 : 2));
             }
             d[i] = G_ACT_SCALES(wsi + b);
-            if (hasMin) m[i] = G_ACT_SCALES(wmi + b);
         }
 #pragma clang loop unroll(full)
         for (int j = 0; j < RN; j++) {
             const GV_I x = G_LOAD_ACT(q + j * qStride + 32 * b);
             const GV_F xd = G_ACT_SCALES(xs + j * sStride + b);
             const GV_I corr = isQ6 ? G_LANE_CORR32(x) : (bias ? G_CORR(xsum + j * sStride + b, bias) : G_ZERO_I);
-            GV_F c = G_ZERO_F;
-            if (hasMin) c = G_MIN_TERM(xs + j * sStride + b, xsum + j * sStride + b);
 #pragma clang loop unroll(full)
             for (int i = 0; i < RM; i++) {
                 const GV_I dot = G_DOT(corr, u[i], x);
                 acc[i][j] = G_FMA(G_CVT(dot), G_MUL(d[i], xd), acc[i][j]);
-                if (hasMin) acc[i][j] = G_FMA(m[i], c, acc[i][j]);
             }
         }
+    }
+    float sums[4][4];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < RM; i++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < RN; j++) sums[i][j] = G_HSUM(acc[i][j]);
+    // The min term Σ_b m_{i,b} · (xs·xsum)_{j,b} over the blocks the loop above covered: a float
+    // product over blocks, G_FLOATS blocks per FMA.
+    if (hasMin) {
+        const int64_t covered = b;
+        GV_F am[4][4];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < RM; i++)
+#pragma clang loop unroll(full)
+            for (int j = 0; j < RN; j++) am[i][j] = G_ZERO_F;
+        int64_t t = 0;
+        for (; t + G_FLOATS <= covered; t += G_FLOATS) {
+            GV_F mv[4];
+#pragma clang loop unroll(full)
+            for (int i = 0; i < RM; i++) mv[i] = G_LOADF(wm + (size_t)i * blocks + t);
+#pragma clang loop unroll(full)
+            for (int j = 0; j < RN; j++) {
+                const GV_F c = G_LOADF(cx + (size_t)j * blocks + t);
+#pragma clang loop unroll(full)
+                for (int i = 0; i < RM; i++) am[i][j] = G_FMA(mv[i], c, am[i][j]);
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int i = 0; i < RM; i++)
+#pragma clang loop unroll(full)
+            for (int j = 0; j < RN; j++) {
+                float rest = G_HSUM(am[i][j]);
+                for (int64_t k = t; k < covered; k++) rest += wm[(size_t)i * blocks + k] * cx[(size_t)j * blocks + k];
+                sums[i][j] += rest;
+            }
     }
 #pragma clang loop unroll(full)
     for (int i = 0; i < RM; i++)
@@ -144,7 +175,7 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
             for (int64_t t = b; !isK && t < blocks; t++)
                 rest += tail(w + (size_t)i * rowBytes + stride * (size_t)t, 1, q + j * qStride + 32 * t,
                              xs + j * sStride + t, xsum + j * sStride + t);
-            y[j * ldy + i] = G_HSUM(acc[i][j]) + rest;
+            y[j * ldy + i] = sums[i][j] + rest;
         }
 }
 
@@ -155,9 +186,14 @@ static inline __attribute__((always_inline)) void G_NAME(gemm)(
     const int8_t *q, const float *xs, const int32_t *xsum, float *y, int64_t ldy) {
     const locus_row_kernel tail = locus_scalar_kernel(kind);
     const int64_t qStride = 32 * blocks;
-    float *ws = (float *)malloc(sizeof(float) * (size_t)(G_RM * 3 * blocks));
+    const int hasMin = kind == LOCUS_Q4_1 || kind == LOCUS_Q4_K;
+    float *ws = (float *)malloc(sizeof(float) * (size_t)(G_RM * 3 * blocks + (hasMin ? n * blocks : 0)));
     if (!ws) abort();
     float *wm = ws + G_RM * 2 * blocks;
+    // cx[j·blocks + b] = xs_{j,b} · xsum_{j,b}: the activation side of the min term.
+    float *cx = wm + G_RM * blocks;
+    if (hasMin)
+        for (int64_t k = 0; k < n * blocks; k++) cx[k] = xs[k] * (float)xsum[k];
     for (int64_t r0 = 0; r0 < rows; r0 += G_RM) {
         const int rm = (int)(rows - r0 < G_RM ? rows - r0 : G_RM);
         const uint8_t *wr = w + (size_t)r0 * rowBytes;
@@ -171,7 +207,7 @@ static inline __attribute__((always_inline)) void G_NAME(gemm)(
 #define G_CASE(RM_, RN_)                                                                          \
     case (RM_) * 8 + (RN_):                                                                       \
         if ((RM_) <= G_RM && (RN_) <= G_RN)                                                       \
-            G_NAME(tile)(kind, RM_, RN_, wr, rowBytes, blocks, ws, wm, qj, qStride, sj, cj, yj, ldy, tail); \
+            G_NAME(tile)(kind, RM_, RN_, wr, rowBytes, blocks, ws, wm, qj, qStride, sj, cj, cx + j0 * blocks, yj, ldy, tail); \
         break;
             switch (rm * 8 + rn) {
                 G_CASE(1, 1) G_CASE(1, 2) G_CASE(1, 3) G_CASE(1, 4)

@@ -34,12 +34,6 @@ static inline __m512i g512_corr(const int32_t *sum, int bias) {
                               _mm512_set1_epi32(-bias));
 }
 
-static inline __m512 g512_min_term(const float *xs, const int32_t *sum) {
-    const __m128i s = _mm_loadl_epi64((const __m128i *)sum);
-    const __m128 t = _mm_mul_ps(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xs)), _mm_cvtepi32_ps(s));
-    return _mm512_castsi512_ps(g512_first_lanes(_mm_castps_si128(t)));
-}
-
 /// Two Q8_0 blocks' 32 signed bytes each → 64 unsigned bytes w + 128.
 static inline __m512i g512_unpack_q8(const uint8_t *p0, const uint8_t *p1) {
     const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
@@ -106,7 +100,8 @@ static inline __m512i g512_lane_corr32(__m512i x) {
 #define G_ACT_SCALES(p) g512_spread(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(p))))
 #define G_HALF(p) _cvtsh_ss(load_u16(p))
 #define G_CORR(p, bias) g512_corr((p), (bias))
-#define G_MIN_TERM(xs, sum) g512_min_term((xs), (sum))
+#define G_FLOATS 16
+#define G_LOADF(p) _mm512_loadu_ps(p)
 #define G_UNPACK_Q8(p0, p1) g512_unpack_q8((p0), (p1))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g512_unpack_nibbles((p0), (p1))
 #define G_UNPACK_K4(out, p, sub) (out) = g512_unpack_k4(p)
@@ -131,7 +126,8 @@ static inline __m512i g512_lane_corr32(__m512i x) {
 #undef G_ACT_SCALES
 #undef G_HALF
 #undef G_CORR
-#undef G_MIN_TERM
+#undef G_FLOATS
+#undef G_LOADF
 #undef G_UNPACK_Q8
 #undef G_UNPACK_NIBBLES
 #undef G_UNPACK_K4
@@ -193,7 +189,8 @@ static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
 #define G_ACT_SCALES(p) _mm256_broadcast_ss(p)
 #define G_HALF(p) _cvtsh_ss(load_u16(p))
 #define G_CORR(p, bias) _mm256_zextsi128_si256(_mm_cvtsi32_si128(-(bias) * (p)[0]))
-#define G_MIN_TERM(xs, sum) _mm256_zextps128_ps256(_mm_set_ss((xs)[0] * (float)(sum)[0]))
+#define G_FLOATS 8
+#define G_LOADF(p) _mm256_loadu_ps(p)
 #define G_UNPACK_Q8(p0, p1) _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p0)), _mm256_set1_epi8((char)0x80))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g256_nibbles(p0)
 #define G_UNPACK_K4(out, p, sub) (out) = g256_unpack_k4((p), (sub))
