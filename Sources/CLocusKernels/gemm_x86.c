@@ -3,7 +3,8 @@
 // - AVX-512 VNNI (F, BW, VL, VNNI; e.g. AMD Zen 4/5, Intel Ice Lake and later servers): 512-bit
 //   registers, two 32-element blocks per vpdpbusd, tiles of 4 weight rows × 4 activation rows
 //   (16 of the 32 zmm registers accumulate);
-// - AVX-VNNI (VEX vpdpbusd on 256-bit registers): one block per step, tiles of 2 × 3 (16 ymm);
+// - AVX-VNNI (VEX vpdpbusd on 256-bit registers): one block per step, tiles of 2 × 2 (16 ymm;
+//   2 × 3, 3 × 2, 4 × 1 and 1 × 4 measured slower with scripts/bench/int8_kernel_bench.c);
 // - plain AVX2 (vpmaddubsw + vpmaddwd): the nibble types only (Q8_0's unsigned bytes would
 //   saturate vpmaddubsw's int16 sums; Q8_0 keeps its row kernel there).
 // The three give the same integer block sums; only the float summation order differs (two blocks
@@ -176,7 +177,7 @@ static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
 
 #define G_BLOCKS 1
 #define G_RM 2
-#define G_RN 3
+#define G_RN 2
 #define GV_I __m256i
 #define GV_F __m256
 #define G_ZERO_F _mm256_setzero_ps()
