@@ -96,12 +96,17 @@ final class Int8GemmTests: XCTestCase {
         }
     }
 
-    /// Through `WeightMatrix.multiply` with `.all`: 130 rows split over threads, 5 activation
-    /// rows, each path; equal to the row-kernel loop (`.scalar`) to float rounding.
+    /// Through `WeightMatrix.multiply` with `.all`: 130 rows split over two threads (65 each: the
+    /// second part starts inside a 4-row tile of the whole), 5 activation rows, each path; equal
+    /// to the row-kernel loop (`.scalar`) to float rounding.
     func testMultiplyAllUsesGemmOnEveryPath() throws {
-        let saved = WeightMatrix.activationQuantization
-        defer { WeightMatrix.activationQuantization = saved }
+        let saved = WeightMatrix.activationQuantization, savedThreads = BLAS.threadCount
+        defer {
+            WeightMatrix.activationQuantization = saved
+            BLAS.setThreadCount(savedThreads)
+        }
         WeightMatrix.activationQuantization = .all
+        BLAS.setThreadCount(2)
         let rows = 130, columns = 1024, n = 5
         for (t, type) in Self.gemmTypes.enumerated() {
             let matrix = try WeightMatrixTests.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(500 + t))
