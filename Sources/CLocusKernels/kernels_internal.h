@@ -21,6 +21,19 @@ locus_row_kernel locus_vnni_kernel(int type);
 /// 1 when this build and CPU can run the AVX-VNNI path (AVX2 + FMA + F16C + AVX-VNNI).
 int locus_cpu_has_avx_vnni(void);
 
+/// The int8 GEMM of gemm_q8_body.h: Y[j, r] = Σ_c W[r, c] · x̂_j[c] for rows r < `rows` (W row r at
+/// w + r·rowBytes, `blocks` 32-element blocks per row) and activation rows j < n (q row j at
+/// q + 32·blocks·j; xs/xsum row j at + blocks·j), Y row j at y + j·ldy.
+typedef void (*locus_gemm_kernel)(const uint8_t *w, size_t rowBytes, int64_t rows, int64_t blocks,
+                                  int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
+                                  float *y, int64_t ldy);
+/// NULL for a type without a GEMM in that build, or when not x86-64 (gemm_x86.c).
+locus_gemm_kernel locus_avx512_gemm(int type);
+locus_gemm_kernel locus_vnni_gemm(int type);
+locus_gemm_kernel locus_avx2_gemm(int type);
+/// 1 when this build and CPU can run AVX-512 F/BW/VL/VNNI (and AVX2 + FMA + F16C).
+int locus_cpu_has_avx512_vnni(void);
+
 /// Decodes n elements (whole blocks) of one type into float32.
 typedef void (*locus_dequant_kernel)(const uint8_t *src, float *dst, int64_t n);
 locus_dequant_kernel locus_scalar_dequantizer(int type);

@@ -6,6 +6,7 @@ import LocusInterventions
 import LocusModel
 import LocusSteering
 import LocusTensor
+import LocusWeights
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -183,6 +184,7 @@ struct Bench: ParsableCommand {
                     ("batch", .int(result.batch)), ("tokens", .int(result.tokens)),
                     ("threads", .int(result.threads)), ("peak_rss_mb", .double(result.peakRSSMegabytes)),
                     ("load_seconds", .double(result.loadSeconds)),
+                    ("activation_quantization", .string(WeightMatrix.activationQuantization.rawValue)),
                 ] + cpu))
             return
         }

@@ -523,6 +523,7 @@ struct EvalTruthfulQA: ParsableCommand {
             ("arguments", .array(CommandLine.arguments.dropFirst().map(JSONValue.string))),
             ("model", .object([("file", .string(lm.url.path)), ("sha256", .string(modelSHA))])),
             ("threads", .int(options.threads)),
+            ("numerics", .object(options.numericsRecord)),
             ("configuration", .object(configuration)),
             ("metrics", .object(metrics)),
             ("groups", .array(groupRecords)),

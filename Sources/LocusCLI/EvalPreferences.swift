@@ -122,6 +122,7 @@ struct EvalPreferences: ParsableCommand {
             fields["trained_on_sha256"] = file.dataSHA256.map(JSONValue.string) ?? .null
         }
         fields["threads"] = .integer(options.threads)
+        fields["numerics"] = .object(options.numericsRecord)
         fields["seconds"] = .number(seconds)
         printJSON(.object(fields))
     }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import LocusCore
 import LocusModel
 import LocusRecipes
 import LocusTensor
+import LocusWeights
 
 /// Options every model-running command shares.
 struct ModelOptions: ParsableArguments {
@@ -20,6 +22,16 @@ struct ModelOptions: ParsableArguments {
             + "kernels) or f32 (dequantised at load; the parity reference).",
         valueName: "stored|f32"))
     var weights: WeightStorage = .stored
+
+    @Option(help: ArgumentHelp(
+        "Which products of quantised (--weights stored) matrices quantise the activation to 8 bits "
+            + "per 32 values, llama.cpp's scheme: decode (one-row products: generation; prefill, "
+            + "scoring and backward stay fp32 — the default), all (prefill and scoring too, by the "
+            + "int8 GEMM: faster on large quantised models, logits then carry the decode tolerance) "
+            + "or none (every product fp32: parity with --weights f32). Default: "
+            + "$LOCUS_ACTIVATION_QUANTIZATION, else decode.",
+        valueName: "decode|all|none"))
+    var activationQuantization: ActivationQuantization = .fromEnvironment()
 
     static let defaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -49,11 +61,19 @@ struct ModelOptions: ParsableArguments {
                 + "run scripts/fetch-model.sh, or pass --model PATH")
     }
 
-    /// Sets the thread count and loads model and tokenizer.
+    /// The numerics settings a result depends on, for JSON records.
+    var numericsRecord: [(String, JSONValue)] {
+        [("weights", .string(weights.rawValue)),
+         ("activation_quantization", .string(activationQuantization.rawValue))]
+    }
+
+    /// Sets the thread count and the activation quantisation, and loads model and tokenizer.
     func load() throws -> LanguageModel {
         BLAS.setThreadCount(threads)
+        WeightMatrix.activationQuantization = activationQuantization
         return try LanguageModel.load(from: resolvedURL(), weights: weights)
     }
 }
 
 extension WeightStorage: ExpressibleByArgument {}
+extension ActivationQuantization: ExpressibleByArgument {}

@@ -135,6 +135,7 @@ struct Probe: ParsableCommand {
                 ("created", .string(ISO8601DateFormatter().string(from: Date()))),
                 ("model", .object([("file", .string(lm.url.path)), ("sha256", .string(modelSHA))])),
                 ("threads", .int(options.threads)),
+                ("numerics", .object(options.numericsRecord)),
                 ("configuration", .object([
                     ("seed", .int(Int(seed))), ("folds", .int(folds)),
                     ("validation_fraction", .double(validationFraction)), ("c", .double(c)),

@@ -215,6 +215,7 @@ struct Trace: ParsableCommand {
             ("seed", result.seed.map { .int(Int($0)) } ?? .null),
             ("hidden_site", .string(before ? "resid_pre" : "resid_post")),
             ("model_sha256", .string(sha)), ("threads", .int(options.threads)),
+            ("numerics", .object(options.numericsRecord)),
             ("seconds", .double(seconds)),
         ])
     }

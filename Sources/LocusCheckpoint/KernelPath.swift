@@ -14,6 +14,10 @@ public enum KernelPath: Int32, Sendable, CaseIterable {
     /// (dequantisation runs AVX2); AVX2, then scalar, where unavailable. `.automatic` picks it
     /// when the CPU has it.
     case avxVNNI = 3
+    /// AVX-512 F/BW/VL/VNNI: the int8 GEMM of batched products (`locus_matmul`) on 512-bit
+    /// registers; the matrix-vector kernels and dequantisers run as `.automatic` does. Falls back
+    /// like `.automatic` where unavailable. `.automatic` picks it when the CPU has it.
+    case avx512VNNI = 4
 
     /// Whether this build and CPU run the AVX2 + FMA + F16C kernels under `.automatic`.
     public static var hasAVX2: Bool { locus_cpu_has_avx2_fma() != 0 }
@@ -21,9 +25,13 @@ public enum KernelPath: Int32, Sendable, CaseIterable {
     /// Whether this build and CPU run the AVX-VNNI matrix-vector kernels.
     public static var hasAVXVNNI: Bool { locus_cpu_has_avx_vnni() != 0 }
 
+    /// Whether this build and CPU run the AVX-512 VNNI GEMM.
+    public static var hasAVX512VNNI: Bool { locus_cpu_has_avx512_vnni() != 0 }
+
     /// The paths this machine can run distinctly: `.scalar`, plus `.avx2` where `hasAVX2`, plus
-    /// `.avxVNNI` where `hasAVXVNNI`.
+    /// `.avxVNNI` where `hasAVXVNNI`, plus `.avx512VNNI` where `hasAVX512VNNI`.
     public static var available: [KernelPath] {
         (hasAVX2 ? [.scalar, .avx2] : [.scalar]) + (hasAVXVNNI ? [.avxVNNI] : [])
+            + (hasAVX512VNNI ? [.avx512VNNI] : [])
     }
 }

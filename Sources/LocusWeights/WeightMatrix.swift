@@ -13,7 +13,9 @@ import LocusTensor
 /// - `multiply`: y = x·Wᵀ. One row (decoding) runs a C kernel directly on the blocks
 ///   (`Sources/CLocusKernels`) after quantising x to 8 bits per 32 elements, as llama.cpp does;
 ///   several rows dequantise W a panel of rows at a time into fp32 and call sgemm, so prefill
-///   stays at BLAS speed.
+///   stays at BLAS speed and exact — unless `activationQuantization` is `.all`, when they run
+///   the int8 GEMM of `Sources/CLocusKernels/gemm_q8_body.h` (faster on large quantised models,
+///   decode tolerance).
 /// - `multiplyTransposed`: dx = dy·W (the backward toward the input), panel by panel.
 /// - `materializeFloat32()`: the whole matrix as fp32, for an edit that must change it.
 ///
@@ -173,8 +175,10 @@ public enum ActivationQuantization: String, Sendable, CaseIterable {
     /// decode matches `--weights f32` to float rounding too (slower decode).
     case none
     /// Every forward product of a quantised matrix, prefill included, runs the int8 kernels
-    /// (each row of x quantised on its own; W streamed once per call). Faster prefill of large
-    /// quantised models; prefill logits then carry the decode tolerance. The backward stays fp32.
+    /// (each row of x quantised on its own): Q8_0, Q4_0, Q4_1, Q4_K and Q6_K through the register-tiled int8
+    /// GEMM (`locus_matmul`, Sources/CLocusKernels/gemm_q8_body.h), the other types through their
+    /// row kernels. Faster prefill of large quantised models; prefill logits then carry the
+    /// decode tolerance. The backward stays fp32.
     case all
 
     /// Whether a product with `rows` rows of x uses the int8 kernels.

@@ -42,4 +42,17 @@ final class BenchCommandTests: XCTestCase {
         let decode = try benchJSON(["decode", "--tokens", "4", "--runs", "3", "--prompt", "hi there"])
         try checkTimes(decode, benchmark: "decode", count: 4, runs: 3)
     }
+
+    /// `--activation-quantization` reaches the process and its JSON record (default `decode`);
+    /// an unknown value is refused with a message naming the option and the allowed values.
+    func testActivationQuantizationOptionIsRecordedAndChecked() throws {
+        let standard = try benchJSON(["forward", "--tokens", "4", "--runs", "1"])
+        XCTAssertEqual(standard["activation_quantization"] as? String, "decode")
+        let all = try benchJSON(["forward", "--tokens", "4", "--runs", "1", "--activation-quantization", "all"])
+        XCTAssertEqual(all["activation_quantization"] as? String, "all")
+        let bad = try CLI.run(["bench", "forward", "--model", gpt2.path, "--activation-quantization", "fast"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.output.contains("--activation-quantization"), bad.output)
+        XCTAssertTrue(bad.output.contains("decode") && bad.output.contains("none"), bad.output)
+    }
 }

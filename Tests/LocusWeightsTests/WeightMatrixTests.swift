@@ -113,9 +113,11 @@ final class WeightMatrixTests: XCTestCase {
         }
     }
 
-    /// Batched int8 products (`ActivationQuantization.all`, `locus_matmul`) equal one decode
-    /// product per row bit for bit (same row kernel, same quantised row), with row strides and
-    /// `accumulate`; `.none` turns decode into the exact fp32 panel product.
+    /// Batched int8 products (`ActivationQuantization.all`, `locus_matmul`) against one decode
+    /// product per row (same quantised row): bit for bit where `locus_matmul` runs the row
+    /// kernels, to float rounding (1e-5 of Σ|w·x̂|) where it runs the int8 GEMM (same terms, other
+    /// summation order); with row strides and `accumulate`. `.none` turns decode into the exact
+    /// fp32 panel product.
     func testBatchedInt8AndActivationModes() throws {
         let saved = WeightMatrix.activationQuantization
         defer { WeightMatrix.activationQuantization = saved }
@@ -123,6 +125,9 @@ final class WeightMatrixTests: XCTestCase {
         for (t, type) in Self.kernelTypes.enumerated() {
             let matrix = try Self.randomMatrix(type, rows: rows, columns: columns, seed: UInt64(80 + t))
             let x = Self.randomVector(n * xStride, seed: 21)
+            let w = matrix.materializeFloat32().array()
+            let rowKernels = locus_matmul_path(Int32(type.id), KernelPath.automatic.rawValue)
+                == Int32(LOCUS_MATMUL_ROWS.rawValue)
             WeightMatrix.activationQuantization = .decode
             var single = [Float](repeating: 0, count: n * rows)
             for i in 0..<n {
@@ -136,12 +141,21 @@ final class WeightMatrixTests: XCTestCase {
             var batched = [Float](repeating: 2, count: n * yStride)
             matrix.multiply(x, rows: n, xStride: xStride, into: &batched, yStride: yStride, accumulate: true)
             for i in 0..<n {
-                for r in 0..<rows { XCTAssertEqual(batched[i * yStride + r], single[i * rows + r] + 2, "\(type)") }
+                for r in 0..<rows {
+                    if rowKernels {
+                        XCTAssertEqual(batched[i * yStride + r], single[i * rows + r] + 2, "\(type)")
+                    } else {
+                        let magnitude = (0..<columns).reduce(2.0) {
+                            $0 + abs(Double(w[r * columns + $1]) * Double(x[i * xStride + $1]))
+                        }
+                        XCTAssertEqual(Double(batched[i * yStride + r]), Double(single[i * rows + r]) + 2,
+                                       accuracy: 1e-5 * magnitude, "\(type) GEMM row \(r)")
+                    }
+                }
                 for r in rows..<yStride { XCTAssertEqual(batched[i * yStride + r], 2, "\(type) padding") }
             }
             // .none: decode is the panel product (the exact twin of prefill).
             WeightMatrix.activationQuantization = .none
-            let w = matrix.materializeFloat32().array()
             var exact = [Float](repeating: 0, count: rows)
             matrix.multiply(x, rows: 1, into: &exact)
             for r in 0..<rows {

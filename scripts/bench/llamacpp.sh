@@ -8,7 +8,8 @@
 # faster): "ratio" from wall time (tok/s), "cpu ratio" from the median process CPU seconds of the
 # timed runs (llama.cpp's ÷ Locus's), which a shared, overloaded machine disturbs much less; the
 # medians of both are printed with the load average before and after. Quote ratios, not absolute
-# speeds. LOCUS_ACTIVATION_QUANTIZATION (decode|none|all) passes through to Locus.
+# speeds. --activation-quantization decode|all|none (default $LOCUS_ACTIVATION_QUANTIZATION, else
+# decode) is passed to Locus as its option of that name; --workload decode|prefill runs one only.
 #
 # Needs: the release build (.build/release/locus) and the peer venv (scripts/bench/install-llamacpp.sh,
 # not run by CI). Files: SmolLM2 Q4_1 (models/), its Q8_0 requantisation (made once under /tmp by
@@ -18,6 +19,7 @@
 # usage: scripts/bench/llamacpp.sh [--threads N] [--pairs P] [--decode-tokens N] [--model F.gguf]...
 #                                  [--prefill-tokens N (128)] [--runs R (3)] [--no-smollm]
 #                                  [--out FILE.jsonl] [--weights stored|f32]
+#                                  [--activation-quantization decode|all|none] [--workload decode|prefill]
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -30,6 +32,8 @@ WEIGHTS=stored
 SMOLLM=1
 OUT=""
 MODELS=()
+AQ="${LOCUS_ACTIVATION_QUANTIZATION:-decode}"
+WORKLOADS="decode prefill"
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) THREADS="$2"; shift 2 ;;
@@ -41,7 +45,9 @@ while [ $# -gt 0 ]; do
         --no-smollm) SMOLLM=0; shift ;;
         --out) OUT="$2"; shift 2 ;;
         --weights) WEIGHTS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --activation-quantization) AQ="$2"; shift 2 ;;
+        --workload) WORKLOADS="$2"; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "llamacpp.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -66,16 +72,16 @@ fi
 load() { cut -d' ' -f1 /proc/loadavg; }
 field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 
-echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; threads $THREADS; locus --weights $WEIGHTS, activation quantisation ${LOCUS_ACTIVATION_QUANTIZATION:-decode}; $("$PY" -c 'import llama_cpp; print("llama-cpp-python", llama_cpp.__version__)')"
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; threads $THREADS; locus --weights $WEIGHTS, activation quantisation $AQ; $("$PY" -c 'import llama_cpp; print("llama-cpp-python", llama_cpp.__version__)')"
 printf '%-44s %-8s %4s %12s %12s %7s %9s %9s %9s %9s %8s %8s %s\n' file workload pair "locus tok/s" "llama tok/s" ratio "locus cpu" "llama cpu" "cpu ratio" "locus MB" "llama MB" "locus ld" "llama ld" "load avg"
 for model in "${MODELS[@]}"; do
     name="$(basename "$model")"
-    for workload in decode prefill; do
+    for workload in $WORKLOADS; do
         if [ "$workload" = decode ]; then
-            A=("$LOCUS" bench decode --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --tokens "$DECODE_TOKENS" --runs "$RUNS" --json)
+            A=("$LOCUS" bench decode --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --activation-quantization "$AQ" --tokens "$DECODE_TOKENS" --runs "$RUNS" --json)
             B=("$PY" "$PEER" decode --model "$model" --threads "$THREADS" --tokens "$DECODE_TOKENS" --runs "$RUNS")
         else
-            A=("$LOCUS" bench forward --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --batch 1 --tokens "$PREFILL_TOKENS" --runs "$RUNS" --json)
+            A=("$LOCUS" bench forward --model "$model" --threads "$THREADS" --weights "$WEIGHTS" --activation-quantization "$AQ" --batch 1 --tokens "$PREFILL_TOKENS" --runs "$RUNS" --json)
             B=("$PY" "$PEER" forward --model "$model" --threads "$THREADS" --tokens "$PREFILL_TOKENS" --runs "$RUNS")
         fi
         ratios=(); cpuratios=()

@@ -37,7 +37,24 @@ enum LocusKernelPath {
     LOCUS_PATH_AVX2 = 2,   ///< x86-64 AVX2 + FMA; falls back to scalar where unavailable
     LOCUS_PATH_AVX_VNNI = 3, ///< AVX2 with AVX-VNNI byte dot products (matrix-vector only; the
                              ///< dequantisers run AVX2); falls back to AVX2, then scalar
+    LOCUS_PATH_AVX512_VNNI = 4, ///< AVX-512 F/BW/VL/VNNI int8 GEMM on 512-bit registers (locus_matmul;
+                                ///< matrix-vector and dequantisers run as AUTO); falls back as AUTO
 };
+
+/// What `locus_matmul` runs for a type and path (`locus_matmul_path`).
+enum LocusMatmulKind {
+    LOCUS_MATMUL_NONE = 0,             ///< unsupported type
+    LOCUS_MATMUL_ROWS = 1,             ///< the row kernels, one activation row at a time
+    LOCUS_MATMUL_GEMM_AVX2 = 2,        ///< register-tiled GEMM, vpmaddubsw (nibble types)
+    LOCUS_MATMUL_GEMM_AVX_VNNI = 3,    ///< register-tiled GEMM, 256-bit vpdpbusd
+    LOCUS_MATMUL_GEMM_AVX512_VNNI = 4, ///< register-tiled GEMM, 512-bit vpdpbusd
+};
+
+/// 1 when this build and CPU can run the AVX-512 VNNI GEMM (`LOCUS_PATH_AVX512_VNNI`).
+int locus_cpu_has_avx512_vnni(void);
+
+/// Which implementation `locus_matmul` runs for ggml type `type` on `path` (LocusMatmulKind).
+int locus_matmul_path(int type, int path);
 
 /// 1 when this build and CPU can run the AVX-VNNI matrix-vector path (`LOCUS_PATH_AVX_VNNI`).
 int locus_cpu_has_avx_vnni(void);
@@ -63,9 +80,11 @@ int locus_matvec(
     const int8_t *q, const float *scale, const int32_t *sum, float *y, int path);
 
 /// Y[i, r] = Σ_c W[r, c] · x̂_i[c] for n activation rows i (each quantised as above, row i at
-/// q + i·cols, scale/sum + i·cols/32) and r in 0..<rows; Y row i at y + i·ldy. W is read in
-/// tiles of a few rows that stay in cache while every activation row passes over them, so the
-/// weights stream from memory once. Returns 0, or -1 as `locus_matvec`.
+/// q + i·cols, scale/sum + i·cols/32) and r in 0..<rows; Y row i at y + i·ldy. Q8_0, Q4_0,
+/// Q4_1, Q4_K and Q6_K run the register-tiled int8 GEMM (gemm_q8_body.h: 4 weight rows × 4 activation rows per
+/// tile on AVX-512 VNNI) where the CPU has it; the other types, and the scalar path, run the row
+/// kernel per activation row over tiles of W rows that stay in cache. The GEMM sums the same
+/// terms in another float order (same tolerance). Returns 0, or -1 as `locus_matvec`.
 int locus_matmul(
     int type, const void *weights, size_t rowBytes, int64_t rows, int64_t cols, int64_t n,
     const int8_t *q, const float *scale, const int32_t *sum, float *y, int64_t ldy, int path);
