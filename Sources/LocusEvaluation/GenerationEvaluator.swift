@@ -90,6 +90,26 @@ public final class GenerationEvaluator {
 
     public typealias Progress = (Int, Int, Int) -> Void  // questions done, total, tokens so far
 
+    /// Cache capacity reserved for every evaluation (0 until `reserve(for:)`).
+    public private(set) var reservedCapacity = 0
+
+    /// Positions a sequence needs: prefix, the longest question, the answer and one more.
+    func capacity(questionTokens: [[Int]]) -> Int {
+        prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
+    }
+
+    /// Reserves cache capacity for all of `questions` and returns the questions decoded
+    /// together. The batch size follows the capacity (`KeyValueBudget`) and batching changes
+    /// float rounding (and so, rarely, a greedy token), so a resumable or sharded evaluation
+    /// reserves for every question first and then decodes unit by unit exactly as an
+    /// uninterrupted, unsharded run of the same units.
+    @discardableResult
+    public func reserve(for questions: [TruthfulQAQuestion]) -> Int {
+        let tokens = questions.map { model.tokenizer.encodeContinuation(prompt.questionSuffix($0.question)) }
+        reservedCapacity = max(reservedCapacity, capacity(questionTokens: tokens))
+        return KeyValueBudget.sequences(batchSize, capacity: reservedCapacity, config: model.config)
+    }
+
     public func evaluate(
         _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
     ) throws -> (answers: [GeneratedAnswer], summary: GenerationSummary) {
@@ -97,7 +117,7 @@ public final class GenerationEvaluator {
         let questionTokens = questions.map {
             model.tokenizer.encodeContinuation(prompt.questionSuffix($0.question))
         }
-        let capacity = prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
+        let capacity = max(reservedCapacity, capacity(questionTokens: questionTokens))
         var kept: KVCache?
         let batchSize = KeyValueBudget.sequences(self.batchSize, capacity: capacity, config: model.config)
         let inPlace = batchSize == 1 && !prefix.isEmpty
