@@ -74,6 +74,13 @@ extension EvalTruthfulQA {
         let shard = shardValue
         let url = URL(fileURLWithPath: journal!)
         let base = try baseFingerprint(lm: lm, modelSHA: modelSHA, location: location, groups: groups)
+        // An existing journal of other settings is refused before any model work (on a 7B
+        // model the evaluators' prefix alone takes a CPU-minute).
+        let planFields: Set<String> = ["unit_size", "shard", "units_sha256"]
+        if FileManager.default.fileExists(atPath: url.path), let existing = try? EvaluationJournal.read(url) {
+            try EvaluationJournalHeader(fingerprint: base + [.init("shard", shard.description)], modelFile: "", arguments: [])
+                .check(existing.header, file: url.path, ignoring: planFields.subtracting(["shard"]))
+        }
         let all = groups.flatMap { tqa.questions(ids: $0.questionIDs) }
         let mcEvaluator = mc
             ? try MultipleChoiceEvaluator(model: lm, answersPerBatch: answersPerBatch, questionsPerBatch: questionsPerBatch)

@@ -52,7 +52,9 @@ public struct EvaluationJournalHeader: Codable, Equatable, Sendable {
                         + "(its command line: \(recorded.arguments.joined(separator: " "))), or give another journal file")
             }
         }
-        if let extra = recorded.fingerprint.first(where: { f in !fingerprint.contains { $0.name == f.name } }) {
+        if let extra = recorded.fingerprint.first(where: { f in
+            !ignoring.contains(f.name) && !fingerprint.contains { $0.name == f.name }
+        }) {
             throw EvaluationJournalError(
                 file: file, problem: "records a setting this version does not know (\(extra.name) = \(extra.value))")
         }
