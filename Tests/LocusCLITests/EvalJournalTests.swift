@@ -159,6 +159,39 @@ final class EvalJournalTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: journal), before)
     }
 
+    /// ITI from a probe ranking: two folds (two groups, each with its own heads), journaled,
+    /// sharded and merged, and without a journal — the same numbers.
+    func testITIFoldsJournaledShardedAndPlainAgree() throws {
+        let dir = try TestEnvironment.temporaryDirectory("journal-iti")
+        let ranking = dir.appendingPathComponent("r.json").path
+        let probe = try CLI.run(
+            ["probe", "--model", try model(), "--threads", "1", "--questions", "8", "--folds", "2", "--top-k", "4",
+             "--output", ranking, "--cache-directory", dir.appendingPathComponent("cache").path])
+        XCTAssertEqual(probe.status, 0, probe.output)
+        let arguments = ["eval", "truthfulqa", "--model", try model(), "--threads", "1", "--probe", ranking, "--heads", "top",
+                         "--k", "4", "--alpha", "5", "--limit", "3", "--no-side-effects", "--max-new-tokens", "4",
+                         "--questions-per-batch", "2", "--generation-batch", "2", "--per-question"]
+        func record(_ extra: [String], _ name: String) throws -> [String: Any] {
+            let out = dir.appendingPathComponent(name)
+            let r = try CLI.run(arguments + extra + ["--output", out.path])
+            XCTAssertEqual(r.status, 0, r.output)
+            return try Self.record(out)
+        }
+        let plain = try record([], "plain.json")
+        XCTAssertEqual((plain["groups"] as! [[String: Any]]).count, 2)
+        let journaled = try record(["--journal", dir.appendingPathComponent("j.jsonl").path], "j.json")
+        XCTAssertEqual(try Self.numbers(journaled), try Self.numbers(plain))
+        let shards = (0..<2).map { dir.appendingPathComponent("s\($0).jsonl").path }
+        for (i, path) in shards.enumerated() { _ = try record(["--journal", path, "--shard", "\(i)/2"], "s\(i).json") }
+        let merged = try record(["--merge"] + shards, "m.json")
+        XCTAssertEqual(try Self.numbers(merged), try Self.numbers(plain))
+        // The probe file is part of the fingerprint.
+        var changed = arguments
+        changed[changed.firstIndex(of: "--alpha")! + 1] = "6"
+        let refused = try CLI.run(changed + ["--journal", dir.appendingPathComponent("j.jsonl").path])
+        XCTAssertTrue(refused.stderr.contains("was written with alpha = 5.0, this run has alpha = 6.0"), refused.stderr)
+    }
+
     func testOtherSettingsOrModelAreRefused() throws {
         let (_, journal) = try baseline()
         let before = try Data(contentsOf: journal)
