@@ -120,8 +120,9 @@ extension EvalTruthfulQA {
             let unit = plan.units[u]
             let group = groups[unit.group]
             let questions = tqa.questions(ids: unit.questionIDs)
-            let mcRun = try mcEvaluator?.evaluate(questions, intervention: group.intervention)
-            let generated = try generationEvaluator?.evaluate(questions, intervention: group.intervention)
+            let key = "group \(unit.group)"  // one intervention per group
+            let mcRun = try mcEvaluator?.evaluate(questions, intervention: group.intervention, prefixKey: key)
+            let generated = try generationEvaluator?.evaluate(questions, intervention: group.intervention, prefixKey: key)
             try journal.append(EvaluationJournalEntry(
                 group: unit.group, questions: unit.questionIDs, multipleChoice: mcRun,
                 generation: generated?.answers, generationSummary: generated?.summary))

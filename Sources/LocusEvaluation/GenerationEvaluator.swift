@@ -90,6 +90,10 @@ public final class GenerationEvaluator {
 
     public typealias Progress = (Int, Int, Int) -> Void  // questions done, total, tokens so far
 
+    /// The prefix computed with the edit of the last `evaluate(prefixKey:)` (see
+    /// `MultipleChoiceEvaluator.evaluate`).
+    private var editedPrefixMemo: (key: String, cache: KVCache)?
+
     /// Cache capacity reserved for every evaluation (0 until `reserve(for:)`).
     public private(set) var reservedCapacity = 0
 
@@ -111,7 +115,8 @@ public final class GenerationEvaluator {
     }
 
     public func evaluate(
-        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
+        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, prefixKey: String? = nil,
+        progress: Progress? = nil
     ) throws -> (answers: [GeneratedAnswer], summary: GenerationSummary) {
         let start = Date()
         let questionTokens = questions.map {
@@ -130,11 +135,15 @@ public final class GenerationEvaluator {
         // An edit of the prefix that is the same for every question: the edited prefix once.
         var sharedPrefix = prefixCache
         let editedPrefix = !prefix.isEmpty && intervention?.editsPrompt == true && intervention?.prefixEditShared == true
-        if editedPrefix, let intervention {
-            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: inPlace ? capacity : prefix.count)
+        let neededCapacity = inPlace ? capacity : prefix.count
+        if editedPrefix, let prefixKey, let memo = editedPrefixMemo, memo.key == prefixKey, memo.cache.capacity >= neededCapacity {
+            sharedPrefix = memo.cache
+        } else if editedPrefix, let intervention {
+            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: neededCapacity)
             _ = try model.model.forward(
                 [prefix], cache: sharedPrefix, hooks: intervention.hooks(.generation(promptLengths: [prefix.count])),
                 logits: .none)
+            editedPrefixMemo = prefixKey.map { ($0, sharedPrefix) }
         }
         var answers: [GeneratedAnswer] = []
         var tokens = 0

@@ -70,6 +70,10 @@ public final class MultipleChoiceEvaluator {
     private var questionCache: KVCache?
     private var answerCache: KVCache?
     private var questionCapacity = 0
+    /// The prefix computed with the edit of the last `evaluate(prefixKey:)`, kept for the next
+    /// call with the same key (a journaled run evaluates a group unit by unit: without it, an
+    /// edit of the shared prefix would recompute the prefix for every unit).
+    private var editedPrefixMemo: (key: String, cache: KVCache)?
     private var answerCapacity = 0
     /// Most answer rows per forward call (`RowBudget`; at least one answer per call). Packing
     /// changes only float rounding; tests lower it to check that.
@@ -166,13 +170,23 @@ public final class MultipleChoiceEvaluator {
         }
     }
 
+    /// - Parameter prefixKey: names the intervention for reusing its edited prefix across calls
+    ///   (the caller promises one key per intervention); nil computes it per call.
     public func evaluate(
-        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
+        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, prefixKey: String? = nil,
+        progress: Progress? = nil
     ) throws -> MultipleChoiceRun {
         let start = Date()
         let prepared = questions.map(prepare)
         reserve(prepared)
-        let sharedPrefix = try editedPrefix(intervention) ?? prefixCache
+        let sharedPrefix: KVCache
+        if let prefixKey, let memo = editedPrefixMemo, memo.key == prefixKey, memo.cache.capacity >= questionCapacity {
+            sharedPrefix = memo.cache
+        } else {
+            let edited = try editedPrefix(intervention)
+            editedPrefixMemo = prefixKey.flatMap { key in edited.map { (key, $0) } }
+            sharedPrefix = edited ?? prefixCache
+        }
         let packing = intervention == nil || intervention?.multipleChoiceHooks != nil
         let groupSize = packing ? packedQuestions : 1
 

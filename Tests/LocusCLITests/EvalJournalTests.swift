@@ -192,6 +192,28 @@ final class EvalJournalTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("was written with alpha = 5.0, this run has alpha = 6.0"), refused.stderr)
     }
 
+    /// Steering that edits the shared prefix (`--positions all`): a journaled run evaluates unit
+    /// by unit, reusing the edited prefix across units (`prefixKey`), and gives the numbers of
+    /// the plain run, which computes it once per group.
+    func testPrefixEditingSteeringJournaledEqualsPlain() throws {
+        let dir = try TestEnvironment.temporaryDirectory("journal-steer")
+        let steering = dir.appendingPathComponent("s.safetensors").path
+        let steer = try CLI.run(
+            ["steer", "--model", try model(), "--threads", "1", "--heads", "random:4:0", "--max-train-pairs", "8",
+             "--max-validation-pairs", "4", "--epochs", "1", "--batch-size", "4", "--positions", "all", "--output", steering])
+        XCTAssertEqual(steer.status, 0, steer.output)
+        let arguments = ["eval", "truthfulqa", "--model", try model(), "--threads", "1", "--steering", steering,
+                         "--scale", "200", "--limit", "4", "--no-side-effects", "--max-new-tokens", "4",
+                         "--questions-per-batch", "2", "--generation-batch", "2", "--per-question"]
+        let plainURL = dir.appendingPathComponent("plain.json"), journaledURL = dir.appendingPathComponent("j.json")
+        let plain = try CLI.run(arguments + ["--output", plainURL.path])
+        XCTAssertEqual(plain.status, 0, plain.output)
+        let journaled = try CLI.run(arguments + ["--journal", dir.appendingPathComponent("j.jsonl").path, "--output", journaledURL.path])
+        XCTAssertEqual(journaled.status, 0, journaled.output)
+        XCTAssertTrue(journaled.stderr.contains("2 of 2 units"), journaled.stderr)
+        XCTAssertEqual(try Self.numbers(Self.record(journaledURL)), try Self.numbers(Self.record(plainURL)))
+    }
+
     func testOtherSettingsOrModelAreRefused() throws {
         let (_, journal) = try baseline()
         let before = try Data(contentsOf: journal)
