@@ -7,6 +7,7 @@ import LocusEvaluation
 import LocusInterventions
 import LocusModel
 import LocusProbing
+import LocusRecipes
 import LocusSteering
 
 /// `locus eval`: evaluations of a model with or without an edit.
@@ -35,6 +36,21 @@ struct EvalTruthfulQA: ParsableCommand {
             score every generated answer (p(" yes") ≥ 0.5 after "Q: …\\nA: …\\nTrue:" / \
             "Helpful:") and are labelled as the judges'. Prints a table on stderr and one JSON \
             record (all metrics and the full configuration) on stdout.
+
+            Long runs (a 7B model: hours): --journal FILE appends each finished unit of questions \
+            (MC scores, generations with their substitute verdicts) to FILE as one fsynced JSON \
+            line after a header fingerprinting the model sha256, the data sha256 and every option \
+            that changes numbers; run the same command again to resume (finished units are \
+            skipped, a torn last line is cut and redone; different settings are refused, naming \
+            the field). The record is always computed from the journal, so a resumed run prints \
+            the numbers of an uninterrupted one. --shard i/n (with --journal, one file per \
+            shard) evaluates part i of n, split by token count in whole units; a shard does \
+            not compute CE/KL (not per question). The same command with --merge FILE… (all n \
+            journals, no --shard/--journal) checks them and writes the one record, computing \
+            CE/KL once unless --no-side-effects; the merged numbers equal an unsharded \
+            journaled run's. Units are the questions packed together (MC \
+            --questions-per-batch, --generation-batch, within the memory budget); the judges \
+            are not journaled.
             """)
 
     enum HeadChoice: String, ExpressibleByArgument, CaseIterable { case none, top, random }
@@ -81,6 +97,18 @@ struct EvalTruthfulQA: ParsableCommand {
     @Option(help: "Answers per packed forward call in MC scoring.") var answersPerBatch: Int = 32
     @Option(help: "Questions whose answers are packed together in MC scoring.") var questionsPerBatch: Int = 4
     @Option(help: "Questions decoded together in generation.") var generationBatch: Int = 8
+    @Option(help: ArgumentHelp(
+        "Append each finished unit of questions (MC scores, generations) to FILE, fsynced, and resume from it: a rerun with the same FILE and settings skips finished questions; other settings are refused, naming the field.",
+        valueName: "FILE"))
+    var journal: String?
+    @Option(help: ArgumentHelp(
+        "Evaluate part i of n (0 ≤ i < n; needs --journal, one file per shard), split by token count; no CE/KL (--merge computes them once).",
+        valueName: "i/n"))
+    var shard: String?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp(
+        "Combine the journals of all shards (same options as the shard runs, without --shard/--journal) into one record, computing CE/KL once.",
+        valueName: "FILE…"))
+    var merge: [String] = []
 
     func validate() throws {
         if heads != .none && probe == nil { throw ValidationError("--heads \(heads.rawValue) needs --probe") }
@@ -102,6 +130,23 @@ struct EvalTruthfulQA: ParsableCommand {
         if truthJudge != nil && !generation { throw ValidationError("the judges score generations: drop --no-generation") }
         for path in [truthJudge, infoJudge].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("judge checkpoint \(path) does not exist")
+        }
+        if let shard, Shard(parsing: shard) == nil {
+            throw ValidationError("--shard must be i/n with 0 ≤ i < n, e.g. 0/2 and 1/2")
+        }
+        if shard != nil && journal == nil {
+            throw ValidationError("--shard needs --journal FILE (one journal per shard; --merge combines them)")
+        }
+        if !merge.isEmpty && (journal != nil || shard != nil) {
+            throw ValidationError("--merge reads finished shard journals: drop --journal and --shard")
+        }
+        if (journal != nil || !merge.isEmpty) && truthJudge != nil {
+            throw ValidationError(
+                "--journal/--merge do not cover the judges yet (a 7B judge cannot be loaded beside the model, so they "
+                    + "run after all generations): run the judges without --journal")
+        }
+        if exportBias != nil && shard != nil {
+            throw ValidationError("--export-bias with --shard: export the biases from an unsharded run or --merge")
         }
     }
 
@@ -250,10 +295,10 @@ struct EvalTruthfulQA: ParsableCommand {
             questionSource = "all questions (no edit was trained on any)"
         }
 
-        let totalQuestions = groups.reduce(0) { $0 + $1.questionIDs.count }
+        let plannedQuestions = groups.reduce(0) { $0 + $1.questionIDs.count }
         let editName = steering != nil ? "steering" : heads == .none ? "none" : "iti-\(heads.rawValue)-heads"
         printError(
-            "eval truthfulqa: \(totalQuestions) questions in \(groups.count) group(s); edit \(editName)"
+            "eval truthfulqa: \(plannedQuestions) questions in \(groups.count) group(s); edit \(editName)"
                 + (heads != .none ? ", K \(k), α \(alpha), \(direction) directions" : ""))
 
         /// Runs one evaluator over every group's questions under one progress bar.
@@ -267,7 +312,7 @@ struct EvalTruthfulQA: ParsableCommand {
             for group in groups {
                 let offset = before
                 results.append(try evaluate(tqa.questions(ids: group.questionIDs), group.intervention) { done, _, tokens in
-                    progress.update(offset + done, totalQuestions, extra: "\(tokens) tokens (\(group.name))")
+                    progress.update(offset + done, plannedQuestions, extra: "\(tokens) tokens (\(group.name))")
                 })
                 before += group.questionIDs.count
             }
@@ -275,17 +320,34 @@ struct EvalTruthfulQA: ParsableCommand {
             return results
         }
 
-        // Multiple choice.
+        // Journaled (resumable, sharded) or merged: results from the journal lines.
         var mcRuns: [MultipleChoiceRun?] = Array(repeating: nil, count: groups.count)
-        if mc {
+        var generations: [([GeneratedAnswer], GenerationSummary)?] = Array(repeating: nil, count: groups.count)
+        var journalConfiguration: [(String, JSONValue)] = []
+        let journaled = journal != nil || !merge.isEmpty
+        if journaled {
+            let r = journal != nil
+                ? try runJournaled(groups: groups, lm: lm, tqa: tqa, modelSHA: modelSHA, location: location)
+                : try mergeJournals(groups: groups, lm: lm, tqa: tqa, modelSHA: modelSHA, location: location)
+            groups = r.groups
+            mcRuns = r.mcRuns
+            generations = r.generations
+            journalConfiguration = r.configuration
+        }
+        let totalQuestions = groups.reduce(0) { $0 + $1.questionIDs.count }
+        // CE/KL are not per question: a shard leaves them to --merge.
+        let sideEffects = self.sideEffects && shardValue.count == 1
+        if self.sideEffects && !sideEffects { printError("CE/KL: not computed by a shard; --merge computes them once") }
+
+        // Multiple choice.
+        if mc && !journaled {
             let evaluator = try MultipleChoiceEvaluator(
                 model: lm, answersPerBatch: answersPerBatch, questionsPerBatch: questionsPerBatch)
             mcRuns = try eachGroup("MC") { try evaluator.evaluate($0, intervention: $1, progress: $2) }
         }
 
         // Generation.
-        var generations: [([GeneratedAnswer], GenerationSummary)?] = Array(repeating: nil, count: groups.count)
-        if generation {
+        if generation && !journaled {
             let evaluator = try GenerationEvaluator(
                 model: lm, maxNewTokens: maxNewTokens, batchSize: generationBatch)
             generations = try eachGroup("generation") { try evaluator.evaluate($0, intervention: $1, progress: $2) }
@@ -467,6 +529,7 @@ struct EvalTruthfulQA: ParsableCommand {
             ]
         }
         if !steeringInfo.isEmpty { configuration.append(("steering", .object(steeringInfo))) }
+        configuration += journalConfiguration
         let positions = groups.first(where: { $0.intervention != nil })?.intervention?.positions ?? [:]
         configuration.append(("positions", .object(positions.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         configuration += [

@@ -90,14 +90,39 @@ public final class GenerationEvaluator {
 
     public typealias Progress = (Int, Int, Int) -> Void  // questions done, total, tokens so far
 
+    /// The prefix computed with the edit of the last `evaluate(prefixKey:)` (see
+    /// `MultipleChoiceEvaluator.evaluate`).
+    private var editedPrefixMemo: (key: String, cache: KVCache)?
+
+    /// Cache capacity reserved for every evaluation (0 until `reserve(for:)`).
+    public private(set) var reservedCapacity = 0
+
+    /// Positions a sequence needs: prefix, the longest question, the answer and one more.
+    func capacity(questionTokens: [[Int]]) -> Int {
+        prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
+    }
+
+    /// Reserves cache capacity for all of `questions` and returns the questions decoded
+    /// together. The batch size follows the capacity (`KeyValueBudget`) and batching changes
+    /// float rounding (and so, rarely, a greedy token), so a resumable or sharded evaluation
+    /// reserves for every question first and then decodes unit by unit exactly as an
+    /// uninterrupted, unsharded run of the same units.
+    @discardableResult
+    public func reserve(for questions: [TruthfulQAQuestion]) -> Int {
+        let tokens = questions.map { model.tokenizer.encodeContinuation(prompt.questionSuffix($0.question)) }
+        reservedCapacity = max(reservedCapacity, capacity(questionTokens: tokens))
+        return KeyValueBudget.sequences(batchSize, capacity: reservedCapacity, config: model.config)
+    }
+
     public func evaluate(
-        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
+        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, prefixKey: String? = nil,
+        progress: Progress? = nil
     ) throws -> (answers: [GeneratedAnswer], summary: GenerationSummary) {
         let start = Date()
         let questionTokens = questions.map {
             model.tokenizer.encodeContinuation(prompt.questionSuffix($0.question))
         }
-        let capacity = prefix.count + (questionTokens.map(\.count).max() ?? 0) + maxNewTokens + 1
+        let capacity = max(reservedCapacity, capacity(questionTokens: questionTokens))
         var kept: KVCache?
         let batchSize = KeyValueBudget.sequences(self.batchSize, capacity: capacity, config: model.config)
         let inPlace = batchSize == 1 && !prefix.isEmpty
@@ -110,11 +135,15 @@ public final class GenerationEvaluator {
         // An edit of the prefix that is the same for every question: the edited prefix once.
         var sharedPrefix = prefixCache
         let editedPrefix = !prefix.isEmpty && intervention?.editsPrompt == true && intervention?.prefixEditShared == true
-        if editedPrefix, let intervention {
-            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: inPlace ? capacity : prefix.count)
+        let neededCapacity = inPlace ? capacity : prefix.count
+        if editedPrefix, let prefixKey, let memo = editedPrefixMemo, memo.key == prefixKey, memo.cache.capacity >= neededCapacity {
+            sharedPrefix = memo.cache
+        } else if editedPrefix, let intervention {
+            sharedPrefix = KVCache(config: model.config, sequences: 1, capacity: neededCapacity)
             _ = try model.model.forward(
                 [prefix], cache: sharedPrefix, hooks: intervention.hooks(.generation(promptLengths: [prefix.count])),
                 logits: .none)
+            editedPrefixMemo = prefixKey.map { ($0, sharedPrefix) }
         }
         var answers: [GeneratedAnswer] = []
         var tokens = 0

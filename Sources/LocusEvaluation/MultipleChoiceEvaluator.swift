@@ -24,6 +24,18 @@ public struct MultipleChoiceRun: Codable, Equatable, Sendable {
     public var equivalentTokens: Int
     public var answerCount: Int
     public var seconds: Double
+
+    public init(
+        results: [MultipleChoiceQuestionResult], mean: MultipleChoiceMetrics, tokens: Int, equivalentTokens: Int,
+        answerCount: Int, seconds: Double
+    ) {
+        self.results = results
+        self.mean = mean
+        self.tokens = tokens
+        self.equivalentTokens = equivalentTokens
+        self.answerCount = answerCount
+        self.seconds = seconds
+    }
 }
 
 /// TruthfulQA MC1/MC2/MC3 (TruthfulQA's own scoring, on the CSV's reference answers closed with
@@ -58,6 +70,10 @@ public final class MultipleChoiceEvaluator {
     private var questionCache: KVCache?
     private var answerCache: KVCache?
     private var questionCapacity = 0
+    /// The prefix computed with the edit of the last `evaluate(prefixKey:)`, kept for the next
+    /// call with the same key (a journaled run evaluates a group unit by unit: without it, an
+    /// edit of the shared prefix would recompute the prefix for every unit).
+    private var editedPrefixMemo: (key: String, cache: KVCache)?
     private var answerCapacity = 0
     /// Most answer rows per forward call (`RowBudget`; at least one answer per call). Packing
     /// changes only float rounding; tests lower it to check that.
@@ -100,20 +116,42 @@ public final class MultipleChoiceEvaluator {
         var best: Int
     }
 
-    public func evaluate(
-        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, progress: Progress? = nil
-    ) throws -> MultipleChoiceRun {
-        let start = Date()
-        let tokenizer = model.tokenizer
-        let prepared = questions.map { q -> Prepared in
-            let sets = Self.answerSets(q)
-            let answers = (sets.true + sets.false).map {
-                tokenizer.encodeContinuation(prompt.answerContinuation($0))
-            }
-            return Prepared(
-                question: tokenizer.encodeContinuation(prompt.questionSuffix(q.question)), answers: answers,
-                trueCount: sets.true.count, best: sets.best)
+    /// A question's tokens and answers as scored.
+    func prepare(_ q: TruthfulQAQuestion) -> Prepared {
+        let sets = Self.answerSets(q)
+        let answers = (sets.true + sets.false).map {
+            model.tokenizer.encodeContinuation(prompt.answerContinuation($0))
         }
+        return Prepared(
+            question: model.tokenizer.encodeContinuation(prompt.questionSuffix(q.question)), answers: answers,
+            trueCount: sets.true.count, best: sets.best)
+    }
+
+    /// Questions packed into one group (without an intervention, or with one that has
+    /// `multipleChoiceHooks`): `questionsPerBatch` within `KeyValueBudget` for the cache
+    /// capacity reserved so far.
+    public var packedQuestions: Int {
+        KeyValueBudget.sequences(questionsPerBatch, capacity: questionCapacity, config: model.config)
+    }
+
+    /// Sizes the caches for all of `questions` before any is scored and returns the questions
+    /// per packed group. Group sizes and answers per call follow the capacities, and packing
+    /// changes float rounding, so a resumable or sharded evaluation reserves for every question
+    /// first: each question is then scored exactly as in an uninterrupted, unsharded run that
+    /// evaluates the same units (capacities only grow).
+    @discardableResult
+    public func reserve(for questions: [TruthfulQAQuestion]) -> Int {
+        reserve(questions.map(prepare))
+        return packedQuestions
+    }
+
+    /// Tokens a question costs to score (question + every answer): the weight of shard balancing.
+    public func tokenCost(of question: TruthfulQAQuestion) -> Int {
+        let p = prepare(question)
+        return p.question.count + p.answers.reduce(0) { $0 + $1.count }
+    }
+
+    func reserve(_ prepared: [Prepared]) {
         let longestQuestion = prepared.map(\.question.count).max() ?? 0
         let longestAnswer = prepared.flatMap { $0.answers.map(\.count) }.max() ?? 0
         if prefix.count + longestQuestion > questionCapacity {
@@ -130,10 +168,27 @@ public final class MultipleChoiceEvaluator {
             answerCache = nil
             answerCapacity = prefix.count + longestQuestion + longestAnswer
         }
-        let sharedPrefix = try editedPrefix(intervention) ?? prefixCache
+    }
+
+    /// - Parameter prefixKey: names the intervention for reusing its edited prefix across calls
+    ///   (the caller promises one key per intervention); nil computes it per call.
+    public func evaluate(
+        _ questions: [TruthfulQAQuestion], intervention: Intervention? = nil, prefixKey: String? = nil,
+        progress: Progress? = nil
+    ) throws -> MultipleChoiceRun {
+        let start = Date()
+        let prepared = questions.map(prepare)
+        reserve(prepared)
+        let sharedPrefix: KVCache
+        if let prefixKey, let memo = editedPrefixMemo, memo.key == prefixKey, memo.cache.capacity >= questionCapacity {
+            sharedPrefix = memo.cache
+        } else {
+            let edited = try editedPrefix(intervention)
+            editedPrefixMemo = prefixKey.flatMap { key in edited.map { (key, $0) } }
+            sharedPrefix = edited ?? prefixCache
+        }
         let packing = intervention == nil || intervention?.multipleChoiceHooks != nil
-        let groupSize = packing
-            ? KeyValueBudget.sequences(questionsPerBatch, capacity: questionCapacity, config: model.config) : 1
+        let groupSize = packing ? packedQuestions : 1
 
         var results: [MultipleChoiceQuestionResult] = []
         var tokens = 0, equivalent = 0, answerCount = 0
