@@ -145,13 +145,32 @@ public final class ModelWeights: @unchecked Sendable {
     /// fp32 view of the unembedding (converts it to dense on first use).
     public var unembedding: FloatBuffer { unembeddingMatrix.makeDense() }  // (V, C)
 
-    /// Bytes the weights occupy in memory (stored types as stored, dense as fp32).
+    /// Bytes the weights occupy in memory (stored types as stored: 2 per F16/BF16 element, the
+    /// block size for quantised types; dense and every vector as fp32).
     public var residentBytes: Int {
-        var total = embeddingMatrix.residentBytes + 4 * finalNorm.count
-        if unembeddingMatrix !== embeddingMatrix { total += unembeddingMatrix.residentBytes }
-        for buffer in [positionEmbedding, finalNormBias, unembeddingBias] {
-            total += 4 * (buffer?.count ?? 0)
+        matrices.reduce(0) { $0 + $1.residentBytes } + 4 * vectorElementCount
+    }
+
+    /// Every parameter, counted from the tensors as loaded (biases, norms, learned positions
+    /// included; a tied unembedding once).
+    public var parameterCount: Int {
+        matrices.reduce(0) { $0 + $1.rows * $1.columns } + vectorElementCount
+    }
+
+    /// Each distinct weight matrix once.
+    private var matrices: [WeightMatrix] {
+        var all = [embeddingMatrix]
+        if unembeddingMatrix !== embeddingMatrix { all.append(unembeddingMatrix) }
+        for layer in layers {
+            all += [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix]
         }
+        return all
+    }
+
+    /// Elements of every norm weight, bias and position table (each distinct buffer once).
+    private var vectorElementCount: Int {
+        var total = finalNorm.count
+        for buffer in [positionEmbedding, finalNormBias, unembeddingBias] { total += buffer?.count ?? 0 }
         for layer in layers {
             let vectors = [
                 layer.attentionNorm, layer.attentionNormBias, layer.qkvBias, layer.queryNorm,
@@ -159,10 +178,7 @@ public final class ModelWeights: @unchecked Sendable {
                 layer.mlpNorm === layer.attentionNorm ? nil : layer.mlpNorm, layer.mlpNormBias,
                 layer.gateUpBias, layer.downBias, layer.postMLPNorm,
             ]
-            total += vectors.reduce(0) { $0 + 4 * ($1?.count ?? 0) }
-            for m in [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix] {
-                total += m.residentBytes
-            }
+            total += vectors.reduce(0) { $0 + ($1?.count ?? 0) }
         }
         return total
     }
@@ -171,7 +187,8 @@ public final class ModelWeights: @unchecked Sendable {
 /// How a model keeps its weight matrices in memory.
 public enum WeightStorage: String, Sendable, CaseIterable {
     /// In the checkpoint's stored type, memory-mapped: GGUF block types (quantised kernels) and
-    /// F16/BF16 of GGUF or Hugging Face safetensors (dequantised panel by panel); F32 is F32.
+    /// F16/BF16 of GGUF or Hugging Face safetensors (decode: widened in registers by
+    /// `locus_matvec16`; prefill: dequantised panel by panel); F32 is F32.
     /// Half-split Q/K rows are reordered for the RoPE layout by copying their bytes.
     case stored
     /// Every matrix dequantised to fp32 at load: the parity reference.

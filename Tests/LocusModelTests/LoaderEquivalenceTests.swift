@@ -78,6 +78,29 @@ final class LoaderEquivalenceTests: XCTestCase {
         }
     }
 
+    /// `parameterCount` is every tensor of the checkpoint (a tied head once), and the resident
+    /// size of `--weights stored` counts F16 matrices at 2 bytes an element and vectors at 4
+    /// (`locus inspect` prints both).
+    func testParameterCountAndResidentBytesFollowTheCheckpoint() throws {
+        for family in FamilyParityTests.families {
+            let source = try openCheckpoint(folder(family))
+            let stored = try DecoderModel.load(from: folder(family), weights: .stored)
+            var parameters = 0, bytes = 0
+            for name in source.tensorNames {
+                if name == "lm_head.weight", stored.config.tiedEmbeddings { continue }
+                let shape = try XCTUnwrap(source.shape(of: name))
+                let count = shape.reduce(1, *)
+                parameters += count
+                let sixteenBit = (source as? SafetensorsFile)?.tensorInfo(named: name)?.dtype == "F16"
+                bytes += shape.count == 2 && sixteenBit && !name.hasSuffix("wpe.weight") ? 2 * count : 4 * count
+            }
+            XCTAssertEqual(stored.weights.parameterCount, parameters, family)
+            XCTAssertEqual(stored.weights.residentBytes, bytes, family)
+            let dense = try DecoderModel.load(from: folder(family), weights: .f32)
+            XCTAssertEqual(dense.weights.residentBytes, 4 * parameters, family)
+        }
+    }
+
     /// Released pages are read back from the file: a tensor read, released and read again is
     /// unchanged, and so is a stored slice of the same mapping taken before the release.
     func testReleasedPagesReadBackUnchanged() throws {
