@@ -115,6 +115,20 @@ final class FamilyParityTests: XCTestCase {
         try checkLogits("gpt2", gguf: true, weights: .stored)
     }
 
+    /// Every 16-bit fixture with its matrices kept stored (F16 GGUFs; the fp16 safetensors of
+    /// llama, qwen2, gemma3, Q/K rows permuted as bytes): prefill through fp32 panels, greedy
+    /// decode through `locus_matvec16`, both against PyTorch like the fp32 loads.
+    func testStoredSixteenBitWeightsMatchPyTorch() throws {
+        for family in Self.ggufFamilies {
+            try checkLogits(family, gguf: true, weights: .stored)
+        }
+        for family in ["llama", "qwen2", "gemma3"] {
+            let (model, _) = try load(family, weights: .stored)
+            XCTAssertEqual(model.weights.layers[0].qkvMatrix.storedTypes, [.f16, .f16, .f16], family)
+            try checkLogits(family, weights: .stored)
+        }
+    }
+
     /// Every family loads with its tokenizer (tokenizer.json beside the safetensors), and
     /// `inspect`'s family name comes from the checkpoint.
     func testLanguageModelLoadsEveryFamily() throws {
