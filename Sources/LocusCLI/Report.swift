@@ -9,8 +9,8 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reduce sweep results (any number of shard files) to figures, tables and an HTML page.",
         discussion: """
-            Merges the records by run ID (shards, reruns), then per recipe: the best True×Info over \
-            the grid for every head set, the empirical p-value of each reference set (top-K, all \
+            Merges the records by run ID (shards, reruns), then per recipe: the best value over the \
+            grid for every head set (True×Info, or MC2 when the recipe scores MC only), the empirical p-value of each reference set (top-K, all \
             heads) against each random head-set family, p = (1 + #{random ≥ reference}) / (1 + N), \
             seeded bootstrap confidence intervals, and SVG figures (histograms with the reference \
             lines, truth-vs-info trade-offs, KL-vs-MC2 curves). Writes OUT/report.md, \
@@ -57,7 +57,7 @@ struct Report: ParsableCommand {
             for t in a.tests {
                 for r in t.references {
                     printError(
-                        "\(a.name): \(r.label) best True×Info \(ReportWriter.fmt(r.value)) vs \(t.label): "
+                        "\(a.name): \(r.label) best \(MetricNames.short(t.criterion)) \(ReportWriter.fmt(r.value)) vs \(t.label): "
                             + "mean \(ReportWriter.fmt(Statistics.mean(t.values))), \(r.beatenBy) at least as good, p = \(ReportWriter.fmt(r.pValue))")
                 }
             }
