@@ -12,7 +12,17 @@ extension WeightMatrix {
 
     /// Up to this many rows of x take the 16-bit kernel (each weight row is read once for all of
     /// them); more rows (prefill) dequantise panels and call sgemm, which is compute-bound there.
-    static let sixteenBitMaxRows = 4
+    /// Measured on the bf16 Qwen2-0.5B shape (1 thread, whole-process CPU, kernel / panels): 6
+    /// rows 0.56, 10 rows 0.74, 12 rows 1.06, 16 rows 1.15 (BENCHMARKS.md); 8 leaves a margin.
+    /// `LOCUS_MATVEC16_MAX_ROWS` overrides it (for tuning measurements).
+    static let sixteenBitMaxRows: Int = {
+        if let text = ProcessInfo.processInfo.environment["LOCUS_MATVEC16_MAX_ROWS"], let value = Int(text),
+            value >= 0
+        {
+            return value
+        }
+        return 8
+    }()
 
     /// Whether `multiply` with `n` rows of x runs `locus_matvec16` for this stored type.
     func usesSixteenBitKernel(type: GGMLType, rows n: Int) -> Bool {

@@ -13,7 +13,7 @@ import LocusTensor
 /// - `multiply`: y = x·Wᵀ. One row (decoding) runs a C kernel directly on the blocks
 ///   (`Sources/CLocusKernels`) after quantising x to 8 bits per 32 elements, as llama.cpp does;
 ///   several rows dequantise W a panel of rows at a time into fp32 and call sgemm, so prefill
-///   stays at BLAS speed. F16/BF16 W with up to 4 rows of x run `locus_matvec16` instead: each
+///   stays at BLAS speed. F16/BF16 W with up to 8 rows of x run `locus_matvec16` instead: each
 ///   weight widened exactly in registers times the fp32 activation (no activation rounding;
 ///   `WeightMatrix+SixteenBit.swift`).
 /// - `multiplyTransposed`: dx = dy·W (the backward toward the input), panel by panel.
