@@ -59,13 +59,7 @@ struct Inspect: ParsableCommand {
     /// for comparison, and the KV cache per 1,024 positions of one sequence (K and V in fp32).
     private func printResidentMemory(_ model: DecoderModel) {
         let c = model.config, w = model.weights
-        let parameters =
-            c.vocabularySize * c.hiddenSize * (c.tiedEmbeddings ? 1 : 2)
-            + c.layerCount * (
-                (c.attentionWidth + 2 * c.keyValueWidth) * c.hiddenSize + c.hiddenSize * c.attentionWidth
-                + (c.architecture.mlp.isGated ? 3 : 2) * c.intermediateSize * c.hiddenSize
-                + 2 * c.hiddenSize)
-            + c.hiddenSize
+        let parameters = w.parameterCount
         let kvPer1k = 2 * c.layerCount * c.keyValueWidth * 4 * 1024
         func gb(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
         var types: [String: Int] = [:]
@@ -78,7 +72,10 @@ struct Inspect: ParsableCommand {
               + " (\(parameters) parameters; fp32 would need \(gb(4 * parameters))), KV cache "
               + "\(gb(kvPer1k)) per 1,024 positions of one sequence; total for one 1,024-token "
               + "sequence ≈ \(gb(w.residentBytes + kvPer1k))")
-        print("layer matrices kept as: " + types.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+        let head = w.unembeddingMatrix === w.embeddingMatrix
+            ? "tied" : "unembedding \(w.unembeddingMatrix.storedTypes.map(\.name).joined(separator: "+"))"
+        print("layer matrices kept as: " + types.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
+              + "; embedding \(w.embeddingMatrix.storedTypes.map(\.name).joined(separator: "+")) (\(head))")
     }
 
     private func abbreviated(_ value: GGUFValue) -> String {

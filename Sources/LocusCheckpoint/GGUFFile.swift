@@ -26,16 +26,18 @@ public final class GGUFFile: TensorSource, Sendable {
     public let dataOffset: Int
 
     private let data: Data
+    private let mapped: Bool
     private let index: [String: Int]
 
     /// Maps and parses the file at `url`.
     /// - Throws: `CheckpointError` naming the file: `.cannotOpen`, `.badMagic`,
     ///   `.unsupportedVersion`, `.truncated` or `.malformed`.
     public convenience init(url: URL) throws(CheckpointError) {
-        try self.init(url: url, data: MappedFile.map(url))
+        try self.init(url: url, data: MappedFile.map(url), mapped: true)
     }
 
-    init(url: URL, data: Data) throws(CheckpointError) {
+    /// `mapped`: `data` comes from `MappedFile.map`, so `releasePages(of:)` may drop its pages.
+    init(url: URL, data: Data, mapped: Bool = false) throws(CheckpointError) {
         let file = url.path
         let parsed = data.withUnsafeBytes { bytes in
             Result { () throws(CheckpointError) -> GGUFLayout in
@@ -53,6 +55,7 @@ public final class GGUFFile: TensorSource, Sendable {
         }
         self.url = url
         self.data = data
+        self.mapped = mapped
         self.index = index
         version = layout.version
         metadata = layout.metadata
@@ -105,6 +108,13 @@ public final class GGUFFile: TensorSource, Sendable {
             }
         }
         if let failure { throw error(.malformed("tensor '\(name)': \(failure)")) }
+    }
+
+    /// Drops the tensor's pages from the resident set (`MappedFile.release`) when the file is
+    /// mapped; see `TensorSource.releasePages(of:)`.
+    public func releasePages(of name: String) {
+        guard mapped, let range = try? location(of: name).range else { return }
+        MappedFile.release(data, range: range)
     }
 
     /// Info and byte range of a tensor that exists, lies in the file and can be dequantised.

@@ -24,10 +24,10 @@ public func openCheckpoint(_ url: URL) throws(CheckpointError) -> any TensorSour
     }
     let head = [UInt8](data.prefix(9))
     if head.starts(with: Array("GGUF".utf8)) {
-        return try GGUFFile(url: url, data: data)
+        return try GGUFFile(url: url, data: data, mapped: true)
     }
     if url.pathExtension == "safetensors" || (head.count == 9 && head[8] == UInt8(ascii: "{")) {
-        return try SafetensorsFile(url: url, data: data)
+        return try SafetensorsFile(url: url, data: data, mapped: true)
     }
     throw CheckpointError(file: url.path, problem: .badMagic(found: head.prefix(4).map {
         "0x" + String($0, radix: 16, uppercase: true)

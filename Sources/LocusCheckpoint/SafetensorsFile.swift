@@ -13,15 +13,17 @@ public final class SafetensorsFile: StoredTensorSource, Sendable {
     public let metadata: [String: String]
 
     private let data: Data
+    private let mapped: Bool
     private let index: [String: Int]
 
     /// Maps and parses the file at `url`.
     /// - Throws: `CheckpointError` naming the file: `.cannotOpen`, `.truncated` or `.malformed`.
     public convenience init(url: URL) throws(CheckpointError) {
-        try self.init(url: url, data: MappedFile.map(url))
+        try self.init(url: url, data: MappedFile.map(url), mapped: true)
     }
 
-    init(url: URL, data: Data) throws(CheckpointError) {
+    /// `mapped`: `data` comes from `MappedFile.map`, so `releasePages(of:)` may drop its pages.
+    init(url: URL, data: Data, mapped: Bool = false) throws(CheckpointError) {
         let file = url.path
         let parsed = data.withUnsafeBytes { bytes in
             Result { () throws(CheckpointError) in
@@ -31,6 +33,7 @@ public final class SafetensorsFile: StoredTensorSource, Sendable {
         let header = try parsed.get()
         self.url = url
         self.data = data
+        self.mapped = mapped
         tensorInfos = header.tensors
         metadata = header.metadata
         index = Dictionary(
@@ -75,6 +78,13 @@ public final class SafetensorsFile: StoredTensorSource, Sendable {
             }
         }
         if let failure { throw error(.malformed("tensor '\(name)': \(failure)")) }
+    }
+
+    /// Drops the tensor's pages from the resident set (`MappedFile.release`) when the file is
+    /// mapped; see `TensorSource.releasePages(of:)`.
+    public func releasePages(of name: String) {
+        guard mapped, let info = tensorInfo(named: name) else { return }
+        MappedFile.release(data, range: info.offset..<info.offset + info.byteCount)
     }
 
     /// The tensor's dtype (F32, F16 or BF16) and bytes, a slice of the mapping (not a copy).

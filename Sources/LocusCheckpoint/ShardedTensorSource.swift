@@ -58,6 +58,10 @@ public final class ShardedTensorSource: TensorSource, Sendable {
         owner[name].flatMap { shards[$0].shape(of: name) }
     }
 
+    public func releasePages(of name: String) {
+        if let shard = owner[name] { shards[shard].releasePages(of: name) }
+    }
+
     public func floats(named name: String) throws(CheckpointError) -> [Float] {
         guard let shard = owner[name] else {
             throw CheckpointError(file: url.path, problem: .missingTensor(name))

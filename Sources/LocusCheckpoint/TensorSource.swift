@@ -20,10 +20,17 @@ public protocol TensorSource: AnyObject {
     /// count, so that a loader can fill one preallocated parameter block without a temporary
     /// array. The default implementation copies from `floats(named:)`.
     func floats(named name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Tells the source its caller has copied tensor `name` and will not read it soon: a
+    /// memory-mapped file drops the tensor's whole pages from the process's resident set (they
+    /// are read from the file again if touched). Reading stays correct either way. The default
+    /// does nothing.
+    func releasePages(of name: String)
 }
 
 public extension TensorSource {
     func contains(_ name: String) -> Bool { shape(of: name) != nil }
+
+    func releasePages(of name: String) {}
 
     func floats(named name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let values = try floats(named: name)

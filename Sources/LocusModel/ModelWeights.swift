@@ -145,13 +145,32 @@ public final class ModelWeights: @unchecked Sendable {
     /// fp32 view of the unembedding (converts it to dense on first use).
     public var unembedding: FloatBuffer { unembeddingMatrix.makeDense() }  // (V, C)
 
-    /// Bytes the weights occupy in memory (stored types as stored, dense as fp32).
+    /// Bytes the weights occupy in memory (stored types as stored: 2 per F16/BF16 element, the
+    /// block size for quantised types; dense and every vector as fp32).
     public var residentBytes: Int {
-        var total = embeddingMatrix.residentBytes + 4 * finalNorm.count
-        if unembeddingMatrix !== embeddingMatrix { total += unembeddingMatrix.residentBytes }
-        for buffer in [positionEmbedding, finalNormBias, unembeddingBias] {
-            total += 4 * (buffer?.count ?? 0)
+        matrices.reduce(0) { $0 + $1.residentBytes } + 4 * vectorElementCount
+    }
+
+    /// Every parameter, counted from the tensors as loaded (biases, norms, learned positions
+    /// included; a tied unembedding once).
+    public var parameterCount: Int {
+        matrices.reduce(0) { $0 + $1.rows * $1.columns } + vectorElementCount
+    }
+
+    /// Each distinct weight matrix once.
+    private var matrices: [WeightMatrix] {
+        var all = [embeddingMatrix]
+        if unembeddingMatrix !== embeddingMatrix { all.append(unembeddingMatrix) }
+        for layer in layers {
+            all += [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix]
         }
+        return all
+    }
+
+    /// Elements of every norm weight, bias and position table (each distinct buffer once).
+    private var vectorElementCount: Int {
+        var total = finalNorm.count
+        for buffer in [positionEmbedding, finalNormBias, unembeddingBias] { total += buffer?.count ?? 0 }
         for layer in layers {
             let vectors = [
                 layer.attentionNorm, layer.attentionNormBias, layer.qkvBias, layer.queryNorm,
@@ -159,10 +178,7 @@ public final class ModelWeights: @unchecked Sendable {
                 layer.mlpNorm === layer.attentionNorm ? nil : layer.mlpNorm, layer.mlpNormBias,
                 layer.gateUpBias, layer.downBias, layer.postMLPNorm,
             ]
-            total += vectors.reduce(0) { $0 + 4 * ($1?.count ?? 0) }
-            for m in [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix] {
-                total += m.residentBytes
-            }
+            total += vectors.reduce(0) { $0 + ($1?.count ?? 0) }
         }
         return total
     }
@@ -171,7 +187,8 @@ public final class ModelWeights: @unchecked Sendable {
 /// How a model keeps its weight matrices in memory.
 public enum WeightStorage: String, Sendable, CaseIterable {
     /// In the checkpoint's stored type, memory-mapped: GGUF block types (quantised kernels) and
-    /// F16/BF16 of GGUF or Hugging Face safetensors (dequantised panel by panel); F32 is F32.
+    /// F16/BF16 of GGUF or Hugging Face safetensors (decode: widened in registers by
+    /// `locus_matvec16`; prefill: dequantised panel by panel); F32 is F32.
     /// Half-split Q/K rows are reordered for the RoPE layout by copying their bytes.
     case stored
     /// Every matrix dequantised to fp32 at load: the parity reference.
@@ -205,15 +222,28 @@ extension ModelWeights {
                     file: file, problem: .shapeMismatch(tensor: name, expected: shape, found: found))
             }
         }
+        func nonFinite(_ name: String, _ value: Float, at index: Int) -> CheckpointError {
+            CheckpointError(
+                file: file,
+                problem: .malformed(
+                    "tensor '\(name)' holds a non-finite value (\(value) at element \(index));"
+                        + " the model would compute NaN logits"))
+        }
         func finite(_ name: String, _ values: [Float]) throws -> [Float] {
-            if let bad = firstNonFinite(values) {
-                throw CheckpointError(
-                    file: file,
-                    problem: .malformed(
-                        "tensor '\(name)' holds a non-finite value (\(values[bad]) at element \(bad));"
-                            + " the model would compute NaN logits"))
-            }
+            if let bad = firstNonFinite(values) { throw nonFinite(name, values[bad], at: bad) }
             return values
+        }
+        /// Tensor `name` (`count` elements) as fp32, read straight into the buffer that keeps it
+        /// (no temporary array), checked for non-finite values; then its pages of the mapped
+        /// file are released, so an fp32 checkpoint is not resident twice while it loads.
+        func denseBuffer(_ name: String, _ count: Int) throws -> FloatBuffer {
+            let buffer = FloatBuffer(count: count)
+            try source.floats(named: name, into: UnsafeMutableBufferPointer(start: buffer.pointer, count: count))
+            source.releasePages(of: name)
+            if let bad = FiniteCheck.firstNonFinite(UnsafeBufferPointer(start: buffer.pointer, count: count)) {
+                throw nonFinite(name, buffer.pointer[bad], at: bad)
+            }
+            return buffer
         }
         /// A 1-D tensor (norm weight or bias); `offset` is added (Gemma's 1 + w); `heads`
         /// permutes a per-head vector of Q/K (bias: H or G heads; q/k norm weight: 1 head).
@@ -242,16 +272,10 @@ extension ModelWeights {
             let permuteRows = permute && heads > 0
             if names.transposedMatrices {
                 try checkShape(name, [columns, rows])
-                let stored = try finite(name, source.floats(named: name))  // (in, out)
-                var values = [Float](repeating: 0, count: rows * columns)
-                for i in 0..<columns {
-                    for o in 0..<rows { values[o * columns + i] = stored[i * rows + o] }
-                }
-                if permuteRows {
-                    values = permuteForAdjacentRoPE(
-                        values, heads: heads, headWidth: d, columns: columns, rotaryWidth: rotary)
-                }
-                return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
+                // One matrix at a time: the stored (in, out) copy lives only until transposed.
+                let values = transposed(try denseBuffer(name, rows * columns), rows: columns, columns: rows)
+                if permuteRows { permuteRowsInPlace(values, heads: heads, columns: columns) }
+                return WeightMatrix(rows: rows, columns: columns, values: values)
             }
             try checkShape(name, [rows, columns])
             // F32 tensors take the fp32 path below (they are checked for non-finite values).
@@ -276,12 +300,19 @@ extension ModelWeights {
                     throw CheckpointError(file: file, problem: .malformed("tensor '\(name)': \(error)"))
                 }
             }
-            var values = try finite(name, source.floats(named: name))
-            if permuteRows {
-                values = permuteForAdjacentRoPE(
-                    values, heads: heads, headWidth: d, columns: columns, rotaryWidth: rotary)
+            let values = try denseBuffer(name, rows * columns)
+            if permuteRows { permuteRowsInPlace(values, heads: heads, columns: columns) }
+            return WeightMatrix(rows: rows, columns: columns, values: values)
+        }
+        /// The RoPE row permutation of one (rows, columns) fp32 matrix, through one copy of it.
+        func permuteRowsInPlace(_ values: FloatBuffer, heads: Int, columns: Int) {
+            let original = values.array()
+            for (newRow, oldRow) in adjacentRoPERows(heads: heads, headWidth: d, rotaryWidth: rotary) {
+                original.withUnsafeBufferPointer {
+                    (values.pointer + newRow * columns).update(
+                        from: $0.baseAddress! + oldRow * columns, count: columns)
+                }
             }
-            return WeightMatrix(rows: rows, columns: columns, values: FloatBuffer(values))
         }
 
         var layers: [LayerWeights] = []
@@ -342,7 +373,7 @@ extension ModelWeights {
                 try checkShape(names.embedding, [config.vocabularySize, c])
                 return WeightMatrix(
                     rows: config.vocabularySize, columns: c,
-                    values: FloatBuffer(try finite(names.embedding, source.floats(named: names.embedding))))
+                    values: try denseBuffer(names.embedding, config.vocabularySize * c))
             }
             return try matrix(names.embedding, config.vocabularySize, c)
         }()
@@ -353,7 +384,7 @@ extension ModelWeights {
             try checkShape(names.unembedding, [config.vocabularySize, c])
             unembedding = WeightMatrix(
                 rows: config.vocabularySize, columns: c,
-                values: FloatBuffer(try finite(names.unembedding, source.floats(named: names.unembedding))))
+                values: try denseBuffer(names.unembedding, config.vocabularySize * c))
         } else {
             unembedding = try matrix(names.unembedding, config.vocabularySize, c)
         }
@@ -363,7 +394,7 @@ extension ModelWeights {
                 throw CheckpointError(file: file, problem: .malformed("no position embedding named"))
             }
             try checkShape(name, [config.contextLength, c])
-            positions = FloatBuffer(try finite(name, source.floats(named: name)))
+            positions = try denseBuffer(name, config.contextLength * c)
         }
         return ModelWeights(
             embedding: embedding, positionEmbedding: positions, layers: layers,
@@ -373,6 +404,23 @@ extension ModelWeights {
             unembedding: unembedding,
             unembeddingBias: arch.unembeddingBias
                 ? try vector(names.unembeddingBias ?? "unembedding bias", config.vocabularySize) : nil)
+    }
+
+    /// The (columns, rows) transpose of a (rows, columns) row-major buffer, in 32 × 32 tiles so
+    /// both sides stay in cache.
+    static func transposed(_ a: FloatBuffer, rows: Int, columns: Int) -> FloatBuffer {
+        let out = FloatBuffer(count: rows * columns)
+        let tile = 32
+        for r0 in stride(from: 0, to: rows, by: tile) {
+            for c0 in stride(from: 0, to: columns, by: tile) {
+                for r in r0..<min(r0 + tile, rows) {
+                    for c in c0..<min(c0 + tile, columns) {
+                        out.pointer[c * rows + r] = a.pointer[r * columns + c]
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// Dense parts are fused into one fp32 buffer (one GEMM, as before); stored parts are

@@ -37,6 +37,12 @@ extension WeightMatrix {
                 offset += part.rows
             }
         case .quantized(let type, let bytes):
+            if usesSixteenBitKernel(type: type, rows: n) {
+                multiplySixteenBit(
+                    x, rows: n, xStride: xs, into: y, yStride: ys, accumulate: accumulate, type: type,
+                    bytes: bytes)
+                return
+            }
             if hasQuantizedKernel, Self.activationQuantization.quantizes(rows: n) {
                 multiplyQuantized(
                     x, rows: n, xStride: xs, into: y, yStride: ys, accumulate: accumulate, type: type,

@@ -15,7 +15,9 @@ import LocusTensor
 ///   several rows dequantise W a panel of rows at a time into fp32 and call sgemm, so prefill
 ///   stays at BLAS speed and exact — unless `activationQuantization` is `.all`, when they run
 ///   the int8 GEMM of `Sources/CLocusKernels/gemm_q8_body.h` (faster on large quantised models,
-///   decode tolerance).
+///   decode tolerance). F16/BF16 W with up to 8 rows of x run `locus_matvec16` instead: each
+///   weight widened exactly in registers times the fp32 activation (no activation rounding;
+///   `WeightMatrix+SixteenBit.swift`).
 /// - `multiplyTransposed`: dx = dy·W (the backward toward the input), panel by panel.
 /// - `materializeFloat32()`: the whole matrix as fp32, for an edit that must change it.
 ///

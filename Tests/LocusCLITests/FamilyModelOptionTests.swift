@@ -23,6 +23,21 @@ final class FamilyModelOptionTests: XCTestCase {
         }
     }
 
+    /// GPT-2's F16 GGUF: the family, every parameter (wte 274·64 + wpe 32·64 + 2 layers of
+    /// (two LayerNorms 4·64, c_attn 64·192 + 192, c_proj 64·64 + 64, c_fc 64·128 + 128,
+    /// mlp c_proj 128·64 + 64) + ln_f 2·64 = 86,656, as transformers counts the fixture), and the
+    /// matrices kept F16.
+    func testInspectReadsGPT2GGUF() throws {
+        let r = try CLI.run(["inspect", "--model", folder("gpt2") + "/gpt2-f16.gguf", "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.output)
+        for expected in [
+            "general.architecture: \"gpt2\"", "model: gpt2 [GPT-2]", "(86656 parameters;",
+            "layer matrices kept as: F16×8; embedding F16 (tied)",
+        ] {
+            XCTAssertTrue(r.stdout.contains(expected), "\(expected) in \(r.stdout)")
+        }
+    }
+
     /// A model-reading command of each kind (tokenizer, logits, generation, a method) on every
     /// family: they share `ModelOptions`, so each accepts every family the loader does.
     func testModelOptionAcceptsEveryFamily() throws {

@@ -12,16 +12,18 @@ import XCTest
 final class FamilyParityTests: XCTestCase {
     static let families = ["llama", "qwen2", "gpt2", "gptj", "gemma3"]
     /// The families whose fixture also holds an F16 GGUF in llama.cpp's converter layout.
-    static let ggufFamilies = ["llama", "qwen2", "gemma3"]
+    static let ggufFamilies = ["llama", "qwen2", "gemma3", "gpt2"]
 
     func folder(_ family: String) -> URL {
         TestSupport.fixtures.appendingPathComponent("families/\(family)", isDirectory: true)
     }
 
-    func load(_ family: String, gguf: Bool = false) throws -> (DecoderModel, [String: Any]) {
+    func load(
+        _ family: String, gguf: Bool = false, weights: WeightStorage = .f32
+    ) throws -> (DecoderModel, [String: Any]) {
         BLAS.setThreadCount(1)
         let url = gguf ? folder(family).appendingPathComponent("\(family)-f16.gguf") : folder(family)
-        let model = try DecoderModel.load(from: url)
+        let model = try DecoderModel.load(from: url, weights: weights)
         let reference = try TestSupport.json("families/\(family)/reference.json")
         return (model, reference)
     }
@@ -32,8 +34,8 @@ final class FamilyParityTests: XCTestCase {
         return maxAbsDifference(a, b) / scale
     }
 
-    func checkLogits(_ family: String, gguf: Bool = false) throws {
-        let (model, reference) = try load(family, gguf: gguf)
+    func checkLogits(_ family: String, gguf: Bool = false, weights: WeightStorage = .f32) throws {
+        let (model, reference) = try load(family, gguf: gguf, weights: weights)
         XCTAssertEqual(model.family.rawValue, family)
         for case let sequence as [String: Any] in reference.list("sequences") {
             let ids = sequence.list("ids").ints
@@ -93,6 +95,37 @@ final class FamilyParityTests: XCTestCase {
         for family in Self.ggufFamilies {
             try checkLogits(family, gguf: true)
             try checkSites(family, gguf: true)
+        }
+    }
+
+    /// GPT-2's GGUF with its matrices kept stored: the converter already transposed the Conv1D
+    /// weights, so they stay F16 (not transposed into fp32 as from safetensors), and prefill
+    /// (fp32 panels) and greedy decode (`locus_matvec16`, F16 widened exactly) match PyTorch.
+    func testGPT2GGUFStoredWeights() throws {
+        let (model, _) = try load("gpt2", gguf: true, weights: .stored)
+        let layer = model.weights.layers[0]
+        for matrix in [layer.qkvMatrix, layer.outputMatrix, layer.gateUpMatrix, layer.downMatrix] {
+            XCTAssertEqual(matrix.type, .f16)
+        }
+        XCTAssertEqual(model.weights.embeddingMatrix.type, .f16)
+        XCTAssertTrue(model.config.tiedEmbeddings, "no output.weight: tied, as the converter writes it")
+        XCTAssertEqual(model.config.architecture.mlp, .gelu(.tanh))
+        XCTAssertEqual(model.config.intermediateSize, 128)
+        XCTAssertEqual(model.config.contextLength, 32)
+        try checkLogits("gpt2", gguf: true, weights: .stored)
+    }
+
+    /// Every 16-bit fixture with its matrices kept stored (F16 GGUFs; the fp16 safetensors of
+    /// llama, qwen2, gemma3, Q/K rows permuted as bytes): prefill through fp32 panels, greedy
+    /// decode through `locus_matvec16`, both against PyTorch like the fp32 loads.
+    func testStoredSixteenBitWeightsMatchPyTorch() throws {
+        for family in Self.ggufFamilies {
+            try checkLogits(family, gguf: true, weights: .stored)
+        }
+        for family in ["llama", "qwen2", "gemma3"] {
+            let (model, _) = try load(family, weights: .stored)
+            XCTAssertEqual(model.weights.layers[0].qkvMatrix.storedTypes, [.f16, .f16, .f16], family)
+            try checkLogits(family, weights: .stored)
         }
     }
 

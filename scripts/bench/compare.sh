@@ -14,6 +14,7 @@
 # usage: scripts/bench/compare.sh [--threads N] [--model FILE.gguf|DIR] [--out FILE.jsonl] [--no-build]
 #                                 [--wait-max SECONDS (0: do not wait)] [--batch B (4)]
 #                                 [--tokens T (128)] [--decode-tokens N (64)] [--runs R (5 and 3)]
+#                                 [--peer-dtype float32|bfloat16 (float32): PyTorch's dtype]
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,6 +27,7 @@ BATCH=4
 TOKENS=128
 DECODE_TOKENS=64
 RUNS=()
+PEER_DTYPE=float32
 while [ $# -gt 0 ]; do
     case "$1" in
         --threads) THREADS="$2"; shift 2 ;;
@@ -37,7 +39,8 @@ while [ $# -gt 0 ]; do
         --tokens) TOKENS="$2"; shift 2 ;;
         --decode-tokens) DECODE_TOKENS="$2"; shift 2 ;;
         --runs) RUNS=(--runs "$2"); shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --peer-dtype) PEER_DTYPE="$2"; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -115,10 +118,10 @@ locus_json() {
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 LF="$(locus_json forward --batch "$BATCH" --tokens "$TOKENS" "${RUNS[@]}")"
 PF="$(json_of "pytorch forward" "$PY" "$ROOT/scripts/bench/peer.py" forward \
-        --batch "$BATCH" --tokens "$TOKENS" "${RUNS[@]}" --threads "$THREADS" "${PEER_MODEL_ARGS[@]}")"
+        --batch "$BATCH" --tokens "$TOKENS" "${RUNS[@]}" --threads "$THREADS" --dtype "$PEER_DTYPE" "${PEER_MODEL_ARGS[@]}")"
 LD="$(locus_json decode --tokens "$DECODE_TOKENS" "${RUNS[@]}")"
 PD="$(json_of "pytorch decode" "$PY" "$ROOT/scripts/bench/peer.py" decode \
-        --tokens "$DECODE_TOKENS" "${RUNS[@]}" --threads "$THREADS" "${PEER_MODEL_ARGS[@]}")"
+        --tokens "$DECODE_TOKENS" "${RUNS[@]}" --threads "$THREADS" --dtype "$PEER_DTYPE" "${PEER_MODEL_ARGS[@]}")"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 CPU="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)"
 
@@ -126,7 +129,7 @@ if [ -n "$OUT" ]; then
     printf '%s\n' "$LF" "$PF" "$LD" "$PD" >> "$OUT"
 fi
 
-echo "model ${MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf (default)}"
+echo "model ${MODEL:-models/SmolLM2-135M-Instruct.Q4_1.gguf (default)}  pytorch dtype $PEER_DTYPE"
 "$PY" - "$THREADS" "$CPU" "$LOAD_BEFORE" "$LOAD_AFTER" "$LF" "$PF" "$LD" "$PD" <<'EOF'
 import datetime, json, sys
 

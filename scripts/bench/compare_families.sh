@@ -5,7 +5,10 @@
 # then on the default SmolLM2 GGUF. Makes the checkpoints first if they are missing
 # (make_shaped_checkpoints.py, ~2.5 GB in runs/shaped-checkpoints/, git-ignored).
 #
-# usage: scripts/bench/compare_families.sh [--only gpt2-small|qwen2-0.5b|smollm2] [compare.sh options]
+# The bf16 Qwen2-0.5B shape (qwen2-0.5b-bf16) is not in the default list: --only qwen2-0.5b-bf16,
+# with --peer-dtype float32 or bfloat16 for PyTorch.
+#
+# usage: scripts/bench/compare_families.sh [--only gpt2-small|qwen2-0.5b|qwen2-0.5b-bf16|smollm2] [compare.sh options]
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,7 +18,7 @@ PASS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) NAMES=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) PASS+=("$1"); shift ;;
     esac
 done

@@ -6,10 +6,12 @@
 
 The model is the GGUF checkpoint dequantised to fp32 by transformers (as Locus computes in fp32),
 or a Hugging Face directory (config.json + safetensors + tokenizer.json, e.g. the shaped
-checkpoints of scripts/bench/make_shaped_checkpoints.py) loaded in fp32.
+checkpoints of scripts/bench/make_shaped_checkpoints.py) loaded in fp32, or with --dtype bfloat16
+in bf16 (PyTorch then computes in bf16: the fastest it runs a bf16 checkpoint on CPU, while
+Locus keeps bf16 weights and computes in fp32; both are worth comparing).
 One warm-up, then --runs timed runs; the median is reported. Prints one JSON line on stdout:
 {"tokens_per_second","seconds","best_tokens_per_second","runs","batch","tokens","threads",
- "peak_rss_mb","rss_after_load_mb","load_seconds","load_average","benchmark","impl":"pytorch",
+ "peak_rss_mb","rss_after_load_mb","load_seconds","load_average","benchmark","impl":"pytorch","dtype",
  "torch","transformers","cpu_seconds","cpu_runs"}. tokens_per_second uses the median run, best_…
 the fastest one; cpu_seconds is the median run's process CPU time (every thread), which a shared
 machine distorts less than wall time.
@@ -53,17 +55,20 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
-def load(path: Path):
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def load(path: Path, dtype: torch.dtype = torch.float32):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     start = time.perf_counter()
     if path.is_dir():
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).eval()
         return tokenizer, model, time.perf_counter() - start
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(
-        str(path.parent), gguf_file=path.name, dtype=torch.float32
+        str(path.parent), gguf_file=path.name, dtype=dtype
     ).eval()
     return tokenizer, model, time.perf_counter() - start
 
@@ -105,6 +110,8 @@ def main() -> None:
         p.add_argument("--runs", type=int, default=runs, help="timed runs after one warm-up (>= 3)")
         p.add_argument("--model", default=str(DEFAULT_MODEL), help="GGUF file or Hugging Face directory")
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                       help="dtype the model is loaded and run in (default float32)")
         if name == "forward":
             p.add_argument("--batch", type=int, default=4)
             p.add_argument("--text", default=str(DEFAULT_TEXT), help="corpus the ids are drawn from")
@@ -117,7 +124,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     load_average_before = round(os.getloadavg()[0], 2)
-    tokenizer, model, load_seconds = load(Path(args.model))
+    tokenizer, model, load_seconds = load(Path(args.model), DTYPES[args.dtype])
     rss_after_load = current_rss_mb()
 
     with torch.inference_mode():
@@ -163,6 +170,7 @@ def main() -> None:
         "load_seconds": round(load_seconds, 2),
         "load_average": [load_average_before, round(os.getloadavg()[0], 2)],  # 1-min, start/end
         "impl": "pytorch",
+        "dtype": args.dtype,
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
     }), flush=True)

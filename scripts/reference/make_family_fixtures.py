@@ -10,14 +10,15 @@ on it. For each family the directory ``Tests/LocusModelTests/Fixtures/families/<
                        checkpoints ship in 16 bits; it keeps each family under 1 MB)
   tokenizer.json       a small committed tokenizer whose vocabulary fits the checkpoint
                        (+ tokenizer_config.json for the SentencePiece ones)
-  <family>-f16.gguf    llama, qwen2, gemma3 only: the same weights as llama.cpp's
+  <family>-f16.gguf    llama, qwen2, gemma3, gpt2 (not gptj: no llama.cpp converter writes
+                       `gptj`): the same weights as llama.cpp's
                        ``convert_hf_to_gguf.py --outtype f16`` lays them out (below)
   reference.json       the expected values (below)
 
 Families (each exercises what its real checkpoints have):
 
   gpt2    GPT2LMHeadModel: learned positions, LayerNorm with bias, Conv1D (in, out) weights with
-          biases, GELU tanh ("gelu_new"), tied head. Byte-level BPE (tiny_tokenizer.json).
+          biases, GELU tanh ("gelu_new"), tied head. Byte-level BPE (tiny_tokenizer.json). GGUF.
   gptj    GPTJForCausalLM: parallel block (attention and MLP both read ln_1's output; no
           resid_mid), partial rotary (rotary_dim 8 < head_dim 16, GPT-J's interleaved pairs),
           no q/k/v/o biases, MLP biases, untied head with a bias. Byte-level BPE.
@@ -73,7 +74,7 @@ reference.json:
                      seeded 6-token continuation after sequences[1]; the loss and d loss / d v_L
                      by autograd.
 
-GGUF (llama, qwen2, gemma3), written with the ``gguf`` package: tensor names from its
+GGUF (llama, qwen2, gemma3, gpt2), written with the ``gguf`` package: tensor names from its
 ``get_tensor_name_map`` (llama.cpp's converter names), metadata keys as the converter writes
 them, 2-D weights F16 and 1-D tensors F32 (the converter's ``--outtype f16``), tied heads without
 ``output.weight``. llama: Q and K rows permuted as ``DecoderModel.permute`` does (adjacent-pair
@@ -86,8 +87,9 @@ true = sliding; llama.cpp assumes every 6th layer full) and
 ``query_pre_attn_scalar`` = head_dim, which is what llama.cpp's gemma3 assumes. Tokenizer
 metadata: the SentencePiece fixture's (``tokenizer.ggml.model = llama``) or, for qwen2, the
 byte-level vocabulary and merges (``gpt2``, pre ``llama-bpe``: the tiny tokenizer's split regex
-is llama-3's). Each GGUF is read back by transformers (``gguf_file=``), whose weights must
-equal the originals exactly.
+is llama-3's; gpt2 likewise). gpt2: Conv1D weights transposed to (out, in), fused ``attn_qkv``,
+``position_embd`` (``write_gpt2_gguf`` says where it follows the converter). Each GGUF is read
+back by transformers (``gguf_file=``), whose weights must equal the originals exactly.
 
 Every float in the JSON has 7 significant digits. The run is single-threaded.
 
@@ -115,7 +117,9 @@ SENTENCEPIECE = TOKENIZERS / "sentencepiece"  # 500 pieces, <unk>=0 <s>=1 </s>=2
 SENTENCEPIECE_GGUF = TOKENIZERS / "sentencepiece-tokenizer.gguf"
 SIG = 7
 SEEDS = {"gpt2": 102, "gptj": 113, "qwen2": 101, "gemma3": 104, "llama": 105}  # gptj: 103 greedy-repeats one token
-GGUF_FAMILIES = ("llama", "qwen2", "gemma3")
+GGUF_FAMILIES = ("llama", "qwen2", "gemma3", "gpt2")
+# Stored in 16 bits in safetensors too (GPT-2 stays fp32 there, as its hub checkpoints ship).
+HALF_SAFETENSORS = ("llama", "qwen2", "gemma3")
 SEQUENCE_LENGTHS = (1, 6, 10)
 GREEDY_TOKENS = 20
 STEERING_CONTINUATION = 6
@@ -402,7 +406,7 @@ def gguf_arch(family: str):
     import gguf
 
     return {"llama": gguf.MODEL_ARCH.LLAMA, "qwen2": gguf.MODEL_ARCH.QWEN2,
-            "gemma3": gguf.MODEL_ARCH.GEMMA3}[family]
+            "gemma3": gguf.MODEL_ARCH.GEMMA3, "gpt2": gguf.MODEL_ARCH.GPT2}[family]
 
 
 def write_tokenizer_metadata(writer, family: str) -> None:
@@ -437,13 +441,70 @@ def write_tokenizer_metadata(writer, family: str) -> None:
     writer.add_token_list([tokens[i] for i in range(n)])
     writer.add_token_types([types[i] for i in range(n)])
     writer.add_token_merges(merges)
+    if family == "gpt2":
+        writer.add_bos_token_id(271)  # as the fixture's config.json (GPT-2: <|endoftext|> both)
     writer.add_eos_token_id(271)
     writer.add_add_bos_token(False)
+
+
+GPT2_CONV1D = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight")
+
+
+def write_gpt2_gguf(model, path: Path) -> dict:
+    """GPT-2 as llama.cpp's converter writes it (ggerganov/llama.cpp `convert_hf_to_gguf.py`
+    class `GPT2Model`, lines 2338-2371 at c392e50; `conversion/gpt2.py` at 0c1e570, the copy
+    llama-cpp-python 0.3.36 vendors): metadata `gpt2.block_count`, `context_length`,
+    `embedding_length`, `feed_forward_length`, `attention.head_count`,
+    `attention.layer_norm_epsilon`; the Conv1D weights (c_attn, attn c_proj, c_fc, mlp c_proj)
+    transposed to (out, in) (GGUF ne = [in, out]); `attn_qkv` stays fused (weight + bias);
+    `position_embd`; norms with biases. Two departures, both because this checkpoint differs
+    from the real GPT-2s the converter was written for: `feed_forward_length` is `n_inner` (the
+    converter writes 4·n_embd, which is what every hub GPT-2 has, but this fixture's n_inner is
+    2·n_embd), and `context_length` is `n_positions` (the converter reads `n_ctx`, which the hub
+    configs carry with the same value and transformers 5 no longer saves). The head is tied:
+    no `output.weight`, as the current converter writes it (c392e50 duplicated `token_embd` as
+    `output.weight`; llama.cpp now falls back to `token_embd`, `src/models/gpt2.cpp`)."""
+    import gguf
+
+    c = model.config
+    arch = gguf.MODEL_ARCH.GPT2
+    writer = gguf.GGUFWriter(str(path), gguf.MODEL_ARCH_NAMES[arch])
+    writer.add_name("locus-gpt2-fixture")
+    writer.add_block_count(c.n_layer)
+    writer.add_context_length(c.n_positions)
+    writer.add_embedding_length(c.n_embd)
+    writer.add_feed_forward_length(c.n_inner or 4 * c.n_embd)
+    writer.add_head_count(c.n_head)
+    writer.add_layer_norm_eps(c.layer_norm_epsilon)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    write_tokenizer_metadata(writer, "gpt2")
+
+    names = gguf.get_tensor_name_map(arch, c.n_layer)
+    layout = {}
+    for key, tensor in model.state_dict().items():
+        if key.endswith((".attn.bias", ".attn.masked_bias")) or key == "lm_head.weight":
+            continue  # causal-mask buffers; the tied head
+        name = names.get_name(key, try_suffixes=(".weight", ".bias"))
+        assert name is not None, f"gpt2: no GGUF name for {key}"
+        w = tensor.detach().float().numpy().copy()
+        if key.endswith(GPT2_CONV1D):
+            w = np.ascontiguousarray(w.T)  # Conv1D (in, out) → (out, in)
+        w = w.astype(np.float16) if w.ndim == 2 else w.astype(np.float32)
+        writer.add_tensor(name, w)
+        layout[name] = {"from": key, "shape": list(w.shape), "type": "F16" if w.ndim == 2 else "F32",
+                        "transposed": key.endswith(GPT2_CONV1D)}
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return layout
 
 
 def write_gguf(family: str, model, path: Path) -> dict:
     import gguf
 
+    if family == "gpt2":
+        return write_gpt2_gguf(model, path)
     c = model.config
     arch = gguf_arch(family)
     writer = gguf.GGUFWriter(str(path), gguf.MODEL_ARCH_NAMES[arch])
@@ -502,7 +563,12 @@ def check_gguf_round_trip(family: str, model, path: Path) -> None:
     back exactly the original weights."""
     from transformers import AutoModelForCausalLM
 
-    loaded = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    # transformers reads GPT-2's sizes from `gpt2.context_length` into `n_ctx` and ignores
+    # `feed_forward_length` (integrations/ggml.py), so it would build n_positions 1024 and
+    # n_inner 4·n_embd; the checkpoint's own config is passed: this checks the weights.
+    config = {"config": model.config} if family == "gpt2" else {}
+    loaded = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.float32, **config)
     mine, theirs = model.state_dict(), loaded.state_dict()
     for key, value in mine.items():
         assert key in theirs, f"{family} GGUF: {key} missing after reload"
@@ -524,7 +590,7 @@ def make_family(family: str) -> None:
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-    if family in GGUF_FAMILIES:  # 16-bit storage; the values are fp16 already, so nothing rounds
+    if family in HALF_SAFETENSORS:  # 16-bit storage; the values are fp16 already, so nothing rounds
         half = make_model(family, seed).half()
         half.save_pretrained(str(path), safe_serialization=True)
         del half
@@ -547,7 +613,7 @@ def make_family(family: str) -> None:
             "seed": seed,
             "init": "0.1*N(0,1); norm weights 1 + 0.1*N(0,1) (Gemma: 0.1*N(0,1), used as 1 + w); "
                     "norm biases 0.1*N(0,1); then rounded to fp16 values (stored as fp32)",
-            "storage_dtype": "float16" if family in GGUF_FAMILIES else "float32",
+            "storage_dtype": "float16" if family in HALF_SAFETENSORS else "float32",
             "tensors": {k: list(v.shape) for k, v in sorted(load_file(str(path / "model.safetensors")).items())},
         },
         "sequences_seed": seed + 1,

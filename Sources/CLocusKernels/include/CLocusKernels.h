@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "locus_matvec16.h"  // F16/BF16 × fp32 decode products
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,6 +6,13 @@ import LocusCheckpoint
 /// dimensions of each head with GPT-J's interleaved pairs (`rotate_every_two`, already Locus's
 /// adjacent-pair layout), no attention biases, GELU (tanh) MLP with biases, untied unembedding
 /// with a bias. (transformers `models/gptj/modeling_gptj.py`: `GPTJAttention`, `GPTJBlock`.)
+///
+/// No GGUF loader, because no GGUF format for GPT-J exists to follow: llama.cpp reserves the
+/// name (`gguf-py/gguf/constants.py` `MODEL_ARCH.GPTJ` = "gptj" with a tensor list;
+/// `src/llama-arch.cpp`), but its converter has no GPT-J class (`convert_hf_to_gguf.py` at
+/// c392e50; `conversion/` at 0c1e570) and `src/llama-model.cpp` neither loads its tensors nor
+/// builds its graph (it appears only in `llama_model_rope_type`). GPT-J loads from Hugging Face
+/// directories.
 enum GPTJFamily: FamilyDefinition {
     static let family = ModelFamily.gptj
     static let modelTypes: Set<String> = ["gptj"]

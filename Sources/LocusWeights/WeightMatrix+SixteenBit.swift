@@ -1,0 +1,71 @@
+import CLocusKernels
+import Foundation
+import LocusCheckpoint
+import LocusTensor
+
+extension WeightMatrix {
+    /// Whether decode products of F16/BF16 matrices run `locus_matvec16` (W widened in registers,
+    /// fp32 activations) instead of dequantising fp32 panels for sgemm. Initially true unless
+    /// `LOCUS_MATVEC16=0` (kept for A/B measurements); process-wide, set it between forward passes.
+    nonisolated(unsafe) public static var sixteenBitKernel: Bool =
+        ProcessInfo.processInfo.environment["LOCUS_MATVEC16"] != "0"
+
+    /// Up to this many rows of x take the 16-bit kernel (each weight row is read once for all of
+    /// them); more rows (prefill) dequantise panels and call sgemm, which is compute-bound there.
+    /// Measured on the bf16 Qwen2-0.5B shape (1 thread, whole-process CPU, kernel / panels): 6
+    /// rows 0.56, 10 rows 0.74, 12 rows 1.06, 16 rows 1.15 (BENCHMARKS.md); 8 leaves a margin.
+    /// `LOCUS_MATVEC16_MAX_ROWS` overrides it (for tuning measurements).
+    static let sixteenBitMaxRows: Int = {
+        if let text = ProcessInfo.processInfo.environment["LOCUS_MATVEC16_MAX_ROWS"], let value = Int(text),
+            value >= 0
+        {
+            return value
+        }
+        return 8
+    }()
+
+    /// Whether `multiply` with `n` rows of x runs `locus_matvec16` for this stored type.
+    func usesSixteenBitKernel(type: GGMLType, rows n: Int) -> Bool {
+        Self.sixteenBitKernel && n <= Self.sixteenBitMaxRows
+            && locus_matvec16_supports(Int32(type.id)) != 0
+    }
+
+    /// y = x·Wᵀ for F16/BF16 W: every weight widened to fp32 (exact) times the fp32 activation,
+    /// accumulated in fp32 (`locus_matvec16`), W's rows split over `BLAS.threadCount` threads.
+    /// Equal to the fp32 product up to the order of the additions.
+    func multiplySixteenBit(
+        _ x: UnsafePointer<Float>, rows n: Int, xStride: Int, into y: UnsafeMutablePointer<Float>,
+        yStride: Int, accumulate: Bool, type: GGMLType, bytes: Data, path: Int32 = 0
+    ) {
+        let columns = self.columns, rows = self.rows, rowBytes = self.rowBytes
+        // With `accumulate`, the products land in a scratch (n, rows) block first.
+        let target = accumulate ? UnsafeMutablePointer<Float>.allocate(capacity: n * rows) : y
+        let targetStride = accumulate ? rows : yStride
+        defer {
+            if accumulate {
+                for i in 0..<n {
+                    for r in 0..<rows { y[i * yStride + r] += target[i * rows + r] }
+                }
+                target.deallocate()
+            }
+        }
+        let threads = max(1, min(BLAS.threadCount, rows / 64))
+        bytes.withUnsafeBytes { raw in
+            let base = UnsafeRawPointer(raw.baseAddress!)
+            let shared = UnsafeSendable((base, x, target))
+            let run: @Sendable (Int) -> Void = { chunk in
+                let (base, x, target) = shared.value
+                let r0 = rows * chunk / threads, r1 = rows * (chunk + 1) / threads
+                let status = locus_matvec16(
+                    Int32(type.id), base + r0 * rowBytes, rowBytes, Int64(r1 - r0), Int64(columns),
+                    x, Int64(n), Int64(xStride), target + r0, Int64(targetStride), path)
+                precondition(status == 0, "locus_matvec16 refused \(type) (\(rows), \(columns))")
+            }
+            if threads == 1 {
+                run(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: threads, execute: run)
+            }
+        }
+    }
+}
