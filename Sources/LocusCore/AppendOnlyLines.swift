@@ -15,14 +15,25 @@ import Foundation
 ///   `repairedBytes`: the work it recorded is simply done again;
 /// - an exclusive `flock` keeps two processes from appending to one file (filesystems without
 ///   `flock` are used unlocked; each shard has its own file).
-/// The same discipline as `LocusRecipes.ResultsFile`, for any line format.
+/// `LocusRecipes.ResultsFile` (sweep records) and `EvaluationJournal` (evaluation units) are
+/// built on it.
 public final class AppendOnlyLines {
+    /// One non-empty line: its 1-based number in the file and its bytes (without the newline).
+    public struct Line: Sendable {
+        public var number: Int
+        public var bytes: Data
+        /// The bytes as UTF-8, invalid sequences replaced (U+FFFD).
+        public var text: String { String(decoding: bytes, as: UTF8.self) }
+    }
+
     public let url: URL
     private let fd: Int32
-    /// The complete lines present when the file was opened, with their 1-based line numbers.
-    public let lines: [(number: Int, text: String)]
+    /// The complete lines present when the file was opened.
+    public let lines: [Line]
     /// Bytes of a torn final line removed on opening (0 if none).
     public let repairedBytes: Int
+    /// False when the filesystem refused `flock` (the file is used without the lock).
+    public private(set) var lockSupported = true
 
     /// Opens (creating it and its directory if needed) `url` for appending; `purpose` names the
     /// command in the error when another process holds the lock.
@@ -33,11 +44,17 @@ public final class AppendOnlyLines {
         let fd = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AppendOnlyLinesError(file: url.path, problem: "cannot open: \(Self.reason())") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            // Filesystems that do not implement flock (some NFS/Lustre mounts) answer ENOLCK or
+            // EOPNOTSUPP: go on without the lock. Nothing depends on it for correctness when each
+            // writer has its own file; it only guards against starting the same one twice by hand.
             let e = errno
-            if !(e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS || e == EINVAL) {
+            if e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS || e == EINVAL {
+                lockSupported = false
+            } else {
                 close(fd)
                 throw AppendOnlyLinesError(
-                    file: url.path, problem: "another process (\(purpose)) is appending to this file (it is locked)")
+                    file: url.path, problem: "another process (\(purpose)) is appending to this file (it is locked)",
+                    isLocked: true)
             }
         }
         if created {
@@ -72,7 +89,7 @@ public final class AppendOnlyLines {
 
     /// The complete lines of `url` as they are, without locking, creating or repairing it (a torn
     /// final line is left out): for reading files that are finished or still being written.
-    public static func read(_ url: URL) throws -> [(number: Int, text: String)] {
+    public static func read(_ url: URL) throws -> [Line] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw AppendOnlyLinesError(file: url.path, problem: "cannot read: \(error.localizedDescription)")
@@ -97,13 +114,14 @@ public final class AppendOnlyLines {
         guard fsync(fd) == 0 else { throw AppendOnlyLinesError(file: url.path, problem: "fsync failed: \(Self.reason())") }
     }
 
-    static func split(_ data: Data) -> [(number: Int, text: String)] {
-        var result: [(number: Int, text: String)] = []
+    /// The non-empty lines of `data`, numbered from 1 (an unterminated final line included).
+    public static func split(_ data: Data) -> [Line] {
+        var result: [Line] = []
         var number = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             number += 1
             guard !line.isEmpty else { continue }
-            result.append((number, String(decoding: line, as: UTF8.self)))
+            result.append(Line(number: number, bytes: Data(line)))
         }
         return result
     }
@@ -122,5 +140,7 @@ public final class AppendOnlyLines {
 public struct AppendOnlyLinesError: Error, CustomStringConvertible {
     public var file: String
     public var problem: String
+    /// True when another process holds the file's lock.
+    public var isLocked = false
     public var description: String { "\(file): \(problem)" }
 }

@@ -127,7 +127,7 @@ public final class EvaluationJournal {
     /// A journal's header and entries, read without locking or repairing it (a torn last line
     /// is left out): for merging shards.
     public static func read(_ url: URL) throws -> (header: EvaluationJournalHeader, entries: [EvaluationJournalEntry]) {
-        let lines: [(number: Int, text: String)]
+        let lines: [AppendOnlyLines.Line]
         do { lines = try AppendOnlyLines.read(url) } catch let e as AppendOnlyLinesError {
             throw EvaluationJournalError(file: e.file, problem: e.problem)
         }
@@ -135,7 +135,7 @@ public final class EvaluationJournal {
         return try parse(lines, file: url.path)
     }
 
-    static func parse(_ lines: [(number: Int, text: String)], file: String) throws
+    static func parse(_ lines: [AppendOnlyLines.Line], file: String) throws
         -> (EvaluationJournalHeader, [EvaluationJournalEntry])
     {
         let decoder = JSONDecoder()
