@@ -158,18 +158,43 @@ extension WeightMatrix {
         _ x: UnsafePointer<Float>, rows n: Int, xStride: Int, into y: UnsafeMutablePointer<Float>,
         yStride: Int, accumulate: Bool, type: GGMLType, bytes: Data, path: KernelPath
     ) {
-        let columns = self.columns, rows = self.rows, rowBytes = self.rowBytes
+        let columns = self.columns, rowBytes = self.rowBytes
         let blocks = columns / 32
         let q = UnsafeMutablePointer<Int8>.allocate(capacity: n * columns)
         let scale = UnsafeMutablePointer<Float>.allocate(capacity: n * blocks)
         let sum = UnsafeMutablePointer<Int32>.allocate(capacity: n * blocks)
-        // With `accumulate`, the products land in a scratch (n, rows) block first.
-        let target = accumulate ? UnsafeMutablePointer<Float>.allocate(capacity: n * rows) : y
-        let targetStride = accumulate ? rows : yStride
         defer {
             q.deallocate()
             scale.deallocate()
             sum.deallocate()
+        }
+        for i in 0..<n {
+            locus_quantize_activation(
+                x + i * xStride, Int64(columns), q + i * columns, scale + i * blocks, sum + i * blocks)
+        }
+        bytes.withUnsafeBytes { raw in
+            let base = UnsafeRawPointer(raw.baseAddress!)
+            forEachRowChunk(n: n, into: y, yStride: yStride, accumulate: accumulate) { rows, target, targetStride in
+                Self.runInt8Kernel(
+                    type: type, base: base, rowBytes: rowBytes, rows: rows, columns: columns, n: n,
+                    q: q, scale: scale, sum: sum, y: target, yStride: targetStride, path: path)
+            }
+        }
+    }
+
+    /// Runs `kernel(rows, target, targetStride)` over chunks of W's rows that together cover
+    /// 0..<rows: up to `BLAS.threadCount` chunks of at least 64 rows each, on concurrent workers
+    /// (inline when there is one chunk: a decode step makes ~120 calls, so per-call overhead
+    /// counts). `target` is y itself, or with `accumulate` a scratch (n, rows) block that is
+    /// added into y afterwards. Each call writes only its chunk's columns of target's n rows.
+    func forEachRowChunk(
+        n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool,
+        _ kernel: (Range<Int>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) {
+        let rows = self.rows
+        let target = accumulate ? UnsafeMutablePointer<Float>.allocate(capacity: n * rows) : y
+        let targetStride = accumulate ? rows : yStride
+        defer {
             if accumulate {
                 for i in 0..<n {
                     for r in 0..<rows { y[i * yStride + r] += target[i * rows + r] }
@@ -177,26 +202,17 @@ extension WeightMatrix {
                 target.deallocate()
             }
         }
-        for i in 0..<n {
-            locus_quantize_activation(
-                x + i * xStride, Int64(columns), q + i * columns, scale + i * blocks, sum + i * blocks)
-        }
         let threads = max(1, min(BLAS.threadCount, rows / 64))
-        bytes.withUnsafeBytes { raw in
-            let base = UnsafeRawPointer(raw.baseAddress!)
-            if threads == 1 {
-                Self.runInt8Kernel(
-                    type: type, base: base, rowBytes: rowBytes, rows: 0..<rows, columns: columns, n: n,
-                    q: q, scale: scale, sum: sum, y: target, yStride: targetStride, path: path)
-                return
-            }
-            let shared = UnsafeSendable((base, q, scale, sum, target))
+        if threads == 1 {
+            kernel(0..<rows, target, targetStride)
+            return
+        }
+        // The workers only run while this call waits for them, so `kernel` does not escape.
+        withoutActuallyEscaping(kernel) { kernel in
+            let shared = UnsafeSendable((kernel, target))
             DispatchQueue.concurrentPerform(iterations: threads) { chunk in
-                let (base, q, scale, sum, target) = shared.value
-                Self.runInt8Kernel(
-                    type: type, base: base, rowBytes: rowBytes,
-                    rows: rows * chunk / threads..<rows * (chunk + 1) / threads, columns: columns, n: n,
-                    q: q, scale: scale, sum: sum, y: target, yStride: targetStride, path: path)
+                let (kernel, target) = shared.value
+                kernel(rows * chunk / threads..<rows * (chunk + 1) / threads, target, targetStride)
             }
         }
     }

@@ -37,34 +37,14 @@ extension WeightMatrix {
         _ x: UnsafePointer<Float>, rows n: Int, xStride: Int, into y: UnsafeMutablePointer<Float>,
         yStride: Int, accumulate: Bool, type: GGMLType, bytes: Data, path: Int32 = 0
     ) {
-        let columns = self.columns, rows = self.rows, rowBytes = self.rowBytes
-        // With `accumulate`, the products land in a scratch (n, rows) block first.
-        let target = accumulate ? UnsafeMutablePointer<Float>.allocate(capacity: n * rows) : y
-        let targetStride = accumulate ? rows : yStride
-        defer {
-            if accumulate {
-                for i in 0..<n {
-                    for r in 0..<rows { y[i * yStride + r] += target[i * rows + r] }
-                }
-                target.deallocate()
-            }
-        }
-        let threads = max(1, min(BLAS.threadCount, rows / 64))
+        let columns = self.columns, rowBytes = self.rowBytes
         bytes.withUnsafeBytes { raw in
             let base = UnsafeRawPointer(raw.baseAddress!)
-            let shared = UnsafeSendable((base, x, target))
-            let run: @Sendable (Int) -> Void = { chunk in
-                let (base, x, target) = shared.value
-                let r0 = rows * chunk / threads, r1 = rows * (chunk + 1) / threads
+            forEachRowChunk(n: n, into: y, yStride: yStride, accumulate: accumulate) { rows, target, targetStride in
                 let status = locus_matvec16(
-                    Int32(type.id), base + r0 * rowBytes, rowBytes, Int64(r1 - r0), Int64(columns),
-                    x, Int64(n), Int64(xStride), target + r0, Int64(targetStride), path)
-                precondition(status == 0, "locus_matvec16 refused \(type) (\(rows), \(columns))")
-            }
-            if threads == 1 {
-                run(0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: threads, execute: run)
+                    Int32(type.id), base + rows.lowerBound * rowBytes, rowBytes, Int64(rows.count), Int64(columns),
+                    x, Int64(n), Int64(xStride), target + rows.lowerBound, Int64(targetStride), path)
+                precondition(status == 0, "locus_matvec16 refused \(type) (\(self.rows), \(columns))")
             }
         }
     }
