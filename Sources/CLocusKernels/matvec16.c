@@ -60,16 +60,6 @@ static inline float m16_sum_avx2(__m256 v) {
 }
 #define M16_SUM(v) m16_sum_avx2(v)
 #include "matvec16_body.h"
-#undef M16_NAME
-#undef M16_VEC
-#undef M16_LANES
-#undef M16_ZERO
-#undef M16_BF16
-#undef M16_F16
-#undef M16_LOADX
-#undef M16_FMA
-#undef M16_ADD
-#undef M16_SUM
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma,f16c"))), apply_to = function)
@@ -85,16 +75,6 @@ static inline float m16_sum_avx2(__m256 v) {
 #define M16_ADD(a, b) _mm512_add_ps((a), (b))
 #define M16_SUM(v) _mm512_reduce_add_ps(v)
 #include "matvec16_body.h"
-#undef M16_NAME
-#undef M16_VEC
-#undef M16_LANES
-#undef M16_ZERO
-#undef M16_BF16
-#undef M16_F16
-#undef M16_LOADX
-#undef M16_FMA
-#undef M16_ADD
-#undef M16_SUM
 #pragma clang attribute pop
 
 int locus_cpu_has_avx512f(void) {

@@ -45,3 +45,15 @@ static void M16_NAME(rows)(
         for (int64_t i = 0; i < n; i++) y[i * ldy + r] = dot(row, x + i * ldx, cols);
     }
 }
+
+// The parameters are the including file's, one set per instruction set: release them here.
+#undef M16_NAME
+#undef M16_VEC
+#undef M16_LANES
+#undef M16_ZERO
+#undef M16_BF16
+#undef M16_F16
+#undef M16_LOADX
+#undef M16_FMA
+#undef M16_ADD
+#undef M16_SUM
