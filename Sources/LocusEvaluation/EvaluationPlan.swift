@@ -1,3 +1,5 @@
+import LocusCore
+
 /// The work of a resumable, shardable TruthfulQA evaluation, cut into units.
 ///
 /// A unit is a run of consecutive questions of one group (fold) that the evaluators score
@@ -52,14 +54,7 @@ public struct EvaluationPlan: Equatable, Sendable {
     public func shard(_ index: Int, of count: Int) -> [Int] {
         precondition(count >= 1 && (0..<count).contains(index))
         guard count > 1 else { return Array(units.indices) }
-        let order = units.indices.sorted { units[$0].cost != units[$1].cost ? units[$0].cost > units[$1].cost : $0 < $1 }
-        var load = [Int](repeating: 0, count: count)
-        var owner = [Int](repeating: 0, count: units.count)
-        for u in order {
-            let s = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
-            owner[u] = s
-            load[s] += units[u].cost
-        }
+        let owner = longestProcessingTimeAssignment(costs: units.map(\.cost), bins: count)
         return units.indices.filter { owner[$0] == index }
     }
 }

@@ -64,17 +64,11 @@ public struct ShardPlan: Sendable, Equatable {
                 units.append(([i], seconds[i], run.runID))
             }
         }
-        let order = units.indices.sorted {
-            units[$0].seconds != units[$1].seconds ? units[$0].seconds > units[$1].seconds
-                : units[$0].firstID < units[$1].firstID
+        let unitShard = longestProcessingTimeAssignment(costs: units.map(\.seconds), bins: shards) {
+            units[$0].firstID < units[$1].firstID
         }
-        var load = [Double](repeating: 0, count: shards)
         var shardOf = [Int](repeating: 0, count: runs.count)
-        for u in order {
-            let target = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
-            load[target] += units[u].seconds
-            for i in units[u].members { shardOf[i] = target }
-        }
+        for (u, unit) in units.enumerated() { for i in unit.members { shardOf[i] = unitShard[u] } }
         let entries = runs.enumerated().map { i, r in
             Entry(runID: r.runID, shard: shardOf[i], seconds: seconds[i], label: r.label, method: r.method)
         }
