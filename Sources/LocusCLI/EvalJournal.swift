@@ -36,6 +36,7 @@ extension EvalTruthfulQA {
         var fields: [F] = [
             F("model_sha256", modelSHA),
             F("weights", options.weights.rawValue),
+            F("activation_quantization", options.activationQuantization.rawValue),
             F("truthfulqa_csv_sha256", try sha(location.truthfulQACSV.path)),
             F("mc_task_sha256", try sha(location.truthfulQAMultipleChoice.path)),
             F("mc", "\(mc)"), F("generation", "\(generation)"),

@@ -228,6 +228,7 @@ final class EvalJournalTests: XCTestCase {
         try refused(args.replacingFirst("6", with: "7", after: "--max-new-tokens"), naming: "max_new_tokens", "7")
         try refused(args.replacingFirst("8", with: "7", after: "--limit"), naming: "limit", "7")
         try refused(args + ["--weights", "f32"], naming: "weights", "f32")
+        try refused(args + ["--activation-quantization", "all"], naming: "activation_quantization", "all")
         try refused(args.replacingFirst("2", with: "4", after: "--questions-per-batch"), naming: "questions_per_batch", "4")
         try refused(args + ["--shard", "0/2"], naming: "shard", "0/2")
         // Another model (the tiny llama fixture).
