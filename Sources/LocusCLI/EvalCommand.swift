@@ -49,8 +49,10 @@ struct EvalTruthfulQA: ParsableCommand {
             journals, no --shard/--journal) checks them and writes the one record, computing \
             CE/KL once unless --no-side-effects; the merged numbers equal an unsharded \
             journaled run's. Units are the questions packed together (MC \
-            --questions-per-batch, --generation-batch, within the memory budget); the judges \
-            are not journaled.
+            --questions-per-batch, --generation-batch, within the memory budget). The judges run \
+            once all answers exist (the unsharded journaled run, or --merge; not the shards) and \
+            journal each batch of verdicts to --judge-journal (default: the journal + ".judges"), \
+            so a killed judge phase resumes too.
             """)
 
     enum HeadChoice: String, ExpressibleByArgument, CaseIterable { case none, top, random }
@@ -109,6 +111,18 @@ struct EvalTruthfulQA: ParsableCommand {
         "Combine the journals of all shards (same options as the shard runs, without --shard/--journal) into one record, computing CE/KL once.",
         valueName: "FILE…"))
     var merge: [String] = []
+    @Option(help: ArgumentHelp(
+        "With the judges and --journal or --merge: append each judged batch of verdicts to FILE, fsynced, and resume from it (default: the journal, or the first merged journal, + \".judges\").",
+        valueName: "FILE"))
+    var judgeJournal: String?
+
+    /// Where a journaled or merged run's judge verdicts go (nil: not journaled).
+    var judgeJournalPath: String? {
+        guard truthJudge != nil else { return nil }
+        if let judgeJournal { return judgeJournal }
+        if let journal { return journal + ".judges" }
+        return merge.first.map { $0 + ".judges" }
+    }
 
     func validate() throws {
         if heads != .none && probe == nil { throw ValidationError("--heads \(heads.rawValue) needs --probe") }
@@ -140,10 +154,13 @@ struct EvalTruthfulQA: ParsableCommand {
         if !merge.isEmpty && (journal != nil || shard != nil) {
             throw ValidationError("--merge reads finished shard journals: drop --journal and --shard")
         }
-        if (journal != nil || !merge.isEmpty) && truthJudge != nil {
+        if truthJudge != nil, shardValue.count > 1 {
             throw ValidationError(
-                "--journal/--merge do not cover the judges yet (a 7B judge cannot be loaded beside the model, so they "
-                    + "run after all generations): run the judges without --journal")
+                "the judges run once over all answers, after every shard (a 7B judge is not loaded beside the model): "
+                    + "give --truth-judge/--info-judge to --merge, not to the shard runs")
+        }
+        if judgeJournal != nil && (truthJudge == nil || (journal == nil && merge.isEmpty)) {
+            throw ValidationError("--judge-journal goes with --truth-judge/--info-judge and --journal or --merge")
         }
         if exportBias != nil && shard != nil {
             throw ValidationError("--export-bias with --shard: export the biases from an unsharded run or --merge")
@@ -359,9 +376,16 @@ struct EvalTruthfulQA: ParsableCommand {
         if let judges {
             let answers = generations.compactMap { $0?.0 }.flatMap { $0 }
             let texts = Dictionary(uniqueKeysWithValues: tqa.questions.map { ($0.id, $0.question) })
+            let log = try judgeJournalPath.map { try openJudgeJournal($0, judges: judges, answers: answers) }
+            if let log, !log.verdicts.isEmpty {
+                printError("judge journal \(log.url.path): resuming after "
+                    + TruthfulQAJudge.Kind.allCases.map { "\(log.verdicts[$0]?.count ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+                    + " verdicts of \(answers.count) answers")
+            }
             let progress = ProgressReporter(label: "judges", unit: "answers")
             let result = try judges.judge(
-                answers, questions: texts, weights: options.weights, batchSize: judgeBatch
+                answers, questions: texts, weights: options.weights, batchSize: judgeBatch,
+                known: log?.verdicts ?? [:], record: { try log?.append($0, start: $1, verdicts: $2) }
             ) { (kind: TruthfulQAJudge.Kind, done: Int, total: Int) in
                 let before: Int = kind == .info ? total : 0
                 progress.update(before + done, 2 * total, extra: kind.rawValue + " judge")

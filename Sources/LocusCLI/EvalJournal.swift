@@ -252,4 +252,22 @@ extension EvalTruthfulQA {
         }
         return JournaledResults(groups: groups, mcRuns: mcRuns, generations: generations, configuration: [])
     }
+
+    /// The judges' journal at `path`: fingerprinted by both judges' sha256, the judged answers
+    /// (question id and text, in order), the batch size and the numerics, so verdicts are only
+    /// reused for the same answers judged the same way.
+    func openJudgeJournal(_ path: String, judges: JudgePair, answers: [GeneratedAnswer]) throws -> JudgeJournal {
+        typealias F = EvaluationJournalHeader.Field
+        let answerText = answers.map { "\($0.questionID)\t\($0.answer)" }.joined(separator: "\n")
+        let header = EvaluationJournalHeader(
+            fingerprint: [
+                F("truth_judge_sha256", try SHA256.hex(ofCheckpoint: judges.truth)),
+                F("info_judge_sha256", try SHA256.hex(ofCheckpoint: judges.info)),
+                F("answers", "\(answers.count)"), F("answers_sha256", SHA256.hex(Data(answerText.utf8))),
+                F("judge_batch", "\(judgeBatch)"), F("weights", options.weights.rawValue),
+                F("activation_quantization", options.activationQuantization.rawValue),
+            ],
+            modelFile: judges.truth.path, arguments: Array(CommandLine.arguments.dropFirst()), kind: JudgeJournal.kind)
+        return try JudgeJournal(url: URL(fileURLWithPath: path), header: header)
+    }
 }

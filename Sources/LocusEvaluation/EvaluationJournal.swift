@@ -24,8 +24,12 @@ public struct EvaluationJournalHeader: Codable, Equatable, Sendable {
     public var modelFile: String
     public var arguments: [String]
 
-    public init(fingerprint: [Field], modelFile: String, arguments: [String], created: Date = Date()) {
-        journal = Self.kind
+    /// - Parameter kind: what the journal holds: `Self.kind` (the evaluation's units) or
+    ///   `JudgeJournal.kind` (the judges' verdicts); a file of the other kind is refused.
+    public init(
+        fingerprint: [Field], modelFile: String, arguments: [String], created: Date = Date(), kind: String = Self.kind
+    ) {
+        journal = kind
         version = 1
         self.fingerprint = fingerprint
         self.modelFile = modelFile
@@ -38,9 +42,9 @@ public struct EvaluationJournalHeader: Codable, Equatable, Sendable {
     /// Throws, naming the first field that differs, unless `recorded` matches `self` (the
     /// expected header) on every field but `ignoring`.
     public func check(_ recorded: EvaluationJournalHeader, file: String, ignoring: Set<String> = []) throws {
-        guard recorded.journal == Self.kind, recorded.version == version else {
+        guard recorded.journal == journal, recorded.version == version else {
             throw EvaluationJournalError(
-                file: file, problem: "line 1 is a \(recorded.journal) version \(recorded.version) header, not \(Self.kind) version \(version)")
+                file: file, problem: "line 1 is a \(recorded.journal) version \(recorded.version) header, not \(journal) version \(version)")
         }
         for field in fingerprint where !ignoring.contains(field.name) {
             let was = recorded.value(field.name)

@@ -171,9 +171,16 @@ public struct JudgePair: Sendable {
 
     /// Verdicts of the truth and the info judge on `answers` (in order); `questions` maps a
     /// question id to its text. `progress(kind, done, total)` after each batch.
+    ///
+    /// Resumable: `known[kind]` are verdicts already computed for the first answers (from a
+    /// `JudgeJournal`, recorded batch by batch, so a prefix ends on a batch boundary); judging
+    /// continues after them, and a judge whose verdicts are all known is not loaded.
+    /// `record(kind, start, verdicts)` receives each newly judged batch before the next one starts.
     public func judge(
         _ answers: [GeneratedAnswer], questions: [Int: String], weights: WeightStorage = .stored,
-        batchSize: Int = 8, progress: ((TruthfulQAJudge.Kind, Int, Int) -> Void)? = nil
+        batchSize: Int = 8, known: [TruthfulQAJudge.Kind: [JudgeVerdict]] = [:],
+        record: ((TruthfulQAJudge.Kind, Int, [JudgeVerdict]) throws -> Void)? = nil,
+        progress: ((TruthfulQAJudge.Kind, Int, Int) -> Void)? = nil
     ) throws -> (truth: [JudgeVerdict], info: [JudgeVerdict], seconds: Double) {
         let start = Date()
         let items = try answers.map { a -> (question: String, answer: String) in
@@ -183,13 +190,17 @@ public struct JudgePair: Sendable {
             return (q, a.answer)
         }
         func run(_ kind: TruthfulQAJudge.Kind, _ url: URL) throws -> [JudgeVerdict] {
+            var verdicts = known[kind] ?? []
+            precondition(verdicts.count <= items.count, "more known verdicts than answers")
+            if verdicts.count == items.count { return verdicts }
             let judge = try TruthfulQAJudge(
                 model: LanguageModel.load(from: url, weights: weights), kind: kind, batchSize: batchSize)
-            var verdicts: [JudgeVerdict] = []
-            var next = 0
+            var next = verdicts.count
             while next < items.count {
                 let chunk = Array(items[next..<min(next + judge.batchSize, items.count)])
-                verdicts += try judge.judge(chunk)
+                let batch = try judge.judge(chunk)
+                try record?(kind, next, batch)
+                verdicts += batch
                 next += chunk.count
                 progress?(kind, next, items.count)
             }

@@ -59,6 +59,58 @@ final class JudgeEvaluationTests: XCTestCase {
         XCTAssertEqual(judges["truth"] as? String, judge)
     }
 
+    /// A journaled run journals the judges' verdicts batch by batch: cut the judge journal back
+    /// to two truth batches (as a kill would leave it) and rerun: the phase resumes at the third
+    /// batch and the record equals the uninterrupted one's; another judge batch size is refused,
+    /// naming the field; shards refuse the judges (they run once, at --merge).
+    func testJudgesAreJournaledAndResume() throws {
+        let dir = try TestEnvironment.temporaryDirectory("cli-judges-journal")
+        let judge = TestEnvironment.tinyJudgeURL.path
+        let journal = dir.appendingPathComponent("run.jsonl")
+        let judgeLog = URL(fileURLWithPath: journal.path + ".judges")
+        func run(_ output: String, extra: [String] = []) throws -> (CLI.Result, [String: Any]?) {
+            let url = dir.appendingPathComponent(output)
+            let r = try CLI.run(
+                ["eval", "truthfulqa", "--model", try TestEnvironment.modelURL().path, "--limit", "5",
+                 "--no-mc", "--no-side-effects", "--max-new-tokens", "8", "--generation-batch", "5",
+                 "--truth-judge", judge, "--info-judge", judge, "--judge-batch", "2", "--per-question",
+                 "--threads", "1", "--journal", journal.path, "--output", url.path] + extra)
+            let record = r.status == 0 ? try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] : nil
+            return (r, record)
+        }
+        let (first, whole) = try run("whole.json")
+        XCTAssertEqual(first.status, 0, first.output)
+        func lines() throws -> [String] {
+            try String(contentsOf: judgeLog, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        // Header + 3 truth batches (2 + 2 + 1 answers) + 3 info batches.
+        XCTAssertEqual(try lines().count, 7)
+        try (lines().prefix(3).joined(separator: "\n") + "\n").write(to: judgeLog, atomically: true, encoding: .utf8)
+
+        let (second, resumed) = try run("resumed.json")
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.stderr.contains("resuming after 4 truth, 0 info verdicts of 5 answers"), second.stderr)
+        XCTAssertEqual(try lines().count, 7)
+        let a = (whole!["groups"] as! [[String: Any]])[0], b = (resumed!["groups"] as! [[String: Any]])[0]
+        for key in ["truth_judge", "info_judge"] { XCTAssertEqual(a[key] as? Double, b[key] as? Double, key) }
+        let qa = a["per_question"] as! [[String: Any]], qb = b["per_question"] as! [[String: Any]]
+        for (x, y) in zip(qa, qb) {
+            for key in ["truth_judge_p_yes", "truth_judge_p_no", "info_judge_p_yes", "info_judge_p_no"] {
+                XCTAssertEqual(x[key] as? Double, y[key] as? Double, key)
+            }
+        }
+
+        let before = try Data(contentsOf: judgeLog)
+        let (other, _) = try run("other.json", extra: ["--judge-batch", "3"])
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("was written with judge_batch = 2, this run has judge_batch = 3"), other.stderr)
+        XCTAssertEqual(try Data(contentsOf: judgeLog), before)
+
+        let (sharded, _) = try run("shard.json", extra: ["--shard", "0/2"])
+        XCTAssertNotEqual(sharded.status, 0)
+        XCTAssertTrue(sharded.stderr.contains("give --truth-judge/--info-judge to --merge"), sharded.stderr)
+    }
+
     func testJudgesGoTogether() throws {
         let r = try CLI.run(["eval", "truthfulqa", "--truth-judge", TestEnvironment.tinyJudgeURL.path, "--limit", "1"])
         XCTAssertNotEqual(r.status, 0)
