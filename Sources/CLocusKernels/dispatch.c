@@ -46,8 +46,11 @@ static int64_t block_elements(int type) {
 
 static locus_row_kernel choose(int type, int path) {
     locus_row_kernel kernel = 0;
-    // The row kernels have no 512-bit form: LOCUS_PATH_AVX512_VNNI runs them as AUTO does.
-    if ((path == LOCUS_PATH_AUTO || path == LOCUS_PATH_AVX_VNNI || path == LOCUS_PATH_AVX512_VNNI)
+    // Only Q4_K and Q6_K have a 512-bit row kernel (matvec_avx512.c); the other types run their
+    // AVX-VNNI kernel on LOCUS_PATH_AVX512_VNNI, as AUTO does.
+    if ((path == LOCUS_PATH_AUTO || path == LOCUS_PATH_AVX512_VNNI) && locus_cpu_has_avx512_vnni())
+        kernel = locus_avx512_kernel(type);
+    if (!kernel && (path == LOCUS_PATH_AUTO || path == LOCUS_PATH_AVX_VNNI || path == LOCUS_PATH_AVX512_VNNI)
         && locus_cpu_has_avx_vnni())
         kernel = locus_vnni_kernel(type);
     if (!kernel && path != LOCUS_PATH_SCALAR && locus_cpu_has_avx2_fma()) kernel = locus_avx2_kernel(type);

@@ -18,6 +18,8 @@ locus_row_kernel locus_scalar_kernel(int type);
 locus_row_kernel locus_avx2_kernel(int type);
 /// The same kernels with the AVX-VNNI byte dot product; NULL when not x86-64.
 locus_row_kernel locus_vnni_kernel(int type);
+/// The 512-bit row kernels (Q4_K and Q6_K only; NULL otherwise or when not x86-64).
+locus_row_kernel locus_avx512_kernel(int type);
 /// 1 when this build and CPU can run the AVX-VNNI path (AVX2 + FMA + F16C + AVX-VNNI).
 int locus_cpu_has_avx_vnni(void);
 

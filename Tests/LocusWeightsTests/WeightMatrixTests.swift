@@ -96,20 +96,24 @@ final class WeightMatrixTests: XCTestCase {
 
     /// The scalar and AVX2 kernels agree to float rounding on every type; the AVX-VNNI kernels
     /// (same float code, integer sums by vpdpbusd instead of vpmaddubsw + vpmaddwd) agree with
-    /// AVX2 bit for bit.
+    /// AVX2 bit for bit, and so do the 512-bit Q4_K and Q6_K kernels (other integer reduction, the
+    /// same float code; the other types run the AVX-VNNI kernels on that path).
     func testScalarAndVectorPathsAgree() throws {
         try XCTSkipUnless(KernelPath.hasAVX2, "no AVX2 on this CPU: only the scalar path exists")
         for (t, type) in Self.kernelTypes.enumerated() {
             let matrix = try Self.randomMatrix(type, rows: 33, columns: 768, seed: UInt64(40 + t))
             let x = Self.randomVector(768, seed: 5)
-            var scalar = [Float](repeating: 0, count: 33), avx = scalar, vnni = scalar
+            var scalar = [Float](repeating: 0, count: 33), avx = scalar, vnni = scalar, wide = scalar
             matrix.multiply(x, rows: 1, into: &scalar, path: .scalar)
             matrix.multiply(x, rows: 1, into: &avx, path: .avx2)
             matrix.multiply(x, rows: 1, into: &vnni, path: .avxVNNI)
+            matrix.multiply(x, rows: 1, into: &wide, path: .avx512VNNI)
             for r in 0..<33 {
                 XCTAssertEqual(scalar[r], avx[r], accuracy: 1e-4 * max(1, abs(scalar[r])), "\(type)")
+                XCTAssertEqual(scalar[r], wide[r], accuracy: 1e-4 * max(1, abs(scalar[r])), "\(type) 512-bit")
             }
             if KernelPath.hasAVXVNNI { XCTAssertEqual(avx, vnni, "\(type)") }
+            if KernelPath.hasAVX512VNNI && KernelPath.hasAVXVNNI { XCTAssertEqual(wide, vnni, "\(type) 512-bit") }
         }
     }
 

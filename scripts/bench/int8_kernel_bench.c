@@ -3,8 +3,9 @@
 //   gemm   TYPE ROWS COLS N REPS: locus_matmul on every x86 path (AVX-512 VNNI GEMM = 4, AVX-VNNI
 //          GEMM = 3, AVX2 = 2) against the scalar row kernels (path 1): ms per call and the
 //          largest difference relative to Σ|w·x̂| per output (float summation order only);
-//   matvec TYPE ROWS COLS REPS: locus_matvec (the decode row kernels) against locus_matmul with
-//          n = 1 (the GEMM), ms per call and GB/s of weights read.
+//   matvec TYPE ROWS COLS REPS: locus_matvec (the decode row kernels; AVX-512 for Q4_K/Q6_K) against
+//          locus_matmul with n = 1 (the GEMM), ms per call and GB/s of weights read, and the
+//          largest difference of the chosen row kernel from the scalar one.
 // TYPE is ggml's id (8 Q8_0, 2 Q4_0, 3 Q4_1, 12 Q4_K, 14 Q6_K). Not a test (the Swift tests are
 // Int8GemmTests); a measurement aid. Build and run:
 //   S=Sources/CLocusKernels; clang -O2 -I$S/include -I$S scripts/bench/int8_kernel_bench.c $S/*.c -lm \
@@ -79,9 +80,21 @@ int main(int argc, char **argv) {
             double t1 = seconds();
             for (int r = 0; r < reps; r++) locus_matmul(type, w, rowBytes, rows, cols, 1, q, s, sum, y, rows, 0);
             double t2 = seconds();
-            printf("type %d %lldx%lld: matvec %.3f ms (%.1f GB/s), gemm n=1 %.3f ms (%.1f GB/s)\n", type,
+            locus_matvec(type, w, rowBytes, rows, cols, q, s, sum, y, 0);
+            locus_matvec(type, w, rowBytes, rows, cols, q, s, sum, reference, 1);
+            double worst = 0;
+            for (int64_t i = 0; i < rows; i++) {
+                double d = fabs((double)y[i] - reference[i]) / (fabs(reference[i]) + 1.0);
+                if (d > worst) worst = d;
+            }
+            // The AVX-512 Q4_K/Q6_K kernels promise the AVX-VNNI kernels' floats bit for bit.
+            locus_matvec(type, w, rowBytes, rows, cols, q, s, sum, reference, 3);
+            const int same = memcmp(y, reference, sizeof(float) * rows) == 0;
+            printf("type %d %lldx%lld: matvec %.3f ms (%.1f GB/s), gemm n=1 %.3f ms (%.1f GB/s); "
+                   "matvec max |Δ|/(|y|+1) vs scalar %.1e, %s the AVX-VNNI path\n", type,
                    (long long)rows, (long long)cols, 1e3 * (t1 - t0) / reps, rowBytes * rows / ((t1 - t0) / reps) / 1e9,
-                   1e3 * (t2 - t1) / reps, rowBytes * rows / ((t2 - t1) / reps) / 1e9);
+                   1e3 * (t2 - t1) / reps, rowBytes * rows / ((t2 - t1) / reps) / 1e9, worst,
+                   same ? "bit-identical to" : "differs from");
         }
         return 0;
     }

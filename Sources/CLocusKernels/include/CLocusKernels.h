@@ -33,13 +33,14 @@ enum LocusQuantType {
 
 /// Which implementation to run.
 enum LocusKernelPath {
-    LOCUS_PATH_AUTO = 0,   ///< AVX-VNNI, else AVX2 + FMA, when the CPU has them, else scalar
+    LOCUS_PATH_AUTO = 0,   ///< the widest the CPU has: AVX-512 VNNI, else AVX-VNNI, else AVX2 + FMA, else scalar
     LOCUS_PATH_SCALAR = 1, ///< portable C
     LOCUS_PATH_AVX2 = 2,   ///< x86-64 AVX2 + FMA; falls back to scalar where unavailable
     LOCUS_PATH_AVX_VNNI = 3, ///< AVX2 with AVX-VNNI byte dot products (matrix-vector only; the
                              ///< dequantisers run AVX2); falls back to AVX2, then scalar
-    LOCUS_PATH_AVX512_VNNI = 4, ///< AVX-512 F/BW/VL/VNNI int8 GEMM on 512-bit registers (locus_matmul;
-                                ///< matrix-vector and dequantisers run as AUTO); falls back as AUTO
+    LOCUS_PATH_AVX512_VNNI = 4, ///< AVX-512 F/BW/VL/VNNI: the int8 GEMM (locus_matmul) and the Q4_K/Q6_K
+                                ///< matrix-vector kernels on 512-bit registers (other matrix-vector
+                                ///< types and the dequantisers run as AUTO); falls back as AUTO
 };
 
 /// What `locus_matmul` runs for a type and path (`locus_matmul_path`).
