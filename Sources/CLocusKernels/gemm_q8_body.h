@@ -14,6 +14,7 @@
 //   Q8_0  u = w + 128 (w XOR 0x80)  Σ w·q = Σ u·q − 128·xsum     value d·xs·(Σ u·q − 128·xsum)
 //   Q4_0  u = nibble                 value d·xs·(Σ u·q − 8·xsum)
 //   Q4_1  u = nibble                 value d·xs·Σ u·q + m·xs·xsum
+//   Q5_0  u = nibble | fifth bit · 16 value d·xs·(Σ u·q − 16·xsum)
 //   Q4_K  u = nibble of sub-block s  value (d·sc_s)·xs·Σ u·q − (dmin·m_s)·xs·xsum (Q4_1's form, the
 //         6-bit scales unpacked once per 256-element super-block and row)
 //   Q6_K  u = 6-bit value            value Σ_e (d·sc_e)·xs·Σ_{c∈e} (u − 32)·q over 16-element groups e:
@@ -42,6 +43,16 @@
 // The including file defines: G_NAME(name) (a suffix per build), G_BLOCKS, GV_I / GV_F (the
 // vector types), G_RM / G_RN (the largest tile), and the primitives used below.
 
+/// Bytes per 32-element block of the 32-element types.
+static inline __attribute__((always_inline)) size_t G_NAME(block_bytes)(const int kind) {
+    switch (kind) {
+    case LOCUS_Q8_0: return 34;
+    case LOCUS_Q4_0: return 18;
+    case LOCUS_Q5_0: return 22;
+    default: return 20;  // Q4_1
+    }
+}
+
 /// The float block scales of weight rows w + i·rowBytes (i < rm), once per row tile (every
 /// activation tile then reuses them): ws[i·2·blocks + b] = d of block b (Q8_0, Q4_0, Q4_1),
 /// d·sc_s (Q4_K), or d·sc_e of 16-element group e = 2b, 2b + 1 (Q6_K, two per block);
@@ -69,7 +80,7 @@ static inline __attribute__((always_inline)) void G_NAME(row_scales)(
                 for (int e = 0; e < 16; e++) d[16 * sb + e] = dd * (float)((const int8_t *)(super + 192))[e];
             }
         } else {
-            const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : 20);
+            const size_t stride = G_NAME(block_bytes)(kind);
             for (int64_t b = 0; b < blocks; b++) {
                 d[b] = G_HALF(row + stride * b);
                 if (kind == LOCUS_Q4_1) m[b] = G_HALF(row + stride * b + 2);
@@ -89,8 +100,8 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
     const int isQ6 = kind == LOCUS_Q6_K;
     const int isK = kind == LOCUS_Q4_K || isQ6;  // 256-element super-blocks: 8 blocks each, no tail
     // Bytes per block (32 elements).
-    const size_t stride = kind == LOCUS_Q8_0 ? 34 : (kind == LOCUS_Q4_0 ? 18 : 20);
-    const int bias = kind == LOCUS_Q8_0 ? 128 : (kind == LOCUS_Q4_0 ? 8 : 0);
+    const size_t stride = G_NAME(block_bytes)(kind);
+    const int bias = kind == LOCUS_Q8_0 ? 128 : (kind == LOCUS_Q4_0 ? 8 : (kind == LOCUS_Q5_0 ? 16 : 0));
     const int hasMin = kind == LOCUS_Q4_1 || kind == LOCUS_Q4_K;
     const int64_t sStride = qStride / 32;  // scale/sum entries per activation row
     GV_F acc[4][4];  // sized for the largest case below; RM ≤ G_RM, RN ≤ G_RN used
@@ -116,6 +127,7 @@ static inline __attribute__((always_inline)) void G_NAME(tile)(
             } else {
                 const uint8_t *blk = w + (size_t)i * rowBytes + stride * (size_t)b;
                 if (kind == LOCUS_Q8_0) u[i] = G_UNPACK_Q8(blk + 2, blk + 2 + stride);
+                else if (kind == LOCUS_Q5_0) u[i] = G_UNPACK_Q5(blk, blk + stride);
                 else G_UNPACK_NIBBLES(u[i], blk + (hasMin ? 4 : 2), blk + stride + (hasMin ? 4 : 2));
             }
             d[i] = G_ACT_SCALES(wsi + b);
@@ -250,4 +262,10 @@ static __attribute__((unused)) void G_NAME(gemm_q4_k)(const uint8_t *w, size_t r
                               int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
                               float *y, int64_t ldy) {
     G_NAME(gemm)(LOCUS_Q4_K, w, rowBytes, rows, blocks, n, q, xs, xsum, y, ldy);
+}
+
+static __attribute__((unused)) void G_NAME(gemm_q5_0)(const uint8_t *w, size_t rowBytes, int64_t rows, int64_t blocks,
+                              int64_t n, const int8_t *q, const float *xs, const int32_t *xsum,
+                              float *y, int64_t ldy) {
+    G_NAME(gemm)(LOCUS_Q5_0, w, rowBytes, rows, blocks, n, q, xs, xsum, y, ldy);
 }

@@ -1,4 +1,4 @@
-// x86-64 int8 GEMM (gemm_q8_body.h; Q8_0, Q4_0, Q4_1, Q4_K, Q6_K) compiled three times, function by function (no global
+// x86-64 int8 GEMM (gemm_q8_body.h; Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K) compiled three times, function by function (no global
 // -march), each called only after `__builtin_cpu_supports` said yes (dispatch.c):
 // - AVX-512 VNNI (F, BW, VL, VNNI; e.g. AMD Zen 4/5, Intel Ice Lake and later servers): 512-bit
 //   registers, two 32-element blocks per vpdpbusd, tiles of 4 weight rows × 4 activation rows
@@ -48,6 +48,13 @@ static inline __m512i g512_unpack_nibbles(const uint8_t *p0, const uint8_t *p1) 
     __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);  // lo0 lo1 hi0 hi1
     z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));                                // lo0 hi0 lo1 hi1
     return _mm512_and_si512(z, _mm512_set1_epi8(0x0F));
+}
+
+/// Two Q5_0 blocks (22 bytes: f16 d, u32 qh, 16 nibble bytes) → 64 unsigned 5-bit values in
+/// element order: the nibbles, plus 16 where bit k of the block's qh is set (element k).
+static inline __m512i g512_unpack_q5(const uint8_t *p0, const uint8_t *p1) {
+    const __mmask64 fifth = (__mmask64)load_u32(p0 + 2) | ((__mmask64)load_u32(p1 + 2) << 32);
+    return _mm512_or_si512(g512_unpack_nibbles(p0 + 6, p1 + 6), _mm512_maskz_mov_epi8(fifth, _mm512_set1_epi8(16)));
 }
 
 /// Q4_K: the 32 bytes of a nibble pair → sub-block 2p's 32 values (low nibbles), then 2p + 1's.
@@ -105,6 +112,7 @@ static inline __m512i g512_lane_corr32(__m512i x) {
 #define G_LOADF(p) _mm512_loadu_ps(p)
 #define G_UNPACK_Q8(p0, p1) g512_unpack_q8((p0), (p1))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g512_unpack_nibbles((p0), (p1))
+#define G_UNPACK_Q5(p0, p1) g512_unpack_q5((p0), (p1))
 #define G_UNPACK_K4(out, p, sub) (out) = g512_unpack_k4(p)
 #define G_UNPACK_Q6(super, a) g512_unpack_q6((super), (a))
 #define G_GROUP_SCALES(p) g512_group_scales(p)
@@ -131,6 +139,7 @@ static inline __m512i g512_lane_corr32(__m512i x) {
 #undef G_LOADF
 #undef G_UNPACK_Q8
 #undef G_UNPACK_NIBBLES
+#undef G_UNPACK_Q5
 #undef G_UNPACK_K4
 #undef G_UNPACK_Q6
 #undef G_GROUP_SCALES
@@ -150,6 +159,18 @@ static inline float g256_hsum(__m256 v) {
 static inline __m256i g256_nibbles(const uint8_t *p) {
     const __m128i v = _mm_loadu_si128((const __m128i *)p);
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+
+/// A Q5_0 block (f16 d, u32 qh, 16 nibble bytes) as 32 unsigned 5-bit values: byte k of the
+/// fifth-bit vector is 16 when bit k of qh is set (spread by a byte shuffle, tested bit by bit).
+static inline __m256i g256_unpack_q5(const uint8_t *p) {
+    const __m256i spread = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)load_u32(p + 2)), spread);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(v, select), select);
+    return _mm256_or_si256(g256_nibbles(p + 6), _mm256_and_si256(set, _mm256_set1_epi8(16)));
 }
 
 /// Q4_K sub-block `sub`'s 32 nibbles from its pair's 32 bytes (low nibbles for even sub).
@@ -194,6 +215,7 @@ static inline __m256i g256_madd_dot(__m256i acc, __m256i u, __m256i s) {
 #define G_LOADF(p) _mm256_loadu_ps(p)
 #define G_UNPACK_Q8(p0, p1) _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p0)), _mm256_set1_epi8((char)0x80))
 #define G_UNPACK_NIBBLES(out, p0, p1) (out) = g256_nibbles(p0)
+#define G_UNPACK_Q5(p0, p1) g256_unpack_q5(p0)
 #define G_UNPACK_K4(out, p, sub) (out) = g256_unpack_k4((p), (sub))
 #define G_UNPACK_Q6(super, a) g256_unpack_q6((super), (a))
 #define G_GROUP_SCALES(p) _mm256_setr_m128(_mm_set1_ps((p)[0]), _mm_set1_ps((p)[1]))
@@ -222,6 +244,7 @@ locus_gemm_kernel locus_avx512_gemm(int type) {
     case LOCUS_Q8_0: return g_gemm_q8_0_avx512;
     case LOCUS_Q4_0: return g_gemm_q4_0_avx512;
     case LOCUS_Q4_1: return g_gemm_q4_1_avx512;
+    case LOCUS_Q5_0: return g_gemm_q5_0_avx512;
     case LOCUS_Q4_K: return g_gemm_q4_k_avx512;
     case LOCUS_Q6_K: return g_gemm_q6_k_avx512;
     default: return 0;
@@ -233,6 +256,7 @@ locus_gemm_kernel locus_vnni_gemm(int type) {
     case LOCUS_Q8_0: return g_gemm_q8_0_vnni;
     case LOCUS_Q4_0: return g_gemm_q4_0_vnni;
     case LOCUS_Q4_1: return g_gemm_q4_1_vnni;
+    case LOCUS_Q5_0: return g_gemm_q5_0_vnni;
     case LOCUS_Q4_K: return g_gemm_q4_k_vnni;
     case LOCUS_Q6_K: return g_gemm_q6_k_vnni;
     default: return 0;
@@ -243,6 +267,7 @@ locus_gemm_kernel locus_avx2_gemm(int type) {
     switch (type) {
     case LOCUS_Q4_0: return g_gemm_q4_0_avx2;
     case LOCUS_Q4_1: return g_gemm_q4_1_avx2;
+    case LOCUS_Q5_0: return g_gemm_q5_0_avx2;
     case LOCUS_Q4_K: return g_gemm_q4_k_avx2;
     case LOCUS_Q6_K: return g_gemm_q6_k_avx2;
     default: return 0;  // Q8_0: vpmaddubsw would saturate (see above)

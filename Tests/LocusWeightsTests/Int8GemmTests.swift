@@ -13,7 +13,7 @@ import XCTest
 /// block dots are exact). Against the unquantised x the bound is the decode bound
 /// Σ_b (s_b/2) · Σ_{c∈b} |W_rc| plus the same slack.
 final class Int8GemmTests: XCTestCase {
-    static let gemmTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q4_k, .q6_k]
+    static let gemmTypes: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_k, .q6_k]
 
     /// What `locus_matmul` should run for `type` on `path` on this CPU.
     func expectedKind(_ type: GGMLType, _ path: KernelPath) -> LocusMatmulKind {

@@ -6,7 +6,7 @@
 //   matvec TYPE ROWS COLS REPS: locus_matvec (the decode row kernels; AVX-512 for Q4_K/Q6_K) against
 //          locus_matmul with n = 1 (the GEMM), ms per call and GB/s of weights read, and the
 //          largest difference of the chosen row kernel from the scalar one.
-// TYPE is ggml's id (8 Q8_0, 2 Q4_0, 3 Q4_1, 12 Q4_K, 14 Q6_K). Not a test (the Swift tests are
+// TYPE is ggml's id (8 Q8_0, 2 Q4_0, 3 Q4_1, 6 Q5_0, 12 Q4_K, 14 Q6_K). Not a test (the Swift tests are
 // Int8GemmTests); a measurement aid. Build and run:
 //   S=Sources/CLocusKernels; clang -O2 -I$S/include -I$S scripts/bench/int8_kernel_bench.c $S/*.c -lm \
 //       -o /tmp/int8_kernel_bench && /tmp/int8_kernel_bench gemm 8 256 4096 128 10
@@ -52,9 +52,10 @@ int main(int argc, char **argv) {
     case 8: stride = 34; break;
     case 2: stride = 18; break;
     case 3: stride = 20; scales[1] = 2; break;
+    case 6: stride = 22; break;
     case 12: stride = 144; elements = 256; scales[1] = 2; break;
     case 14: stride = 210; elements = 256; scales[0] = 208; break;
-    default: fprintf(stderr, "type %d: not one of 8, 2, 3, 12, 14\n", type); return 2;
+    default: fprintf(stderr, "type %d: not one of 8, 2, 3, 6, 12, 14\n", type); return 2;
     }
     const int64_t weightBlocks = cols / elements, blocks = cols / 32;
     const size_t rowBytes = (size_t)stride * weightBlocks;

@@ -83,7 +83,7 @@ int locus_matvec(
 
 /// Y[i, r] = Σ_c W[r, c] · x̂_i[c] for n activation rows i (each quantised as above, row i at
 /// q + i·cols, scale/sum + i·cols/32) and r in 0..<rows; Y row i at y + i·ldy. Q8_0, Q4_0,
-/// Q4_1, Q4_K and Q6_K run the register-tiled int8 GEMM (gemm_q8_body.h: 4 weight rows × 4 activation rows per
+/// Q4_1, Q5_0, Q4_K and Q6_K run the register-tiled int8 GEMM (gemm_q8_body.h: 4 weight rows × 4 activation rows per
 /// tile on AVX-512 VNNI) where the CPU has it; the other types, and the scalar path, run the row
 /// kernel per activation row over tiles of W rows that stay in cache. The GEMM sums the same
 /// terms in another float order (same tolerance). Returns 0, or -1 as `locus_matvec`.
