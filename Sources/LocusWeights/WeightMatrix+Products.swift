@@ -150,7 +150,7 @@ extension WeightMatrix {
 
     /// The int8 kernels: each of the n rows of x quantised to 8 bits per 32 elements
     /// (`locus_quantize_activation`), then `locus_matvec` (n = 1) or `locus_matmul` (n > 1: the
-    /// register-tiled int8 GEMM for Q8_0/Q4_0/Q4_1/Q4_K/Q6_K, else row kernels over W tiles kept in cache)
+    /// register-tiled int8 GEMM for Q8_0/Q4_0/Q4_1/Q5_0/Q4_K/Q6_K, else row kernels over W tiles kept in cache)
     /// on the stored blocks, W's rows split over
     /// `BLAS.threadCount` threads (called inline with one thread: a decode step makes ~120 such
     /// calls on SmolLM2, so per-call overhead counts).

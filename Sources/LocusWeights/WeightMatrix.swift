@@ -177,7 +177,7 @@ public enum ActivationQuantization: String, Sendable, CaseIterable {
     /// decode matches `--weights f32` to float rounding too (slower decode).
     case none
     /// Every forward product of a quantised matrix, prefill included, runs the int8 kernels
-    /// (each row of x quantised on its own): Q8_0, Q4_0, Q4_1, Q4_K and Q6_K through the register-tiled int8
+    /// (each row of x quantised on its own): Q8_0, Q4_0, Q4_1, Q5_0, Q4_K and Q6_K through the register-tiled int8
     /// GEMM (`locus_matmul`, Sources/CLocusKernels/gemm_q8_body.h), the other types through their
     /// row kernels. Faster prefill of large quantised models; prefill logits then carry the
     /// decode tolerance. The backward stays fp32.
