@@ -1,6 +1,7 @@
 import Foundation
 import LocusCore
 import XCTest
+import LocusTensor
 
 @testable import LocusEvaluation
 
@@ -22,7 +23,7 @@ final class EvaluationPlanTests: XCTestCase {
     /// greedy rule against a brute-force check of its bound: no shard exceeds the lightest by
     /// more than the largest unit).
     func testShardsPartitionAndBalance() {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let ids = (0..<101).map { $0 }
         let costs = ids.map { _ in Int(rng.next() % 500) + 50 }
         let plan = EvaluationPlan(groups: [Array(ids[0..<60]), Array(ids[60...])], unitSize: 3, cost: { costs[$0] })
@@ -44,7 +45,7 @@ final class EvaluationPlanTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("j.jsonl")
         let header = EvaluationJournalHeader(fingerprint: [.init("model_sha256", "abc"), .init("alpha", "15.0")], modelFile: "m", arguments: ["x"])
-        var rng = SplitMix(seed: 3)
+        var rng = SeededGenerator(seed: 3)
         func value() -> Double { Double(bitPattern: rng.next() >> 2 | 0x3FF0_0000_0000_0000) * -3.7 }
         let trueScores = (0..<5).map { _ in value() }, falseScores = (0..<4).map { _ in value() }
         let result = MultipleChoiceQuestionResult(
@@ -71,18 +72,5 @@ final class EvaluationPlanTests: XCTestCase {
         XCTAssertThrowsError(try EvaluationJournal(url: url, header: other)) { error in
             XCTAssertTrue("\(error)".contains("was written with alpha = 15.0, this run has alpha = 10.0"), "\(error)")
         }
-    }
-}
-
-/// A small seeded generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

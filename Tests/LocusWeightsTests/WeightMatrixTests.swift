@@ -14,7 +14,7 @@ final class WeightMatrixTests: XCTestCase {
     static func randomMatrix(_ type: GGMLType, rows: Int, columns: Int, seed: UInt64) throws
         -> WeightMatrix
     {
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let blockBytes = type.bytesPerBlock!, blockSize = type.blockSize!
         let blocks = rows * columns / blockSize
         var bytes = [UInt8](repeating: 0, count: blocks * blockBytes)
@@ -37,7 +37,7 @@ final class WeightMatrixTests: XCTestCase {
     }
 
     static func randomVector(_ count: Int, seed: UInt64) -> [Float] {
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         return (0..<count).map { _ in Float(Int(generator.next() % 20001) - 10000) * 1e-4 }
     }
 
@@ -307,18 +307,5 @@ final class WeightMatrixTests: XCTestCase {
             throw WeightMatrixError.unsupportedType(type)
         }
         return out
-    }
-}
-
-/// SplitMix64, seeded.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
