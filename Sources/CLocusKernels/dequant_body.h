@@ -92,19 +92,6 @@ static void DQ_NAME(q5_1)(const uint8_t *src, float *dst, int64_t n) {
     }
 }
 
-/// Sub-block j (0…7) 6-bit scale and min of a Q4_K/Q5_K super-block from its 12 scale bytes s:
-/// j < 4: sc = s[j] & 63, m = s[j+4] & 63; j ≥ 4: low four bits from s[j+4] (sc low nibble, m high
-/// nibble), top two from bits 6–7 of s[j−4] (sc) and s[j] (m).
-static inline void DQ_NAME(scale_min)(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
-        *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-    }
-}
-
 /// Q4_K (144 bytes): f16 d; f16 dmin; u8 scales[12]; u8 qs[128]; sub-blocks 2i and 2i+1 take the
 /// low and high nibbles of qs[32i ..< 32i+32]; element = (d·sc)·q − (dmin·m).
 static void DQ_NAME(q4_k)(const uint8_t *src, float *dst, int64_t n) {
@@ -115,8 +102,8 @@ static void DQ_NAME(q4_k)(const uint8_t *src, float *dst, int64_t n) {
         float *o = dst + 256 * b;
         for (int pair = 0; pair < 4; pair++) {
             uint8_t sc0, m0, sc1, m1;
-            DQ_NAME(scale_min)(block + 4, 2 * pair, &sc0, &m0);
-            DQ_NAME(scale_min)(block + 4, 2 * pair + 1, &sc1, &m1);
+            locus_scale_min_k4(block + 4, 2 * pair, &sc0, &m0);
+            locus_scale_min_k4(block + 4, 2 * pair + 1, &sc1, &m1);
             const float d0 = d * (float)sc0, min0 = dmin * (float)m0;
             const float d1 = d * (float)sc1, min1 = dmin * (float)m1;
             const uint8_t *q = qs + 32 * pair;
@@ -139,8 +126,8 @@ static void DQ_NAME(q5_k)(const uint8_t *src, float *dst, int64_t n) {
         float *o = dst + 256 * b;
         for (int pair = 0; pair < 4; pair++) {
             uint8_t sc0, m0, sc1, m1;
-            DQ_NAME(scale_min)(block + 4, 2 * pair, &sc0, &m0);
-            DQ_NAME(scale_min)(block + 4, 2 * pair + 1, &sc1, &m1);
+            locus_scale_min_k4(block + 4, 2 * pair, &sc0, &m0);
+            locus_scale_min_k4(block + 4, 2 * pair + 1, &sc1, &m1);
             const float d0 = d * (float)sc0, min0 = dmin * (float)m0;
             const float d1 = d * (float)sc1, min1 = dmin * (float)m1;
             const uint8_t *q = qs + 32 * pair;

@@ -66,11 +66,11 @@ static inline __attribute__((always_inline)) void G_NAME(row_scales)(
             for (int64_t sb = 0; sb < blocks / 8; sb++) {
                 const uint8_t *super = row + 144 * sb, *sc = super + 4;
                 const float dd = G_HALF(super), dmin = G_HALF(super + 2);
-                for (int j = 0; j < 4; j++) {
-                    d[8 * sb + j] = dd * (float)(sc[j] & 63);
-                    m[8 * sb + j] = -dmin * (float)(sc[j + 4] & 63);
-                    d[8 * sb + j + 4] = dd * (float)((sc[j + 8] & 0x0F) | ((sc[j] >> 6) << 4));
-                    m[8 * sb + j + 4] = -dmin * (float)((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4));
+                for (int j = 0; j < 8; j++) {
+                    uint8_t scale, min;
+                    locus_scale_min_k4(sc, j, &scale, &min);
+                    d[8 * sb + j] = dd * (float)scale;
+                    m[8 * sb + j] = -dmin * (float)min;
                 }
             }
         } else if (kind == LOCUS_Q6_K) {

@@ -12,6 +12,19 @@ typedef float (*locus_row_kernel)(const uint8_t *row, int64_t blocks, const int8
 static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t load_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
+/// Sub-block j (0…7) 6-bit scale and min of a Q4_K/Q5_K super-block from its 12 scale bytes s
+/// (ggml's get_scale_min_k4): j < 4: sc = s[j] & 63, m = s[j+4] & 63; j ≥ 4: low four bits from
+/// s[j+4] (sc low nibble, m high nibble), top two from bits 6–7 of s[j−4] (sc) and s[j] (m).
+static inline void locus_scale_min_k4(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
+        *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
 float locus_half_to_float(uint16_t h);
 locus_row_kernel locus_scalar_kernel(int type);
 /// NULL when this build has no AVX2 path (not x86-64).

@@ -161,17 +161,8 @@ static inline float MV_NAME(q45_k)(int five, const uint8_t *row, int64_t superBl
     const __m256i low4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     for (int64_t b = 0; b < superBlocks; b++) {
         const uint8_t *block = row + stride * b;
-        // The 12 scale bytes s as three little-endian words u0 = s[0…3], u1 = s[4…7],
-        // u2 = s[8…11]; for j < 4 (byte j of a word):
-        //   sc_j = s_j & 63,  sc_{j+4} = (s_{j+8} & 15) | (s_j >> 6) << 4,
-        //   m_j = s_{j+4} & 63, m_{j+4} = (s_{j+8} >> 4) | (s_{j+4} >> 6) << 4,
-        // four bytes at a time (a scalar byte loop here cost as much as the dot products).
-        const uint32_t u0 = load_u32(block + 4), u1 = load_u32(block + 8), u2 = load_u32(block + 12);
-        const uint32_t low6 = 0x3F3F3F3Fu, low4w = 0x0F0F0F0Fu, top2 = 0x03030303u;
-        const uint64_t sc64 = (uint64_t)(u0 & low6)
-            | (uint64_t)((u2 & low4w) | (((u0 >> 6) & top2) << 4)) << 32;
-        const uint64_t m64 = (uint64_t)(u1 & low6)
-            | (uint64_t)(((u2 >> 4) & low4w) | (((u1 >> 6) & top2) << 4)) << 32;
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) locus_scale_min_k4(block + 4, j, &sc[j], &m[j]);
         const uint8_t *qs = block + (five ? 48 : 16);
         const __m256i qh = five ? MV_NAME(load)(block + 16) : _mm256_setzero_si256();
         const int8_t *xq = q + 256 * b;
@@ -193,8 +184,8 @@ static inline float MV_NAME(q45_k)(int five, const uint8_t *row, int64_t superBl
         const __m256i totals = MV_NAME(reduce8)(p);
         const __m256 xs8 = _mm256_loadu_ps(xs + 8 * b);
         const __m256 sums = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(xsum + 8 * b)));
-        const __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)sc64)));
-        const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m64)));
+        const __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sc)));
+        const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)m)));
         const __m256 d = _mm256_set1_ps(MV_NAME(half)(block)), dmin = _mm256_set1_ps(MV_NAME(half)(block + 2));
         acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(d, scf), xs8), _mm256_cvtepi32_ps(totals), acc);
         accMin = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(dmin, mf), xs8), sums, accMin);

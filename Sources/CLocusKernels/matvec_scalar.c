@@ -51,17 +51,6 @@ static inline int32_t dot32(const int8_t *w, const int8_t *x) {
     return s;
 }
 
-/// Q4_K / Q5_K sub-block j's 6-bit scale and min from the 12 packed bytes.
-static inline void scale_min_k4(const uint8_t *s, int j, int *sc, int *m) {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 static float row_q8_0(const uint8_t *row, int64_t blocks, const int8_t *q, const float *xs,
                       const int32_t *xsum) {
     (void)xsum;
@@ -158,8 +147,8 @@ static float row_q45_k(int five, const uint8_t *row, int64_t superBlocks, const 
         const uint8_t *qh = block + 16;
         const uint8_t *qs = block + (five ? 48 : 16);
         for (int sub = 0; sub < 8; sub++) {
-            int sc, m;
-            scale_min_k4(scales, sub, &sc, &m);
+            uint8_t sc, m;
+            locus_scale_min_k4(scales, sub, &sc, &m);
             const uint8_t *bytes = qs + 32 * (sub / 2);
             for (int l = 0; l < 32; l++) {
                 int v = (sub & 1) ? bytes[l] >> 4 : bytes[l] & 0x0F;
